@@ -1,0 +1,8 @@
+//! pullprod: pull production PostgreSQL data into a developer's database, anonymised in
+//! memory on the way. The commands live in `cli`; this file is the public API.
+
+pub mod cli;
+pub mod policy;
+pub mod schema;
+pub mod sqltype;
+pub mod transform;

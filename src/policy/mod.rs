@@ -1,0 +1,3 @@
+//! The policy language: TOML files parsed with spans and validated into `model::Policy`.
+
+pub mod model;

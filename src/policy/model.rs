@@ -1,0 +1,237 @@
+//! The validated policy: what happens to every table and column.
+//! Built by `policy::validate` from the TOML files; read by coverage, transform and pipeline.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// Where a policy item was written: a file and a byte range in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub span: Range<usize>,
+}
+
+/// A table name, schema-qualified. `[users]` means `public.users`; `["billing.invoices"]` names a schema.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TableName {
+    pub schema: String,
+    pub name: String,
+}
+
+/// The whole policy: every table the project copies, sorted by name.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub tables: Vec<TableRule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableRule {
+    pub table: TableName,
+    pub origin: Origin,
+    pub action: TableAction,
+    /// `where = "…"`: only rows matching this SQL condition are copied.
+    pub filter: Option<String>,
+    /// `rows = N`: how many rows `seed-dev --synthetic` generates for this table.
+    pub seed_rows: Option<u64>,
+    pub columns: Vec<ColumnRule>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableAction {
+    /// Copy rows, each column by its rule.
+    Copy,
+    /// `skip = true`: schema only, no rows.
+    Skip,
+    /// `keep = { reason = "…" }`: every column in clear, justified.
+    KeepAll { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnRule {
+    pub column: String,
+    pub rule: Rule,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub strategy: Strategy,
+    /// `unique = true`: distinct inputs give distinct outputs.
+    pub unique: bool,
+    /// `reason = "…"`: why a personal-looking column may be kept in clear.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Strategy {
+    Keep,
+    Null,
+    /// A fixed placeholder that fits the column's type.
+    Redact,
+    /// A literal value, in PostgreSQL's text form.
+    Const(String),
+    /// Keyed HMAC of the value, type-preserving where the type allows.
+    Hash,
+    Fake(FakeSpec),
+    Generalise(Generalise),
+    /// Dates and timestamps moved by a deterministic per-value offset of at most `max_days`.
+    Shift { max_days: u32 },
+    /// Keep the last `keep_last` characters, mask the rest.
+    Mask { keep_last: u32 },
+    /// Rules per JSON path; paths not listed are kept.
+    Json(Vec<JsonRule>),
+    /// Not classified yet: always a check-policy error.
+    Todo { suggestion: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeSpec {
+    pub kind: FakeKind,
+    pub locale: Locale,
+    /// Lower bound for dates (`fake.date`, `fake.date_of_birth`), ISO text.
+    pub min: Option<String>,
+    /// Upper bound for dates, ISO text.
+    pub max: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FakeKind {
+    FirstName,
+    LastName,
+    Name,
+    Email,
+    Phone,
+    StreetAddress,
+    City,
+    Postcode,
+    Company,
+    Username,
+    Url,
+    Ipv4,
+    Ipv6,
+    Uuid,
+    Word,
+    Words,
+    Sentence,
+    Paragraph,
+    Date,
+    DateOfBirth,
+}
+
+impl FakeKind {
+    /// Every kind with the name it has in policy files (`fake.<name>`).
+    pub const ALL: &[(FakeKind, &str)] = &[
+        (FakeKind::FirstName, "first_name"),
+        (FakeKind::LastName, "last_name"),
+        (FakeKind::Name, "name"),
+        (FakeKind::Email, "email"),
+        (FakeKind::Phone, "phone"),
+        (FakeKind::StreetAddress, "street_address"),
+        (FakeKind::City, "city"),
+        (FakeKind::Postcode, "postcode"),
+        (FakeKind::Company, "company"),
+        (FakeKind::Username, "username"),
+        (FakeKind::Url, "url"),
+        (FakeKind::Ipv4, "ipv4"),
+        (FakeKind::Ipv6, "ipv6"),
+        (FakeKind::Uuid, "uuid"),
+        (FakeKind::Word, "word"),
+        (FakeKind::Words, "words"),
+        (FakeKind::Sentence, "sentence"),
+        (FakeKind::Paragraph, "paragraph"),
+        (FakeKind::Date, "date"),
+        (FakeKind::DateOfBirth, "date_of_birth"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        FakeKind::ALL
+            .iter()
+            .find(|(kind, _)| *kind == self)
+            .map(|(_, name)| *name)
+            .expect("every kind is listed in ALL")
+    }
+
+    pub fn from_name(name: &str) -> Option<FakeKind> {
+        FakeKind::ALL
+            .iter()
+            .find(|(_, known)| *known == name)
+            .map(|(kind, _)| *kind)
+    }
+}
+
+/// Locale of generated names, addresses and phones. British English by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Locale {
+    #[default]
+    EnGb,
+    EnUs,
+    FrFr,
+    DeDe,
+}
+
+impl Locale {
+    pub const ALL: &[(Locale, &str)] = &[
+        (Locale::EnGb, "en_GB"),
+        (Locale::EnUs, "en_US"),
+        (Locale::FrFr, "fr_FR"),
+        (Locale::DeDe, "de_DE"),
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Generalise {
+    /// Dates and timestamps truncated to the first day of their month.
+    Month,
+    /// Dates and timestamps truncated to the first day of their year.
+    Year,
+    /// Numbers rounded down to a multiple of the width.
+    Bucket(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonRule {
+    pub path: JsonPath,
+    pub rule: Rule,
+}
+
+/// `$.contact.email`, `$.items[*].email`: object keys and "every element" steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPath {
+    pub text: String,
+    pub steps: Vec<JsonStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonStep {
+    Key(String),
+    EveryElement,
+}
+
+impl Policy {
+    pub fn table(&self, table: &TableName) -> Option<&TableRule> {
+        self.tables.iter().find(|rule| &rule.table == table)
+    }
+}
+
+impl TableRule {
+    pub fn column(&self, column: &str) -> Option<&ColumnRule> {
+        self.columns.iter().find(|rule| rule.column == column)
+    }
+}
+
+impl Rule {
+    pub fn keep() -> Rule {
+        Rule { strategy: Strategy::Keep, unique: false, reason: None }
+    }
+
+    /// True when the output is the input unchanged.
+    pub fn is_keep(&self) -> bool {
+        matches!(self.strategy, Strategy::Keep)
+    }
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}

@@ -1,0 +1,154 @@
+//! Test helpers: throwaway PostgreSQL databases (`TestDb`) and paths to the built binary.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use postgres::{Client, NoTls};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A database created for one test and dropped (`WITH (FORCE)`) when the guard goes.
+/// `PULLPROD_TEST_KEEP=1` keeps it and prints its name.
+pub struct TestDb {
+    name: String,
+    url: String,
+    admin_url: String,
+}
+
+impl TestDb {
+    /// Create `pp_t_<test>_<pid>_<n>`, after dropping stale ones of the same test from killed runs.
+    pub fn new(test: &str) -> TestDb {
+        let admin_url = admin_url();
+        let mut admin = connect(&admin_url);
+        let prefix: String = format!("pp_t_{}", sanitize(test)).chars().take(40).collect();
+        let stale: Vec<String> = admin
+            .query(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1 || '\\_%'",
+                &[&prefix],
+            )
+            .expect("list stale test databases")
+            .iter()
+            .map(|row| row.get(0))
+            .filter(|name: &String| !pid_alive(name, &prefix))
+            .collect();
+        for name in stale {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        }
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("{prefix}_{}_{n}", std::process::id());
+        assert!(name.len() <= 63, "test database name too long: {name}");
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap_or_else(|err| panic!("create test database `{name}`: {err}"));
+        let url = with_dbname(&admin_url, &name);
+        TestDb { name, url, admin_url }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A libpq connection string for this database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn client(&self) -> Client {
+        connect(&self.url)
+    }
+
+    /// Run SQL (several statements allowed).
+    pub fn exec(&self, sql: &str) {
+        self.client()
+            .batch_execute(sql)
+            .unwrap_or_else(|err| panic!("SQL failed in `{}`: {err}", self.name));
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::env::var_os("PULLPROD_TEST_KEEP").is_some() {
+            eprintln!("keeping test database `{}`", self.name);
+            return;
+        }
+        if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The server the tests use: `PULLPROD_TEST_PG_URL`, or libpq defaults (local socket, `PG*`).
+pub fn admin_url() -> String {
+    if let Ok(url) = std::env::var("PULLPROD_TEST_PG_URL") {
+        return url;
+    }
+    let host = std::env::var("PGHOST").unwrap_or_else(|_| "/var/run/postgresql".into());
+    let port = std::env::var("PGPORT").unwrap_or_else(|_| "5432".into());
+    let user = std::env::var("PGUSER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "postgres".into());
+    format!("host={host} port={port} user={user} dbname=postgres")
+}
+
+/// Connect, or fail the test with one line saying how to get a server.
+pub fn connect(url: &str) -> Client {
+    Client::connect(url, NoTls).unwrap_or_else(|err| {
+        panic!(
+            "no PostgreSQL server answers ({err}): start one \
+             (`pg_ctlcluster 15 main start`) or set PULLPROD_TEST_PG_URL to a role with CREATEDB"
+        )
+    })
+}
+
+/// Replace (or add) `dbname` in a key=value connection string or a URL.
+pub fn with_dbname(conninfo: &str, dbname: &str) -> String {
+    if conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://") {
+        let (base, query) = match conninfo.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (conninfo, None),
+        };
+        let authority_end = base
+            .find("://")
+            .map(|i| i + 3)
+            .and_then(|start| base[start..].find('/').map(|i| start + i))
+            .unwrap_or(base.len());
+        let mut url = format!("{}/{dbname}", &base[..authority_end]);
+        if let Some(query) = query {
+            url.push('?');
+            url.push_str(query);
+        }
+        return url;
+    }
+    let kept: Vec<&str> = conninfo
+        .split_whitespace()
+        .filter(|part| !part.starts_with("dbname="))
+        .collect();
+    format!("{} dbname={dbname}", kept.join(" "))
+}
+
+fn sanitize(test: &str) -> String {
+    test.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect()
+}
+
+/// A stale database's name is `<prefix>_<pid>_<n>`; those of runs still alive (or of
+/// other tests sharing the prefix) are left alone.
+fn pid_alive(name: &str, prefix: &str) -> bool {
+    let rest = name.strip_prefix(prefix).unwrap_or("");
+    let parts: Vec<&str> = rest.split('_').collect();
+    let [empty, pid, n] = parts.as_slice() else {
+        return true;
+    };
+    if !empty.is_empty() || n.parse::<u32>().is_err() {
+        return true;
+    }
+    match pid.parse::<u32>() {
+        Ok(pid) => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        Err(_) => true,
+    }
+}
