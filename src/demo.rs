@@ -126,29 +126,6 @@ pub fn demo_prod(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     })
 }
 
-/// Run fill statements in order on one connection, with bulk-load session settings.
-fn run_fill(
-    client: &mut Client,
-    database: &str,
-    statements: &[(&'static str, String)],
-) -> anyhow::Result<()> {
-    client
-        .batch_execute(
-            "SET synchronous_commit = off; SET work_mem = '64MB'; \
-             SET maintenance_work_mem = '256MB'; SET TIME ZONE 'UTC'",
-        )
-        .context("failed to set session settings")?;
-    // Like `pg_restore --disable-triggers`: skip the per-row foreign key checks when the role
-    // may (superusers); the rows are valid by construction and the tests check every key.
-    let _ = client.batch_execute("SET session_replication_role = replica");
-    for (table, sql) in statements {
-        client
-            .batch_execute(sql)
-            .with_context(|| format!("failed to fill `public.{table}` in `{database}`"))?;
-    }
-    Ok(())
-}
-
 /// The scale a complete demo database was filled at, from its comment. `None` when the
 /// database does not exist, or was not (completely) made by `demo-prod`.
 pub fn demo_scale(conninfo: &str) -> anyhow::Result<Option<u64>> {
@@ -192,6 +169,29 @@ pub fn planned_rows(scale: u64) -> Vec<(&'static str, u64)> {
     ]
 }
 
+/// Run fill statements in order on one connection, with bulk-load session settings.
+fn run_fill(
+    client: &mut Client,
+    database: &str,
+    statements: &[(&'static str, String)],
+) -> anyhow::Result<()> {
+    client
+        .batch_execute(
+            "SET synchronous_commit = off; SET work_mem = '64MB'; \
+             SET maintenance_work_mem = '256MB'; SET TIME ZONE 'UTC'",
+        )
+        .context("failed to set session settings")?;
+    // Like `pg_restore --disable-triggers`: skip the per-row foreign key checks when the role
+    // may (superusers); the rows are valid by construction and the tests check every key.
+    let _ = client.batch_execute("SET session_replication_role = replica");
+    for (table, sql) in statements {
+        client
+            .batch_execute(sql)
+            .with_context(|| format!("failed to fill `public.{table}` in `{database}`"))?;
+    }
+    Ok(())
+}
+
 /// Connect to a database. The one place to swap for `conn::connect` once it lands.
 fn connect(conninfo: &str) -> anyhow::Result<Client> {
     let mut config = postgres::Config::from_str(conninfo).context("invalid connection string")?;
@@ -202,23 +202,22 @@ fn connect(conninfo: &str) -> anyhow::Result<Client> {
             Err(_) => config.host_path("/var/run/postgresql"),
         };
     }
-    if config.get_ports().is_empty() {
-        if let Some(port) = std::env::var("PGPORT")
+    if config.get_ports().is_empty()
+        && let Some(port) = std::env::var("PGPORT")
             .ok()
             .and_then(|port| port.parse().ok())
-        {
-            config.port(port);
-        }
+    {
+        config.port(port);
     }
-    if config.get_user().is_none() {
-        if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
-            config.user(&user);
-        }
+    if config.get_user().is_none()
+        && let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER"))
+    {
+        config.user(&user);
     }
-    if config.get_password().is_none() {
-        if let Ok(password) = std::env::var("PGPASSWORD") {
-            config.password(password);
-        }
+    if config.get_password().is_none()
+        && let Ok(password) = std::env::var("PGPASSWORD")
+    {
+        config.password(password);
     }
     Ok(config.connect(postgres::NoTls)?)
 }
