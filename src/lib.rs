@@ -2,6 +2,7 @@
 //! memory on the way. The commands live in `cli`; this file is the public API.
 
 pub mod cli;
+pub mod conn;
 pub mod policy;
 pub mod schema;
 pub mod sqltype;
