@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod conn;
 pub mod policy;
+pub mod rowcodec;
 pub mod schema;
 pub mod sqltype;
 pub mod transform;
