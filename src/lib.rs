@@ -4,10 +4,12 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod conn;
 pub mod coverage;
 pub mod detect;
 pub mod diag;
 pub mod policy;
+pub mod rowcodec;
 pub mod schema;
 pub mod sqltype;
 pub mod transform;
