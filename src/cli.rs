@@ -148,8 +148,44 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             anyhow::bail!("`check-policy` is not available in this build yet")
         }
         Command::SeedDev(_) => anyhow::bail!("`seed-dev` is not available in this build yet"),
-        Command::Policy(_) => anyhow::bail!("`policy` is not available in this build yet"),
+        Command::Policy(PolicyCommand::Init(args)) => {
+            let written = crate::check::policy_init(cli.manifest_path.as_deref(), &args.database_url)?;
+            for path in &written {
+                eprintln!("wrote `{}`", path.display());
+            }
+            eprintln!("every column is `todo`: classify them, then run `cargo xtask check-policy`");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),
         Command::DemoProd(_) => anyhow::bail!("`demo-prod` is not available in this build yet"),
     }
+}
+
+fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
+    let options = crate::check::CheckPolicyOptions {
+        manifest_path: cli.manifest_path.clone(),
+        database_url: args.database_url.clone(),
+        sample: args.sample,
+        fix: args.fix,
+    };
+    let report = crate::check::check_policy(&options)?;
+    let format = match args.format {
+        Some(OutputFormat::Human) => crate::diag::Format::Human,
+        Some(OutputFormat::Github) => crate::diag::Format::Github,
+        Some(OutputFormat::Json) => crate::diag::Format::Json,
+        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| value == "true") => crate::diag::Format::Github,
+        None => crate::diag::Format::Human,
+    };
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    crate::diag::print(&report.diagnostics, &report.sources, &report.project_dir, format);
+    let n_errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
+    if format != crate::diag::Format::Json {
+        match report.exit_code() {
+            0 => eprintln!("policy ok"),
+            _ => eprintln!("error: check-policy found {n_errors} problem(s)"),
+        }
+    }
+    Ok(ExitCode::from(report.exit_code()))
 }
