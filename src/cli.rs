@@ -144,9 +144,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::PullProd(_) => anyhow::bail!("`pull-prod` is not available in this build yet"),
-        Command::CheckPolicy(_) => {
-            anyhow::bail!("`check-policy` is not available in this build yet")
-        }
+        Command::CheckPolicy(args) => check_policy(cli, args),
         Command::SeedDev(_) => anyhow::bail!("`seed-dev` is not available in this build yet"),
         Command::Policy(PolicyCommand::Init(args)) => {
             let written = crate::check::policy_init(cli.manifest_path.as_deref(), &args.database_url)?;
