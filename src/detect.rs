@@ -203,6 +203,7 @@ pub fn suggest(table: &TableName, column: &Column, findings: Option<&BTreeSet<Fi
         _ if name.contains("company") => Some("fake.company"),
         _ if name.contains("url") || name.contains("website") => Some("fake.url"),
         _ if classify_name(&table.name, &name) == Some(NameClass::Personal) && textual => Some("redact"),
+        _ if textual && ["body", "message", "content", "text", "description"].contains(&name.as_str()) => Some("redact"),
         _ => None,
     };
     if let Some(strategy) = by_name {
