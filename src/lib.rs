@@ -3,8 +3,13 @@
 
 pub mod cli;
 pub mod conn;
+pub mod diag;
+pub mod pipeline;
 pub mod policy;
+pub mod progress;
+pub mod pull;
 pub mod rowcodec;
 pub mod schema;
 pub mod sqltype;
+pub mod target;
 pub mod transform;

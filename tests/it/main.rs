@@ -1,4 +1,5 @@
 //! The integration tests: one binary, one module per area, each test in its own databases.
 
+mod pull;
 mod schema;
 mod support;
