@@ -52,13 +52,16 @@ pub struct PullOptions {
     pub audit_log: Option<PathBuf>,
 }
 
+/// Seconds spent in each named phase, in order.
+pub type Phases = Vec<(&'static str, f64)>;
+
 /// What a pull did.
 #[derive(Debug, Clone)]
 pub struct PullSummary {
     pub plan: Vec<TablePlan>,
     pub copied: Vec<TableCopied>,
     /// Seconds spent in each phase: schema, data, post-data, swap.
-    pub phases: Vec<(&'static str, f64)>,
+    pub phases: Phases,
     /// The source role could write (a warning was printed).
     pub source_could_write: bool,
 }
@@ -205,7 +208,7 @@ fn build(
     new_settings: &Settings,
     pg_dump: &Path,
     psql: &Path,
-) -> Result<(Vec<TableCopied>, Vec<(&'static str, f64)>)> {
+) -> Result<(Vec<TableCopied>, Phases)> {
     let mut phases = Vec::new();
     let started = Instant::now();
     target::pipe_schema(

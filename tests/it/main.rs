@@ -1,4 +1,5 @@
 //! The integration tests: one binary, one module per area, each test in its own databases.
+#![allow(clippy::print_stderr)]
 
 mod pull;
 mod schema;
