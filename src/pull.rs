@@ -79,11 +79,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     }
 
     // The source: read-only session, one exported snapshot for schema, data and sequences (G4).
-    let mut coordinator = conn::connect_settings(
-        &request.source,
-        &format!("the `{}` source", request.source_name),
-    )?;
-    conn::make_read_only(&mut coordinator)?;
+    let mut coordinator = open_source(&request.source, &request.source_name)?;
     let source_could_write = role_can_write(&mut coordinator)?;
     if source_could_write {
         let message = format!(
@@ -259,6 +255,13 @@ fn build(
         .context("failed to analyse the new database")?;
     phases.push(("post-data", started.elapsed().as_secs_f64()));
     Ok((copied, phases))
+}
+
+/// Open the coordinating source session: read-only for good (G4).
+pub fn open_source(source: &Settings, source_name: &str) -> Result<Client> {
+    let mut client = conn::connect_settings(source, &format!("the `{source_name}` source"))?;
+    conn::make_read_only(&mut client)?;
+    Ok(client)
 }
 
 /// Could this session write, were it not read-only? Superusers and roles with write grants can.
