@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod conn;
 pub mod diag;
+pub mod fault;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;

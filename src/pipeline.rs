@@ -305,6 +305,7 @@ pub fn copy_into_database(
                             )
                             .with_context(|| format!("failed to copy `{}`", plan.table))?;
                             progress.finished(&copied);
+                            crate::fault::point("data-table-done");
                             results
                                 .lock()
                                 .expect("no worker panics holding the lock")
@@ -466,6 +467,7 @@ pub fn copy_table(
     rows.finish(&pending, &mut out)?;
     sink.write_all(&out)
         .context("failed to write to the new database")?;
+    crate::fault::point("data-first-block");
     Ok(TableCopied {
         table: plan.table.clone(),
         rows: rows.rows,

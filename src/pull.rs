@@ -9,6 +9,7 @@ use postgres::Client;
 use sha2::{Digest, Sha256};
 
 use crate::conn::{self, Settings};
+use crate::fault;
 use crate::pipeline::{self, PlanOptions, TableCopied, TablePlan};
 use crate::policy::model::{Policy, Strategy, TableAction};
 use crate::progress::TableProgress;
@@ -135,6 +136,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     let new_settings = request.target.with_dbname(&new_name);
     let locale = target::source_locale(&mut coordinator)?;
     target::create_database(&mut admin, &new_name, &locale)?;
+    fault::point("after-create");
 
     // Everything from here builds only the new database; on failure it is dropped and the old
     // dev database was never touched.
@@ -161,6 +163,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     };
     drop(coordinator);
 
+    fault::point("before-swap");
     let started = Instant::now();
     target::swap_in(
         &mut admin,
@@ -215,6 +218,7 @@ fn build(
         Section::PreData,
         new_settings,
     )?;
+    fault::point("after-pre-data");
     phases.push(("schema", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
@@ -234,6 +238,7 @@ fn build(
         jobs,
         progress,
     )?;
+    fault::point("after-data");
     phases.push(("data", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
@@ -245,6 +250,7 @@ fn build(
         Section::PostData,
         new_settings,
     )?;
+    fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
     let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
     target::set_sequences(&mut new_client, &sequences)?;
