@@ -1,5 +1,5 @@
-//! Diagnostics: what check-policy found, where (file + byte span), and how to print it
-//! (human, GitHub Actions annotations, JSON). Spans become line:col only here.
+//! Everything pullprod prints: diagnostics (file + byte span; line:col only here) in human,
+//! GitHub Actions and JSON renderings, and status lines.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
@@ -206,6 +206,11 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources, base: &Path) -
     let mut out = serde_json::to_string_pretty(&items).expect("diagnostics serialise");
     out.push('\n');
     out
+}
+
+/// A status line on stderr (progress, warnings about the run). Never pass row values or secrets.
+pub fn status(message: &str) {
+    eprintln!("{message}");
 }
 
 /// Print to stdout (JSON) or stderr (human, GitHub).

@@ -16,7 +16,9 @@ struct Project {
 impl Project {
     fn new(name: &str) -> Project {
         let dir = tempfile::TempDir::new().expect("create a temporary folder");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/check").join(name);
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/check")
+            .join(name);
         copy_dir(&source, dir.path());
         Project { dir }
     }
@@ -43,7 +45,11 @@ impl Project {
             .output()
             .expect("run pullprod");
         let code = output.status.code().expect("exit code");
-        (code, String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            code,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 
     fn check(&self, db: &TestDb, extra: &[&str]) -> (i32, String, String) {
@@ -109,10 +115,15 @@ fn misspelt_strategy_literal_password_and_missing_column() {
         "source.production = \"postgres://shop:hunter2@db.example.com/shop\"",
     );
     project.write("Cargo.toml", &manifest);
-    let users = project.read("policy/users.toml").replace("\"fake.name\"", "\"fake.nmae\"");
+    let users = project
+        .read("policy/users.toml")
+        .replace("\"fake.name\"", "\"fake.nmae\"");
     project.write("policy/users.toml", &users);
     let (code, _, stderr) = project.check(&db, &[]);
-    assert!(!stderr.contains("hunter2"), "a password was printed: {stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "a password was printed: {stderr}"
+    );
     insta::assert_snapshot!(outcome(code, &stderr), @r#"
         exit: 1
         Cargo.toml:10:21: error[literal-secret]: `source.production` holds a literal password in `[package.metadata.dump]`
@@ -173,12 +184,26 @@ fn new_column_fails_and_fix_adds_it_as_todo() {
         "#);
     let added_users = "nickname = \"todo\"  # suggested: keep\n";
     let added_orders = "customer_email = \"todo\"  # suggested: fake.email\n";
-    assert_eq!(users_after.replacen(added_users, "", 1), users_before, "users.toml changed beyond the new line");
-    assert_eq!(orders_after.replacen(added_orders, "", 1), orders_before, "orders.toml changed beyond the new line");
+    assert_eq!(
+        users_after.replacen(added_users, "", 1),
+        users_before,
+        "users.toml changed beyond the new line"
+    );
+    assert_eq!(
+        orders_after.replacen(added_orders, "", 1),
+        orders_before,
+        "orders.toml changed beyond the new line"
+    );
 
     // Classifying the todo makes the policy pass again.
-    project.write("policy/users.toml", &users_after.replace(added_users, "nickname = \"fake.username\"\n"));
-    project.write("policy/orders.toml", &orders_after.replace(added_orders, "customer_email = \"fake.email\"\n"));
+    project.write(
+        "policy/users.toml",
+        &users_after.replace(added_users, "nickname = \"fake.username\"\n"),
+    );
+    project.write(
+        "policy/orders.toml",
+        &orders_after.replace(added_orders, "customer_email = \"fake.email\"\n"),
+    );
     assert_eq!(project.check(&db, &[]).0, 0);
 }
 
@@ -228,7 +253,10 @@ fn sampler_flags_planted_values_behind_innocent_names() {
     assert_eq!(code, 0, "names alone look innocent");
     let (code, _, stderr) = project.check(&db, &["--sample"]);
     for planted in ["jane.doe", "4111", "eyJhbGci", "bob@"] {
-        assert!(!stderr.contains(planted), "a sampled value was printed: {stderr}");
+        assert!(
+            !stderr.contains(planted),
+            "a sampled value was printed: {stderr}"
+        );
     }
     insta::assert_snapshot!(outcome(code, &stderr), @r#"
         exit: 1
@@ -246,13 +274,21 @@ fn sampler_flags_planted_values_behind_innocent_names() {
 fn sensitive_column_kept_in_clear_never_passes() {
     let db = shop_db("check_sensitive");
     let variants = [
-        ("policy/users.toml", "password_digest = { const", "password_digest = \"keep\"\nx_unused = { const"),
+        (
+            "policy/users.toml",
+            "password_digest = { const",
+            "password_digest = \"keep\"\nx_unused = { const",
+        ),
         (
             "policy/users.toml",
             "password_digest = { const",
             "password_digest = { keep = true, reason = \"it is only a hash\" }\nx_unused = { const",
         ),
-        ("policy/users.toml", "[sessions]\nskip = true", "[sessions]\nkeep = { reason = \"short-lived\" }"),
+        (
+            "policy/users.toml",
+            "[sessions]\nskip = true",
+            "[sessions]\nkeep = { reason = \"short-lived\" }",
+        ),
     ];
     for (file, from, to) in variants {
         let project = Project::new("shop");
@@ -301,8 +337,11 @@ fn syntax_error_and_unreachable_database_are_unusable_input() {
         error: check-policy found 1 problem(s)
         ");
     let project = Project::new("shop");
-    let (code, _, stderr) =
-        project.run(&["check-policy", "--database-url", "postgres://nobody:sekrit@127.0.0.1:1/none"]);
+    let (code, _, stderr) = project.run(&[
+        "check-policy",
+        "--database-url",
+        "postgres://nobody:sekrit@127.0.0.1:1/none",
+    ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(!stderr.contains("sekrit"), "{stderr}");
 }
