@@ -74,13 +74,18 @@ pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
                 }
             },
             None => {
-                notes.push("static checks only: no --database-url and no `source.staging` configured".to_string());
+                notes.push(
+                    "static checks only: no --database-url and no `source.staging` configured"
+                        .to_string(),
+                );
                 None
             }
         },
     };
     if database_url.is_none() && (options.fix || options.sample) {
-        bail!("--fix and --sample need a database: pass --database-url or configure `source.staging`");
+        bail!(
+            "--fix and --sample need a database: pass --database-url or configure `source.staging`"
+        );
     }
     let catalog_and_samples = match &database_url {
         Some(url) => Some(read_database(url, &config, options.sample)?),
@@ -100,7 +105,9 @@ pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
             for (path, n_columns) in fixed {
                 notes.push(format!(
                     "added {n_columns} column(s) as `todo` to `{}`",
-                    path.strip_prefix(&config.project_dir).unwrap_or(&path).display()
+                    path.strip_prefix(&config.project_dir)
+                        .unwrap_or(&path)
+                        .display()
                 ));
             }
         }
@@ -118,24 +125,40 @@ pub fn load_policy(config: &Config) -> (Option<Policy>, Vec<Diagnostic>) {
         }
         Err(err) => (
             None,
-            vec![Diagnostic::error(Code::ParseError, &config.policy_path, 0..0, format!("{err:#}"))],
+            vec![Diagnostic::error(
+                Code::ParseError,
+                &config.policy_path,
+                0..0,
+                format!("{err:#}"),
+            )],
         ),
     }
 }
 
 /// For pull-prod: the policy, valid statically and covering `catalog`, or every error
 /// (config, policy and coverage diagnostics, sorted) with the file texts to render them.
-pub fn policy_for_catalog(config: &Config, catalog: &Catalog) -> Result<Policy, (Vec<Diagnostic>, Sources)> {
+pub fn policy_for_catalog(
+    config: &Config,
+    catalog: &Catalog,
+) -> Result<Policy, (Vec<Diagnostic>, Sources)> {
     let mut diagnostics = crate::config::check_dump_dir(config);
     let (parsed, mut sources) = match read_policy(config) {
         Ok(found) => found,
         Err(err) => {
-            diagnostics.push(Diagnostic::error(Code::ParseError, &config.policy_path, 0..0, format!("{err:#}")));
+            diagnostics.push(Diagnostic::error(
+                Code::ParseError,
+                &config.policy_path,
+                0..0,
+                format!("{err:#}"),
+            ));
             return Err((diagnostics, Sources::new()));
         }
     };
     diagnostics.extend(parsed.diagnostics.iter().cloned());
-    let context = coverage::Context { policy_path: config.policy_path.clone(), broken: parsed.broken.clone() };
+    let context = coverage::Context {
+        policy_path: config.policy_path.clone(),
+        broken: parsed.broken.clone(),
+    };
     diagnostics.extend(coverage::check(&parsed.policy, catalog, None, &context));
     crate::diag::sort(&mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -150,7 +173,11 @@ pub fn policy_for_catalog(config: &Config, catalog: &Catalog) -> Result<Policy, 
 pub fn policy_init(manifest_path: Option<&Path>, database_url: &str) -> Result<Vec<PathBuf>> {
     let (config, _) = crate::config::load(manifest_path)?;
     let (catalog, samples) = read_database(database_url, &config, true)?;
-    let folder = if config.policy_path.extension().is_some_and(|ext| ext == "toml") {
+    let folder = if config
+        .policy_path
+        .extension()
+        .is_some_and(|ext| ext == "toml")
+    {
         bail!(
             "`policy` points at the file `{}`: `policy init` writes one file per table into a folder",
             config.policy_path.display()
@@ -158,12 +185,19 @@ pub fn policy_init(manifest_path: Option<&Path>, database_url: &str) -> Result<V
     } else {
         config.policy_path.clone()
     };
-    let tables: Vec<&Table> = catalog.tables.iter().filter(|table| !reported_through_parent(&catalog, table)).collect();
+    let tables: Vec<&Table> = catalog
+        .tables
+        .iter()
+        .filter(|table| !reported_through_parent(&catalog, table))
+        .collect();
     let files: Vec<(PathBuf, String)> = tables
         .iter()
         .map(|table| {
             let path = folder.join(file_name_for(&table.name));
-            (path, new_table_text(table, samples.as_ref(), TodoStyle::Inline))
+            (
+                path,
+                new_table_text(table, samples.as_ref(), TodoStyle::Inline),
+            )
         })
         .collect();
     let existing: Vec<String> = files
@@ -172,11 +206,16 @@ pub fn policy_init(manifest_path: Option<&Path>, database_url: &str) -> Result<V
         .map(|(path, _)| format!("`{}`", path.display()))
         .collect();
     if !existing.is_empty() {
-        bail!("refusing to overwrite existing policy files: {}", existing.join(", "));
+        bail!(
+            "refusing to overwrite existing policy files: {}",
+            existing.join(", ")
+        );
     }
-    std::fs::create_dir_all(&folder).with_context(|| format!("failed to create `{}`", folder.display()))?;
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("failed to create `{}`", folder.display()))?;
     for (path, text) in &files {
-        std::fs::write(path, text).with_context(|| format!("failed to write `{}`", path.display()))?;
+        std::fs::write(path, text)
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
     }
     Ok(files.into_iter().map(|(path, _)| path).collect())
 }
@@ -186,7 +225,8 @@ pub fn policy_files(config: &Config) -> Result<Vec<PolicyFile>> {
     let path = &config.policy_path;
     let mut paths = Vec::new();
     if path.is_dir() {
-        let entries = std::fs::read_dir(path).with_context(|| format!("failed to list `{}`", path.display()))?;
+        let entries = std::fs::read_dir(path)
+            .with_context(|| format!("failed to list `{}`", path.display()))?;
         for entry in entries {
             let entry = entry.with_context(|| format!("failed to list `{}`", path.display()))?;
             let file = entry.path();
@@ -206,7 +246,8 @@ pub fn policy_files(config: &Config) -> Result<Vec<PolicyFile>> {
     paths
         .into_iter()
         .map(|file| {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("failed to read `{}`", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("failed to read `{}`", file.display()))?;
             Ok(PolicyFile { path: file, text })
         })
         .collect()
@@ -228,11 +269,18 @@ pub fn sources_for(diagnostics: &[Diagnostic]) -> Sources {
 fn read_policy(config: &Config) -> Result<(Parsed, Sources)> {
     let files = policy_files(config)?;
     let parsed = crate::policy::parse(&files);
-    let sources = files.into_iter().map(|file| (file.path, file.text)).collect();
+    let sources = files
+        .into_iter()
+        .map(|file| (file.path, file.text))
+        .collect();
     Ok((parsed, sources))
 }
 
-fn run_checks(config: &Config, config_diagnostics: &[Diagnostic], database: Option<&(Catalog, Option<Samples>)>) -> Result<Report> {
+fn run_checks(
+    config: &Config,
+    config_diagnostics: &[Diagnostic],
+    database: Option<&(Catalog, Option<Samples>)>,
+) -> Result<Report> {
     let (parsed, mut sources) = read_policy(config)?;
     sources.insert(config.manifest_path.clone(), config.manifest_text.clone());
     let mut diagnostics: Vec<Diagnostic> = config_diagnostics.to_vec();
@@ -240,8 +288,16 @@ fn run_checks(config: &Config, config_diagnostics: &[Diagnostic], database: Opti
     if let Some((catalog, samples)) = database
         && !parsed.syntax_error
     {
-        let context = coverage::Context { policy_path: config.policy_path.clone(), broken: parsed.broken.clone() };
-        diagnostics.extend(coverage::check(&parsed.policy, catalog, samples.as_ref(), &context));
+        let context = coverage::Context {
+            policy_path: config.policy_path.clone(),
+            broken: parsed.broken.clone(),
+        };
+        diagnostics.extend(coverage::check(
+            &parsed.policy,
+            catalog,
+            samples.as_ref(),
+            &context,
+        ));
     }
     crate::diag::sort(&mut diagnostics);
     Ok(Report {
@@ -261,7 +317,9 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
     if !sample {
         return Ok((catalog, None));
     }
-    let policy = read_policy(config).map(|(parsed, _)| parsed.policy).unwrap_or_default();
+    let policy = read_policy(config)
+        .map(|(parsed, _)| parsed.policy)
+        .unwrap_or_default();
     let mut samples = Samples::default();
     for table in &catalog.tables {
         if table.kind == schema::TableKind::Partitioned {
@@ -271,12 +329,17 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
         if rule.is_some_and(|rule| rule.action == TableAction::Skip) {
             continue;
         }
-        for column in table.columns.iter().filter(|column| detect::is_sampled(column)) {
+        for column in table
+            .columns
+            .iter()
+            .filter(|column| detect::is_sampled(column))
+        {
             let rule_table = rule.map(|rule| &rule.table).unwrap_or(&table.name);
-            let kept_or_new = match coverage::column_rule(&policy, &catalog, rule_table, &column.name) {
-                Some(column_rule) => column_rule.is_keep(),
-                None => true,
-            };
+            let kept_or_new =
+                match coverage::column_rule(&policy, &catalog, rule_table, &column.name) {
+                    Some(column_rule) => column_rule.is_keep(),
+                    None => true,
+                };
             if !kept_or_new {
                 continue;
             }
@@ -306,13 +369,19 @@ fn quote_ident(name: &str) -> String {
 
 /// A partition whose parent is in the catalog: classified (and fixed) through the parent.
 fn reported_through_parent(catalog: &Catalog, table: &Table) -> bool {
-    table.parent.as_ref().is_some_and(|parent| catalog.table(parent).is_some())
+    table
+        .parent
+        .as_ref()
+        .is_some_and(|parent| catalog.table(parent).is_some())
 }
 
 /// `users.toml` for `public.users`, `billing.invoices.toml` otherwise.
 fn file_name_for(table: &TableName) -> String {
     format!("{}.toml", policy_table_name(table))
 }
+
+/// A table and its unclassified columns, each with a suggested rule.
+type MissingColumns = (TableName, Vec<(String, String)>);
 
 #[derive(Clone, Copy)]
 enum TodoStyle {
@@ -326,7 +395,10 @@ fn todo_line(column: &str, suggestion: &str, style: TodoStyle) -> String {
     let key = toml_edit::Key::new(column).display_repr().into_owned();
     match style {
         TodoStyle::Comment => format!("{key} = \"todo\"  # suggested: {suggestion}\n"),
-        TodoStyle::Inline => format!("{key} = {{ todo = {} }}\n", toml_edit::Value::from(suggestion)),
+        TodoStyle::Inline => format!(
+            "{key} = {{ todo = {} }}\n",
+            toml_edit::Value::from(suggestion)
+        ),
     }
 }
 
@@ -339,19 +411,30 @@ fn new_table_text(table: &Table, samples: Option<&Samples>, style: TodoStyle) ->
     let mut text = table_header(&table.name);
     for column in &table.columns {
         let findings = samples.and_then(|samples| samples.get(&table.name, &column.name));
-        text.push_str(&todo_line(&column.name, &detect::suggest(&table.name, column, findings), style));
+        text.push_str(&todo_line(
+            &column.name,
+            &detect::suggest(&table.name, column, findings),
+            style,
+        ));
     }
     text
 }
 
 /// Append every unclassified column (and table) as `todo`. Returns the files changed and how many
 /// columns each got. Every other byte of an existing file is left as it was.
-fn fix(config: &Config, parsed: &Parsed, catalog: &Catalog, samples: Option<&Samples>) -> Result<Vec<(PathBuf, usize)>> {
+fn fix(
+    config: &Config,
+    parsed: &Parsed,
+    catalog: &Catalog,
+    samples: Option<&Samples>,
+) -> Result<Vec<(PathBuf, usize)>> {
     let mut changed = Vec::new();
-    let mut by_file: std::collections::BTreeMap<PathBuf, Vec<(TableName, Vec<(String, String)>)>> = Default::default();
+    let mut by_file: std::collections::BTreeMap<PathBuf, Vec<MissingColumns>> = Default::default();
     let mut new_tables: Vec<&Table> = Vec::new();
     for table in &catalog.tables {
-        if parsed.broken.contains(&(table.name.clone(), None)) || reported_through_parent(catalog, table) {
+        if parsed.broken.contains(&(table.name.clone(), None))
+            || reported_through_parent(catalog, table)
+        {
             continue;
         }
         let Some(rule) = parsed.policy.table(&table.name) else {
@@ -365,36 +448,52 @@ fn fix(config: &Config, parsed: &Parsed, catalog: &Catalog, samples: Option<&Sam
             .columns
             .iter()
             .filter(|column| rule.column(&column.name).is_none())
-            .filter(|column| !parsed.broken.contains(&(table.name.clone(), Some(column.name.clone()))))
+            .filter(|column| {
+                !parsed
+                    .broken
+                    .contains(&(table.name.clone(), Some(column.name.clone())))
+            })
             .map(|column| {
                 let findings = samples.and_then(|samples| samples.get(&table.name, &column.name));
-                (column.name.clone(), detect::suggest(&table.name, column, findings))
+                (
+                    column.name.clone(),
+                    detect::suggest(&table.name, column, findings),
+                )
             })
             .collect();
         if !missing.is_empty() {
-            by_file.entry(rule.origin.file.clone()).or_default().push((table.name.clone(), missing));
+            by_file
+                .entry(rule.origin.file.clone())
+                .or_default()
+                .push((table.name.clone(), missing));
         }
     }
     for (path, tables) in by_file {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
         let (new_text, n_columns) = append_columns(&text, &tables)
             .with_context(|| format!("failed to add columns to `{}`", path.display()))?;
-        std::fs::write(&path, new_text).with_context(|| format!("failed to write `{}`", path.display()))?;
+        std::fs::write(&path, new_text)
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
         changed.push((path, n_columns));
     }
-    let single_file = config.policy_path.is_file().then(|| config.policy_path.clone());
+    let single_file = config
+        .policy_path
+        .is_file()
+        .then(|| config.policy_path.clone());
     for table in new_tables {
         let text = new_table_text(table, samples, TodoStyle::Comment);
         let path = match &single_file {
             Some(path) => {
-                let mut existing =
-                    std::fs::read_to_string(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+                let mut existing = std::fs::read_to_string(path)
+                    .with_context(|| format!("failed to read `{}`", path.display()))?;
                 if !existing.is_empty() && !existing.ends_with('\n') {
                     existing.push('\n');
                 }
                 existing.push('\n');
                 existing.push_str(&text);
-                std::fs::write(path, existing).with_context(|| format!("failed to write `{}`", path.display()))?;
+                std::fs::write(path, existing)
+                    .with_context(|| format!("failed to write `{}`", path.display()))?;
                 path.clone()
             }
             None => {
@@ -406,7 +505,8 @@ fn fix(config: &Config, parsed: &Parsed, catalog: &Catalog, samples: Option<&Sam
                         table.name
                     );
                 }
-                std::fs::write(&path, text).with_context(|| format!("failed to write `{}`", path.display()))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("failed to write `{}`", path.display()))?;
                 path
             }
         };
@@ -417,7 +517,7 @@ fn fix(config: &Config, parsed: &Parsed, catalog: &Catalog, samples: Option<&Sam
 
 /// Add `column = "todo"  # suggested: …` lines to the given tables of a policy file's text.
 /// Pure (on text): the document is edited with `toml_edit`, so everything else is unchanged.
-fn append_columns(text: &str, tables: &[(TableName, Vec<(String, String)>)]) -> Result<(String, usize)> {
+fn append_columns(text: &str, tables: &[MissingColumns]) -> Result<(String, usize)> {
     let mut document: toml_edit::DocumentMut = text.parse().context("invalid TOML")?;
     let mut n_columns = 0;
     let mut done: BTreeSet<TableName> = BTreeSet::new();
@@ -427,14 +527,17 @@ fn append_columns(text: &str, tables: &[(TableName, Vec<(String, String)>)]) -> 
         let item = if root.contains_key(&short) {
             root.get_mut(&short)
         } else {
-            root.get_mut(&table.schema).and_then(|item| item.get_mut(&table.name))
+            root.get_mut(&table.schema)
+                .and_then(|item| item.get_mut(&table.name))
         };
         let Some(target) = item.and_then(toml_edit::Item::as_table_like_mut) else {
             bail!("table `{short}` not found");
         };
         for (column, suggestion) in columns {
             let mut value = toml_edit::Value::from("todo");
-            value.decor_mut().set_suffix(format!("  # suggested: {suggestion}"));
+            value
+                .decor_mut()
+                .set_suffix(format!("  # suggested: {suggestion}"));
             target.insert(column, toml_edit::Item::Value(value));
             n_columns += 1;
         }
@@ -450,9 +553,15 @@ mod tests {
     #[test]
     fn append_keeps_every_other_byte() {
         let text = "# users: people who signed up\n[users]\nid = \"keep\"   # primary key\nemail = { fake = \"email\", unique = true }\n\n# sessions\n[sessions]\nskip = true\n";
-        let users = TableName { schema: "public".into(), name: "users".into() };
-        let (new_text, n) =
-            append_columns(text, &[(users, vec![("nickname".into(), "fake.username".into())])]).unwrap();
+        let users = TableName {
+            schema: "public".into(),
+            name: "users".into(),
+        };
+        let (new_text, n) = append_columns(
+            text,
+            &[(users, vec![("nickname".into(), "fake.username".into())])],
+        )
+        .unwrap();
         assert_eq!(n, 1);
         insta::assert_snapshot!(new_text, @r#"
         # users: people who signed up
@@ -465,6 +574,9 @@ mod tests {
         [sessions]
         skip = true
         "#);
-        assert_eq!(new_text.replace("nickname = \"todo\"  # suggested: fake.username\n", ""), text);
+        assert_eq!(
+            new_text.replace("nickname = \"todo\"  # suggested: fake.username\n", ""),
+            text
+        );
     }
 }

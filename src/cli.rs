@@ -147,7 +147,8 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::CheckPolicy(args) => check_policy(cli, args),
         Command::SeedDev(_) => anyhow::bail!("`seed-dev` is not available in this build yet"),
         Command::Policy(PolicyCommand::Init(args)) => {
-            let written = crate::check::policy_init(cli.manifest_path.as_deref(), &args.database_url)?;
+            let written =
+                crate::check::policy_init(cli.manifest_path.as_deref(), &args.database_url)?;
             for path in &written {
                 eprintln!("wrote `{}`", path.display());
             }
@@ -171,13 +172,20 @@ fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
         Some(OutputFormat::Human) => crate::diag::Format::Human,
         Some(OutputFormat::Github) => crate::diag::Format::Github,
         Some(OutputFormat::Json) => crate::diag::Format::Json,
-        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| value == "true") => crate::diag::Format::Github,
+        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| value == "true") => {
+            crate::diag::Format::Github
+        }
         None => crate::diag::Format::Human,
     };
     for note in &report.notes {
         eprintln!("note: {note}");
     }
-    crate::diag::print(&report.diagnostics, &report.sources, &report.project_dir, format);
+    crate::diag::print(
+        &report.diagnostics,
+        &report.sources,
+        &report.project_dir,
+        format,
+    );
     let n_errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
     if format != crate::diag::Format::Json {
         match report.exit_code() {

@@ -87,10 +87,15 @@ pub fn load(manifest_path: Option<&Path>) -> Result<(Config, Vec<Diagnostic>)> {
         .exec()
         .map_err(|err| anyhow::anyhow!("{}", err.to_string().trim()))
         .context("failed to find the project's Cargo.toml with `cargo metadata`")?;
-    let workspace_manifest = metadata.workspace_root.join("Cargo.toml").into_std_path_buf();
+    let workspace_manifest = metadata
+        .workspace_root
+        .join("Cargo.toml")
+        .into_std_path_buf();
     let first = match manifest_path {
         Some(path) => Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())),
-        None => metadata.root_package().map(|package| package.manifest_path.clone().into_std_path_buf()),
+        None => metadata
+            .root_package()
+            .map(|package| package.manifest_path.clone().into_std_path_buf()),
     };
     let mut candidates: Vec<PathBuf> = first.into_iter().collect();
     if !candidates.contains(&workspace_manifest) {
@@ -98,7 +103,8 @@ pub fn load(manifest_path: Option<&Path>) -> Result<(Config, Vec<Diagnostic>)> {
     }
     let mut chosen = None;
     for path in &candidates {
-        let text = std::fs::read_to_string(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
         let has_table = toml_edit::Document::parse(text.as_str())
             .map(|doc| dump_table(doc.as_table()).is_some())
             .unwrap_or(false);
@@ -122,18 +128,29 @@ pub fn load(manifest_path: Option<&Path>) -> Result<(Config, Vec<Diagnostic>)> {
 
 /// Parse a manifest's text into a `Config` (pure). Unknown keys and bad values are diagnostics;
 /// the defaults stand in for them. Errors only on TOML syntax errors.
-pub fn parse(manifest_path: &Path, text: &str, package_name: Option<&str>) -> Result<(Config, Vec<Diagnostic>)> {
-    let document = toml_edit::Document::parse(text).map_err(|err| {
-        anyhow::anyhow!(
-            "invalid TOML at byte {}: {}",
-            err.span().map(|span| span.start).unwrap_or(0),
-            err.message().lines().next().unwrap_or("").trim()
-        )
-    })
-    .with_context(|| format!("failed to parse `{}`", manifest_path.display()))?;
-    let project_dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+pub fn parse(
+    manifest_path: &Path,
+    text: &str,
+    package_name: Option<&str>,
+) -> Result<(Config, Vec<Diagnostic>)> {
+    let document = toml_edit::Document::parse(text)
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "invalid TOML at byte {}: {}",
+                err.span().map(|span| span.start).unwrap_or(0),
+                err.message().lines().next().unwrap_or("").trim()
+            )
+        })
+        .with_context(|| format!("failed to parse `{}`", manifest_path.display()))?;
+    let project_dir = manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let default_project = package_name.map(str::to_string).unwrap_or_else(|| {
-        project_dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "project".into())
+        project_dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "project".into())
     });
     let mut config = Config {
         manifest_path: manifest_path.to_path_buf(),
@@ -157,7 +174,11 @@ pub fn parse(manifest_path: &Path, text: &str, package_name: Option<&str>) -> Re
         return Ok((config, diagnostics));
     };
     config.spans.insert(String::new(), table_span);
-    let mut reader = Reader { file: manifest_path, prefix, diagnostics: &mut diagnostics };
+    let mut reader = Reader {
+        file: manifest_path,
+        prefix,
+        diagnostics: &mut diagnostics,
+    };
     for (key_text, item) in table.iter() {
         let (key, _) = table.get_key_value(key_text).expect("key from iter");
         let key_span = key.span().or_else(|| item.span()).unwrap_or(0..0);
@@ -276,8 +297,12 @@ impl Setting {
             Setting::Env(var) => match std::env::var(var) {
                 Ok(value) if !value.is_empty() => Ok(value),
                 Ok(_) => bail!("environment variable `{var}` is empty"),
-                Err(std::env::VarError::NotPresent) => bail!("environment variable `{var}` is not set"),
-                Err(std::env::VarError::NotUnicode(_)) => bail!("environment variable `{var}` is not valid UTF-8"),
+                Err(std::env::VarError::NotPresent) => {
+                    bail!("environment variable `{var}` is not set")
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    bail!("environment variable `{var}` is not valid UTF-8")
+                }
             },
             Setting::Generated(name) => generated_salt(name),
             Setting::Literal(value) => Ok(value.clone()),
@@ -303,15 +328,24 @@ impl std::fmt::Debug for Setting {
 impl Config {
     /// The span of a key in the manifest (`salt`, `source.staging`), or the dump table's.
     pub fn span(&self, key: &str) -> Range<usize> {
-        self.spans.get(key).or_else(|| self.spans.get("")).cloned().unwrap_or(0..0)
+        self.spans
+            .get(key)
+            .or_else(|| self.spans.get(""))
+            .cloned()
+            .unwrap_or(0..0)
     }
 
     /// The named source, resolved: `source.<name>`.
     pub fn source(&self, name: &str) -> Result<String> {
         let setting = self.sources.get(name).with_context(|| {
-            format!("no `source.{name}` in `[package.metadata.dump]` of `{}`", self.manifest_path.display())
+            format!(
+                "no `source.{name}` in `[package.metadata.dump]` of `{}`",
+                self.manifest_path.display()
+            )
         })?;
-        setting.resolve().with_context(|| format!("failed to read `source.{name}` ({})", setting.describe()))
+        setting
+            .resolve()
+            .with_context(|| format!("failed to read `source.{name}` ({})", setting.describe()))
     }
 }
 
@@ -324,9 +358,14 @@ pub fn resolve_salt(config: &Config) -> Result<Salt> {
             config.project
         )
     })?;
-    let value = setting.resolve().with_context(|| format!("failed to read `salt` ({})", setting.describe()))?;
+    let value = setting
+        .resolve()
+        .with_context(|| format!("failed to read `salt` ({})", setting.describe()))?;
     if value.len() < 16 {
-        bail!("the salt from `{}` is too short: use at least 16 characters", setting.describe());
+        bail!(
+            "the salt from `{}` is too short: use at least 16 characters",
+            setting.describe()
+        );
     }
     Ok(Salt::new(value.into_bytes()))
 }
@@ -339,9 +378,15 @@ pub fn check_dump_dir(config: &Config) -> Vec<Diagnostic> {
                 Code::DumpDirInRepo,
                 &config.manifest_path,
                 config.span("dump-dir"),
-                format!("`dump-dir` `{}` is inside the Git work tree `{}`", config.dump_dir.display(), repo.display()),
+                format!(
+                    "`dump-dir` `{}` is inside the Git work tree `{}`",
+                    config.dump_dir.display(),
+                    repo.display()
+                ),
             )
-            .with_help("dump files must live outside every repository: use a folder such as `/tmp/dumps`"),
+            .with_help(
+                "dump files must live outside every repository: use a folder such as `/tmp/dumps`",
+            ),
         ],
         None => Vec::new(),
     }
@@ -354,7 +399,10 @@ pub fn git_work_tree_of(path: &Path) -> Option<PathBuf> {
         existing = existing.parent()?.to_path_buf();
     }
     let canonical = existing.canonicalize().ok()?;
-    canonical.ancestors().find(|dir| dir.join(".git").exists()).map(Path::to_path_buf)
+    canonical
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 /// Where `generated:<name>` keeps its salt: `$XDG_CONFIG_HOME/pullprod/<name>.salt`
@@ -363,7 +411,8 @@ pub fn generated_salt_path(name: &str) -> Result<PathBuf> {
     let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|value| !value.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => {
-            let home = std::env::var_os("HOME").context("neither `XDG_CONFIG_HOME` nor `HOME` is set")?;
+            let home =
+                std::env::var_os("HOME").context("neither `XDG_CONFIG_HOME` nor `HOME` is set")?;
             PathBuf::from(home).join(".config")
         }
     };
@@ -383,12 +432,18 @@ fn generated_salt(name: &str) -> Result<String> {
             .create(dir)
             .with_context(|| format!("failed to create `{}`", dir.display()))?;
     }
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
         Ok(mut file) => {
             let mut bytes = [0u8; 32];
             rand::Rng::fill(&mut rand::rng(), &mut bytes);
             let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-            file.write_all(hex.as_bytes()).with_context(|| format!("failed to write `{}`", path.display()))?;
+            file.write_all(hex.as_bytes())
+                .with_context(|| format!("failed to write `{}`", path.display()))?;
             Ok(hex)
         }
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -397,9 +452,13 @@ fn generated_salt(name: &str) -> Result<String> {
                 .permissions()
                 .mode();
             if mode & 0o077 != 0 {
-                bail!("`{}` is readable by other users: run `chmod 600` on it", path.display());
+                bail!(
+                    "`{}` is readable by other users: run `chmod 600` on it",
+                    path.display()
+                );
             }
-            let text = std::fs::read_to_string(&path).with_context(|| format!("failed to read `{}`", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("failed to read `{}`", path.display()))?;
             Ok(text.trim().to_string())
         }
         Err(err) => Err(err).with_context(|| format!("failed to create `{}`", path.display())),
@@ -408,7 +467,10 @@ fn generated_salt(name: &str) -> Result<String> {
 
 /// `[package.metadata.dump]`, else `[workspace.metadata.dump]`, with its name and span.
 fn dump_table(root: &toml_edit::Table) -> Option<(&'static str, &dyn TableLike, Range<usize>)> {
-    for (section, prefix) in [("package", "package.metadata.dump"), ("workspace", "workspace.metadata.dump")] {
+    for (section, prefix) in [
+        ("package", "package.metadata.dump"),
+        ("workspace", "workspace.metadata.dump"),
+    ] {
         let found = root
             .get(section)
             .and_then(|item| item.get("metadata"))
@@ -434,7 +496,10 @@ fn expand_home(text: &str) -> PathBuf {
 /// True when a connection string carries a password: `postgres://user:pw@host` or `password=`.
 pub fn has_literal_password(conninfo: &str) -> bool {
     let lower = conninfo.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("postgres://").or_else(|| lower.strip_prefix("postgresql://")) {
+    if let Some(rest) = lower
+        .strip_prefix("postgres://")
+        .or_else(|| lower.strip_prefix("postgresql://"))
+    {
         let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
         if let Some((userinfo, _)) = authority.rsplit_once('@')
             && let Some((_, password)) = userinfo.split_once(':')
@@ -442,7 +507,9 @@ pub fn has_literal_password(conninfo: &str) -> bool {
         {
             return true;
         }
-        return rest.split(['?', '&']).any(|param| param.starts_with("password="));
+        return rest
+            .split(['?', '&'])
+            .any(|param| param.starts_with("password="));
     }
     lower
         .split_whitespace()
@@ -467,7 +534,12 @@ impl Reader<'_> {
         match item.as_str() {
             Some(text) => Some(text.to_string()),
             None => {
-                self.error(Code::InvalidValue, span.clone(), format!("`{key}` must be a string"), None);
+                self.error(
+                    Code::InvalidValue,
+                    span.clone(),
+                    format!("`{key}` must be a string"),
+                    None,
+                );
                 None
             }
         }
@@ -531,7 +603,10 @@ impl Reader<'_> {
                 None
             }
             Setting::Generated(name)
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
             {
                 self.error(
                     Code::InvalidValue,
@@ -564,7 +639,9 @@ impl Reader<'_> {
             .and_then(|table| table.get("command"))
             .and_then(Item::as_str);
         match command {
-            Some(command) if !command.trim().is_empty() => Some(SchemaSource::Command(command.to_string())),
+            Some(command) if !command.trim().is_empty() => {
+                Some(SchemaSource::Command(command.to_string()))
+            }
             _ => {
                 self.error(
                     Code::InvalidValue,
@@ -603,7 +680,11 @@ mod tests {
                 ));
                 let mut sources = crate::diag::Sources::new();
                 sources.insert(path.to_path_buf(), input.to_string());
-                out.push_str(&crate::diag::render_human(&diagnostics, &sources, Path::new("/p")));
+                out.push_str(&crate::diag::render_human(
+                    &diagnostics,
+                    &sources,
+                    Path::new("/p"),
+                ));
             }
             Err(err) => out.push_str(&format!("Err: {err:#}\n")),
         }
@@ -639,7 +720,10 @@ doc = "DATA.md"
 
     #[test]
     fn defaults_and_workspace_table() {
-        check("[workspace]\nmembers = []\n[workspace.metadata.dump]\nsalt = \"generated:demo\"\n", "config_workspace");
+        check(
+            "[workspace]\nmembers = []\n[workspace.metadata.dump]\nsalt = \"generated:demo\"\n",
+            "config_workspace",
+        );
     }
 
     #[test]
@@ -667,7 +751,9 @@ frobnicate = 1
     #[test]
     fn literal_passwords() {
         assert!(has_literal_password("postgres://u:pw@h/db"));
-        assert!(has_literal_password("postgresql://u:pw@h:5432/db?sslmode=require"));
+        assert!(has_literal_password(
+            "postgresql://u:pw@h:5432/db?sslmode=require"
+        ));
         assert!(has_literal_password("postgres://h/db?password=x"));
         assert!(has_literal_password("host=h password=x"));
         assert!(!has_literal_password("postgres://u@h/db"));
@@ -676,8 +762,16 @@ frobnicate = 1
 
     #[test]
     fn env_settings_name_the_variable_not_the_value() {
-        let err = Setting::Env("PULLPROD_TEST_SURELY_UNSET_VAR".into()).resolve().unwrap_err();
-        assert_eq!(format!("{err:#}"), "environment variable `PULLPROD_TEST_SURELY_UNSET_VAR` is not set");
-        assert_eq!(format!("{:?}", Setting::Literal("secret".into())), "Setting(<literal>)");
+        let err = Setting::Env("PULLPROD_TEST_SURELY_UNSET_VAR".into())
+            .resolve()
+            .unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "environment variable `PULLPROD_TEST_SURELY_UNSET_VAR` is not set"
+        );
+        assert_eq!(
+            format!("{:?}", Setting::Literal("secret".into())),
+            "Setting(<literal>)"
+        );
     }
 }

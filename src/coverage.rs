@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use crate::detect::{NameClass, Samples, classify_name};
 use crate::diag::{Code, Diagnostic};
-use crate::policy::model::{FakeKind, Generalise, Policy, Rule, Strategy, TableAction, TableName, TableRule};
+use crate::policy::model::{
+    FakeKind, Generalise, Policy, Rule, Strategy, TableAction, TableName, TableRule,
+};
 use crate::policy::validate::policy_table_name;
 use crate::schema::{Catalog, Column, Table};
 use crate::sqltype::{BaseType, SqlType};
@@ -23,7 +25,12 @@ pub struct Context {
 }
 
 /// Every coverage problem of `policy` against `catalog` (and the sampled findings, if any).
-pub fn check(policy: &Policy, catalog: &Catalog, samples: Option<&Samples>, context: &Context) -> Vec<Diagnostic> {
+pub fn check(
+    policy: &Policy,
+    catalog: &Catalog,
+    samples: Option<&Samples>,
+    context: &Context,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let empty = Samples::default();
     let samples = samples.unwrap_or(&empty);
@@ -32,10 +39,21 @@ pub fn check(policy: &Policy, catalog: &Catalog, samples: Option<&Samples>, cont
             continue;
         }
         match policy.table(&table.name) {
-            Some(rule) => check_table(policy, catalog, samples, context, table, rule, &mut diagnostics),
+            Some(rule) => check_table(
+                policy,
+                catalog,
+                samples,
+                context,
+                table,
+                rule,
+                &mut diagnostics,
+            ),
             None if inherited_rule(policy, catalog, table).is_some() => {}
             // A partition of a table in the catalog: reported (and fixed) through its parent.
-            None if table.parent.as_ref().is_some_and(|parent| catalog.table(parent).is_some()) => {}
+            None if table
+                .parent
+                .as_ref()
+                .is_some_and(|parent| catalog.table(parent).is_some()) => {}
             None => diagnostics.push(unclassified_table(table, context)),
         }
     }
@@ -46,9 +64,15 @@ pub fn check(policy: &Policy, catalog: &Catalog, samples: Option<&Samples>, cont
                     Code::StaleRule,
                     &rule.origin.file,
                     rule.origin.span.clone(),
-                    format!("table `{}` is in the policy but not in the database", rule.table),
+                    format!(
+                        "table `{}` is in the policy but not in the database",
+                        rule.table
+                    ),
                 )
-                .with_help(format!("remove `[{}]`, or check the table's name and schema", policy_table_name(&rule.table))),
+                .with_help(format!(
+                    "remove `[{}]`, or check the table's name and schema",
+                    policy_table_name(&rule.table)
+                )),
             );
         }
     }
@@ -57,7 +81,11 @@ pub fn check(policy: &Policy, catalog: &Catalog, samples: Option<&Samples>, cont
 }
 
 /// The rule a table's rows follow: its own, or for a partition its nearest classified ancestor's.
-pub fn effective_rule<'a>(policy: &'a Policy, catalog: &Catalog, table: &TableName) -> Option<&'a TableRule> {
+pub fn effective_rule<'a>(
+    policy: &'a Policy,
+    catalog: &Catalog,
+    table: &TableName,
+) -> Option<&'a TableRule> {
     let mut current = table.clone();
     for _ in 0..32 {
         if let Some(rule) = policy.table(&current) {
@@ -69,12 +97,23 @@ pub fn effective_rule<'a>(policy: &'a Policy, catalog: &Catalog, table: &TableNa
 }
 
 /// The rule one column follows (`keep` for a whole-table keep), `None` for skipped tables or no rule.
-pub fn column_rule<'a>(policy: &'a Policy, catalog: &Catalog, table: &TableName, column: &str) -> Option<Rule> {
+pub fn column_rule(
+    policy: &Policy,
+    catalog: &Catalog,
+    table: &TableName,
+    column: &str,
+) -> Option<Rule> {
     let rule = effective_rule(policy, catalog, table)?;
     match &rule.action {
         TableAction::Skip => None,
-        TableAction::KeepAll { reason } => Some(Rule { strategy: Strategy::Keep, unique: false, reason: Some(reason.clone()) }),
-        TableAction::Copy => rule.column(column).map(|column_rule| column_rule.rule.clone()),
+        TableAction::KeepAll { reason } => Some(Rule {
+            strategy: Strategy::Keep,
+            unique: false,
+            reason: Some(reason.clone()),
+        }),
+        TableAction::Copy => rule
+            .column(column)
+            .map(|column_rule| column_rule.rule.clone()),
     }
 }
 
@@ -90,11 +129,15 @@ pub fn type_problem(strategy: &Strategy, sql_type: &SqlType) -> Option<String> {
             b if b.is_integer() => text.parse::<i64>().is_ok(),
             BaseType::Numeric | BaseType::Float4 | BaseType::Float8 => text.parse::<f64>().is_ok(),
             BaseType::Bool => matches!(text.as_str(), "true" | "false" | "t" | "f"),
-            BaseType::Enum => sql_type.enum_labels.is_empty() || sql_type.enum_labels.contains(text),
+            BaseType::Enum => {
+                sql_type.enum_labels.is_empty() || sql_type.enum_labels.contains(text)
+            }
             _ => true,
         },
         Strategy::Fake(spec) => match spec.kind {
-            FakeKind::Ipv4 | FakeKind::Ipv6 => textual || matches!(base, BaseType::Inet | BaseType::Cidr),
+            FakeKind::Ipv4 | FakeKind::Ipv6 => {
+                textual || matches!(base, BaseType::Inet | BaseType::Cidr)
+            }
             FakeKind::Uuid => textual || *base == BaseType::Uuid,
             FakeKind::Date | FakeKind::DateOfBirth => textual || base.is_temporal(),
             _ => textual,
@@ -106,8 +149,15 @@ pub fn type_problem(strategy: &Strategy, sql_type: &SqlType) -> Option<String> {
         Strategy::Json(_) => matches!(base, BaseType::Json | BaseType::Jsonb),
     };
     (!ok).then(|| match strategy {
-        Strategy::Const(_) => format!("the constant does not fit the column type `{}`", sql_type.display),
-        other => format!("`{}` does not apply to the column type `{}`", strategy_name(other), sql_type.display),
+        Strategy::Const(_) => format!(
+            "the constant does not fit the column type `{}`",
+            sql_type.display
+        ),
+        other => format!(
+            "`{}` does not apply to the column type `{}`",
+            strategy_name(other),
+            sql_type.display
+        ),
     })
 }
 
@@ -130,8 +180,15 @@ pub fn strategy_name(strategy: &Strategy) -> String {
     }
 }
 
-fn inherited_rule<'a>(policy: &'a Policy, catalog: &Catalog, table: &Table) -> Option<&'a TableRule> {
-    table.parent.as_ref().and_then(|parent| effective_rule(policy, catalog, parent))
+fn inherited_rule<'a>(
+    policy: &'a Policy,
+    catalog: &Catalog,
+    table: &Table,
+) -> Option<&'a TableRule> {
+    table
+        .parent
+        .as_ref()
+        .and_then(|parent| effective_rule(policy, catalog, parent))
 }
 
 fn unclassified_table(table: &Table, context: &Context) -> Diagnostic {
@@ -161,13 +218,16 @@ fn check_table(
         TableAction::Skip => {}
         TableAction::KeepAll { .. } => {
             for column in &table.columns {
-                let by_name = classify_name(&table.name.name, &column.name) == Some(NameClass::Sensitive);
+                let by_name =
+                    classify_name(&table.name.name, &column.name) == Some(NameClass::Sensitive);
                 let sampled = samples
                     .get(&table.name, &column.name)
                     .and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied());
                 if by_name || sampled.is_some() {
                     let why = match sampled {
-                        Some(finding) if !by_name => format!("its sampled values look like {}", finding.describe()),
+                        Some(finding) if !by_name => {
+                            format!("its sampled values look like {}", finding.describe())
+                        }
                         _ => "its name marks it as security-sensitive".to_string(),
                     };
                     diagnostics.push(
@@ -221,7 +281,10 @@ fn check_table(
                             Code::StaleRule,
                             &column_rule.origin.file,
                             column_rule.origin.span.clone(),
-                            format!("column `{label}.{}` is in the policy but not in the database", column_rule.column),
+                            format!(
+                                "column `{label}.{}` is in the policy but not in the database",
+                                column_rule.column
+                            ),
                         )
                         .with_help("remove the rule, or check the column's name"),
                     );
@@ -248,7 +311,9 @@ fn check_column(
         return;
     }
     let label = format!("{}.{}", policy_table_name(&table.name), column.name);
-    let error = |code: Code, message: String, help: String| Diagnostic::error(code, file, span.clone(), message).with_help(help);
+    let error = |code: Code, message: String, help: String| {
+        Diagnostic::error(code, file, span.clone(), message).with_help(help)
+    };
     if let Some(problem) = type_problem(&rule.strategy, &column.sql_type) {
         diagnostics.push(error(
             Code::TypeMismatch,
@@ -265,14 +330,17 @@ fn check_column(
     }
     let referenced = single_column_reference(table, &column.name);
     let referenced_rule = referenced.and_then(|(ref_table, ref_column)| {
-        column_rule(policy, catalog, ref_table, ref_column).map(|ref_rule| (ref_table, ref_column, ref_rule))
+        column_rule(policy, catalog, ref_table, ref_column)
+            .map(|ref_rule| (ref_table, ref_column, ref_rule))
     });
     if let Some((ref_table, ref_column, ref_rule)) = &referenced_rule {
         let ref_label = format!("{}.{ref_column}", policy_table_name(ref_table));
         let consistent = if ref_rule.is_keep() {
             rule.is_keep() || matches!(rule.strategy, Strategy::Null)
         } else {
-            rule.is_keep() || rule.strategy == ref_rule.strategy || matches!(rule.strategy, Strategy::Null)
+            rule.is_keep()
+                || rule.strategy == ref_rule.strategy
+                || matches!(rule.strategy, Strategy::Null)
         };
         if !consistent {
             diagnostics.push(error(
@@ -286,17 +354,28 @@ fn check_column(
             ));
         }
     }
-    let follows_reference = rule.is_keep() && referenced_rule.as_ref().is_some_and(|(_, _, ref_rule)| !ref_rule.is_keep());
+    let follows_reference = rule.is_keep()
+        && referenced_rule
+            .as_ref()
+            .is_some_and(|(_, _, ref_rule)| !ref_rule.is_keep());
     if !rule.is_keep() || follows_reference {
         return;
     }
     let by_name = classify_name(&table.name.name, &column.name);
     let sampled = samples.get(&table.name, &column.name);
-    let sensitive_sample = sampled.and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied());
-    let personal_sample = sampled.and_then(|found| found.iter().find(|finding| !finding.is_sensitive()).copied());
+    let sensitive_sample =
+        sampled.and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied());
+    let personal_sample = sampled.and_then(|found| {
+        found
+            .iter()
+            .find(|finding| !finding.is_sensitive())
+            .copied()
+    });
     if by_name == Some(NameClass::Sensitive) || sensitive_sample.is_some() {
         let why = match sensitive_sample {
-            Some(finding) if by_name != Some(NameClass::Sensitive) => format!("its sampled values look like {}", finding.describe()),
+            Some(finding) if by_name != Some(NameClass::Sensitive) => {
+                format!("its sampled values look like {}", finding.describe())
+            }
             _ => "its name marks it as security-sensitive".to_string(),
         };
         diagnostics.push(error(
@@ -311,7 +390,9 @@ fn check_column(
     }
     if by_name == Some(NameClass::Personal) || personal_sample.is_some() {
         let why = match personal_sample {
-            Some(finding) if by_name != Some(NameClass::Personal) => format!("its sampled values look like {}", finding.describe()),
+            Some(finding) if by_name != Some(NameClass::Personal) => {
+                format!("its sampled values look like {}", finding.describe())
+            }
             _ => "its name suggests personal data".to_string(),
         };
         diagnostics.push(error(
@@ -390,8 +471,19 @@ mod tests {
     }
 
     fn catalog() -> Catalog {
-        let mut orders = table("orders", &[("id", "int"), ("user_id", "int"), ("user_email", "text"), ("notes", "text")]);
-        orders.foreign_keys = vec![fk("user_id", "users", "id"), fk("user_email", "users", "email")];
+        let mut orders = table(
+            "orders",
+            &[
+                ("id", "int"),
+                ("user_id", "int"),
+                ("user_email", "text"),
+                ("notes", "text"),
+            ],
+        );
+        orders.foreign_keys = vec![
+            fk("user_id", "users", "id"),
+            fk("user_email", "users", "email"),
+        ];
         let mut events = table("events", &[("id", "int"), ("at", "timestamptz")]);
         events.kind = TableKind::Partitioned;
         let mut events_2024 = table("events_2024", &[("id", "int"), ("at", "timestamptz")]);
@@ -428,9 +520,15 @@ mod tests {
 
     /// Run coverage of `input` (as `policy/p.toml`) against `catalog()`; snapshot as `expected`.
     fn check_policy(input: &str, samples: Option<&Samples>, expected: &str) {
-        let file = PolicyFile { path: "/p/policy/p.toml".into(), text: input.to_string() };
+        let file = PolicyFile {
+            path: "/p/policy/p.toml".into(),
+            text: input.to_string(),
+        };
         let parsed = parse(std::slice::from_ref(&file));
-        let context = Context { policy_path: "/p/policy".into(), broken: parsed.broken.clone() };
+        let context = Context {
+            policy_path: "/p/policy".into(),
+            broken: parsed.broken.clone(),
+        };
         let mut diagnostics = parsed.diagnostics.clone();
         diagnostics.extend(check(&parsed.policy, &catalog(), samples, &context));
         crate::diag::sort(&mut diagnostics);
@@ -514,10 +612,20 @@ id = "keep"
         let mut samples = Samples::default();
         samples.add(&name("orders"), "notes", "card 4111 1111 1111 1111");
         samples.add(&name("users"), "country", "ring +44 20 7946 0958");
-        samples.add(&name("tags"), "label", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        samples.add(
+            &name("tags"),
+            "label",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        );
         let policy = CLEAN
-            .replace("notes = \"redact\"", "notes = { keep = true, reason = \"staff notes\" }")
-            .replace("country = { keep = true, reason = \"coarse\" }", "country = \"keep\"");
+            .replace(
+                "notes = \"redact\"",
+                "notes = { keep = true, reason = \"staff notes\" }",
+            )
+            .replace(
+                "country = { keep = true, reason = \"coarse\" }",
+                "country = \"keep\"",
+            );
         check_policy(&policy, Some(&samples), "coverage_samples");
     }
 
@@ -528,10 +636,16 @@ id = "keep"
             "[users]\npassword_digest = { keep = true, reason = \"we need it\" }\n",
             "[audit_events]\nkeep = { reason = \"trust me\" }\n",
         ] {
-            let file = PolicyFile { path: "/p/policy/p.toml".into(), text: policy.into() };
+            let file = PolicyFile {
+                path: "/p/policy/p.toml".into(),
+                text: policy.into(),
+            };
             let parsed = parse(std::slice::from_ref(&file));
             let diagnostics = check(&parsed.policy, &catalog(), None, &Context::default());
-            assert!(diagnostics.iter().any(|d| d.code == Code::SensitiveKept), "{policy}");
+            assert!(
+                diagnostics.iter().any(|d| d.code == Code::SensitiveKept),
+                "{policy}"
+            );
         }
     }
 }

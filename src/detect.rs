@@ -53,13 +53,18 @@ impl Finding {
     }
 
     pub fn is_sensitive(self) -> bool {
-        matches!(self, Finding::CardNumber | Finding::Jwt | Finding::PasswordHash | Finding::UkNino)
+        matches!(
+            self,
+            Finding::CardNumber | Finding::Jwt | Finding::PasswordHash | Finding::UkNino
+        )
     }
 
     /// A strategy that suits a column holding such values.
     pub fn suggestion(self) -> &'static str {
         match self {
-            Finding::CardNumber | Finding::Jwt | Finding::UkNino | Finding::PasswordHash => "redact",
+            Finding::CardNumber | Finding::Jwt | Finding::UkNino | Finding::PasswordHash => {
+                "redact"
+            }
             Finding::Email => "fake.email",
             Finding::Phone => "fake.phone",
             Finding::Ipv4 => "fake.ipv4",
@@ -73,7 +78,10 @@ impl Samples {
     /// Record what `value` (one sampled value of `table.column`) looks like.
     pub fn add(&mut self, table: &TableName, column: &str, value: &str) {
         let found = scan(value);
-        let entry = self.findings.entry((table.clone(), column.to_string())).or_default();
+        let entry = self
+            .findings
+            .entry((table.clone(), column.to_string()))
+            .or_default();
         entry.extend(found);
     }
 
@@ -86,14 +94,21 @@ impl Samples {
 
 /// Whether values of this type are worth sampling (text that could hide anything).
 pub fn is_sampled(column: &Column) -> bool {
-    column.sql_type.base.is_textual() || matches!(column.sql_type.base, BaseType::Json | BaseType::Jsonb)
+    column.sql_type.base.is_textual()
+        || matches!(column.sql_type.base, BaseType::Json | BaseType::Jsonb)
 }
 
 /// Every kind of sensitive or personal data found in one value.
 pub fn scan(value: &str) -> BTreeSet<Finding> {
     let mut found = BTreeSet::new();
     let tokens: Vec<&str> = value
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>' | '"' | '\'' | '[' | ']' | '{' | '}'))
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | ';' | '(' | ')' | '<' | '>' | '"' | '\'' | '[' | ']' | '{' | '}'
+                )
+        })
         .map(|token| token.trim_end_matches(['.', ':', '!', '?']))
         .filter(|token| !token.is_empty())
         .collect();
@@ -132,7 +147,10 @@ pub fn scan(value: &str) -> BTreeSet<Finding> {
 /// The class of a column by its name (and its table's, for a bare `name`).
 pub fn classify_name(table: &str, column: &str) -> Option<NameClass> {
     let column = column.to_ascii_lowercase();
-    let tokens: Vec<&str> = column.split(['_', '-', ' ']).filter(|token| !token.is_empty()).collect();
+    let tokens: Vec<&str> = column
+        .split(['_', '-', ' '])
+        .filter(|token| !token.is_empty())
+        .collect();
     let has = |words: &[&str]| tokens.iter().any(|token| words.contains(token));
     let contains = |parts: &[&str]| parts.iter().any(|part| column.contains(part));
     let sensitive = contains(&[
@@ -152,16 +170,53 @@ pub fn classify_name(table: &str, column: &str) -> Option<NameClass> {
         "national_insurance",
         "social_security",
         "passport",
-    ]) || has(&["pwd", "token", "secret", "cvv", "cvc", "ssn", "iban", "pan", "nino", "otp", "totp", "card"])
-        && !(has(&["card"]) && has(&["last4", "brand", "type", "expiry", "exp", "holder", "count"]));
+    ]) || has(&[
+        "pwd", "token", "secret", "cvv", "cvc", "ssn", "iban", "pan", "nino", "otp", "totp", "card",
+    ]) && !(has(&["card"])
+        && has(&["last4", "brand", "type", "expiry", "exp", "holder", "count"]));
     if sensitive {
         return Some(NameClass::Sensitive);
     }
     let personal = has(&[
-        "email", "mail", "phone", "mobile", "tel", "telephone", "fax", "address", "street", "postcode", "zip",
-        "zipcode", "postal", "dob", "birth", "birthday", "birthdate", "ip", "ipv4", "ipv6", "bio", "notes", "note",
-        "comment", "comments", "surname", "firstname", "lastname", "fullname", "forename", "username", "avatar",
-        "photo", "gender", "latitude", "longitude", "lat", "lng", "signature",
+        "email",
+        "mail",
+        "phone",
+        "mobile",
+        "tel",
+        "telephone",
+        "fax",
+        "address",
+        "street",
+        "postcode",
+        "zip",
+        "zipcode",
+        "postal",
+        "dob",
+        "birth",
+        "birthday",
+        "birthdate",
+        "ip",
+        "ipv4",
+        "ipv6",
+        "bio",
+        "notes",
+        "note",
+        "comment",
+        "comments",
+        "surname",
+        "firstname",
+        "lastname",
+        "fullname",
+        "forename",
+        "username",
+        "avatar",
+        "photo",
+        "gender",
+        "latitude",
+        "longitude",
+        "lat",
+        "lng",
+        "signature",
     ]) || contains(&[
         "first_name",
         "last_name",
@@ -190,20 +245,35 @@ pub fn suggest(table: &TableName, column: &Column, findings: Option<&BTreeSet<Fi
         _ if name.contains("email") => Some("fake.email"),
         _ if name.contains("first_name") || name == "forename" => Some("fake.first_name"),
         _ if name.contains("last_name") || name == "surname" => Some("fake.last_name"),
-        _ if name.contains("full_name") || name.contains("display_name") || (name == "name" && is_people_table(&table.name)) => {
+        _ if name.contains("full_name")
+            || name.contains("display_name")
+            || (name == "name" && is_people_table(&table.name)) =>
+        {
             Some("fake.name")
         }
         _ if name.contains("username") || name == "login" => Some("fake.username"),
         _ if name.contains("phone") || name.contains("mobile") => Some("fake.phone"),
-        _ if name.contains("street") || name.contains("address_line") || name == "address" => Some("fake.street_address"),
+        _ if name.contains("street") || name.contains("address_line") || name == "address" => {
+            Some("fake.street_address")
+        }
         _ if name == "city" || name == "town" => Some("fake.city"),
-        _ if name.contains("postcode") || name.contains("zip") || name.contains("postal") => Some("fake.postcode"),
+        _ if name.contains("postcode") || name.contains("zip") || name.contains("postal") => {
+            Some("fake.postcode")
+        }
         _ if name.contains("birth") || name == "dob" => Some("generalise.year"),
-        _ if name.split('_').any(|token| token == "ip") || name.contains("ip_address") => Some("fake.ipv4"),
+        _ if name.split('_').any(|token| token == "ip") || name.contains("ip_address") => {
+            Some("fake.ipv4")
+        }
         _ if name.contains("company") => Some("fake.company"),
         _ if name.contains("url") || name.contains("website") => Some("fake.url"),
-        _ if classify_name(&table.name, &name) == Some(NameClass::Personal) && textual => Some("redact"),
-        _ if textual && ["body", "message", "content", "text", "description"].contains(&name.as_str()) => Some("redact"),
+        _ if classify_name(&table.name, &name) == Some(NameClass::Personal) && textual => {
+            Some("redact")
+        }
+        _ if textual
+            && ["body", "message", "content", "text", "description"].contains(&name.as_str()) =>
+        {
+            Some("redact")
+        }
         _ => None,
     };
     if let Some(strategy) = by_name {
@@ -218,22 +288,45 @@ pub fn suggest(table: &TableName, column: &Column, findings: Option<&BTreeSet<Fi
 fn is_people_table(table: &str) -> bool {
     let table = table.to_ascii_lowercase();
     [
-        "user", "customer", "person", "people", "employee", "contact", "member", "account", "author", "patient",
-        "student", "client", "staff", "profile", "subscriber", "applicant",
+        "user",
+        "customer",
+        "person",
+        "people",
+        "employee",
+        "contact",
+        "member",
+        "account",
+        "author",
+        "patient",
+        "student",
+        "client",
+        "staff",
+        "profile",
+        "subscriber",
+        "applicant",
     ]
     .iter()
     .any(|word| table.contains(word))
 }
 
 fn is_email(token: &str) -> bool {
-    let Some((local, domain)) = token.split_once('@') else { return false };
+    let Some((local, domain)) = token.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
-        && local.chars().all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 fn is_jwt(token: &str) -> bool {
@@ -241,13 +334,24 @@ fn is_jwt(token: &str) -> bool {
     parts.len() == 3
         && parts[0].starts_with("eyJ")
         && parts[1].len() >= 4
-        && parts[..2].iter().all(|part| part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        && parts[2].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && parts[..2].iter().all(|part| {
+            part.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        && parts[2]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn is_password_hash(token: &str) -> bool {
-    let bcrypt = ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|prefix| token.starts_with(prefix)) && token.len() == 60;
-    bcrypt || token.starts_with("$argon2") || token.starts_with("$scrypt$") || token.starts_with("$7$")
+    let bcrypt = ["$2a$", "$2b$", "$2y$", "$2x$"]
+        .iter()
+        .any(|prefix| token.starts_with(prefix))
+        && token.len() == 60;
+    bcrypt
+        || token.starts_with("$argon2")
+        || token.starts_with("$scrypt$")
+        || token.starts_with("$7$")
         || token.starts_with("pbkdf2_sha256$")
 }
 
@@ -258,11 +362,22 @@ fn is_uk_postcode(text: &str) -> bool {
         return false;
     }
     let (outward, inward) = bytes.split_at(bytes.len() - 3);
-    let inward_ok = inward[0].is_ascii_digit() && inward[1].is_ascii_uppercase() && inward[2].is_ascii_uppercase();
+    let inward_ok = inward[0].is_ascii_digit()
+        && inward[1].is_ascii_uppercase()
+        && inward[2].is_ascii_uppercase();
     let outward_ok = match outward {
         [a, d] => a.is_ascii_uppercase() && d.is_ascii_digit(),
-        [a, b, c] => a.is_ascii_uppercase() && (b.is_ascii_uppercase() && c.is_ascii_digit() || b.is_ascii_digit() && c.is_ascii_alphanumeric()),
-        [a, b, c, d] => a.is_ascii_uppercase() && b.is_ascii_uppercase() && c.is_ascii_digit() && d.is_ascii_alphanumeric(),
+        [a, b, c] => {
+            a.is_ascii_uppercase()
+                && (b.is_ascii_uppercase() && c.is_ascii_digit()
+                    || b.is_ascii_digit() && c.is_ascii_alphanumeric())
+        }
+        [a, b, c, d] => {
+            a.is_ascii_uppercase()
+                && b.is_ascii_uppercase()
+                && c.is_ascii_digit()
+                && d.is_ascii_alphanumeric()
+        }
         _ => false,
     };
     inward_ok && outward_ok
@@ -278,7 +393,11 @@ fn is_uk_nino(text: &str) -> bool {
     let second_ok = bytes[1].is_ascii_uppercase() && !b"DFIOQUV".contains(&bytes[1]);
     let prefix = &text[..2];
     let banned = ["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"].contains(&prefix);
-    first_ok && second_ok && !banned && bytes[2..8].iter().all(u8::is_ascii_digit) && (b'A'..=b'D').contains(&bytes[8])
+    first_ok
+        && second_ok
+        && !banned
+        && bytes[2..8].iter().all(u8::is_ascii_digit)
+        && (b'A'..=b'D').contains(&bytes[8])
 }
 
 /// Card numbers (13–19 digits, Luhn-valid) and phone numbers (10–15 digits, `+` or `0` first),
@@ -295,14 +414,20 @@ fn scan_digit_runs(value: &str, found: &mut BTreeSet<Finding>) {
         }
         let preceded_by_word = i > 0 && chars[i - 1].is_alphanumeric();
         let mut digits = String::new();
-        let mut j = if starts_plus || starts_bracket { i + 1 } else { i };
+        let mut j = if starts_plus || starts_bracket {
+            i + 1
+        } else {
+            i
+        };
         while j < chars.len() {
             let c = chars[j];
             if c.is_ascii_digit() {
                 digits.push(c);
                 j += 1;
             } else if matches!(c, ' ' | '-' | '.' | '(' | ')')
-                && chars.get(j + 1).is_some_and(|next| next.is_ascii_digit() || *next == '(')
+                && chars
+                    .get(j + 1)
+                    .is_some_and(|next| next.is_ascii_digit() || *next == '(')
             {
                 j += 1;
             } else {
@@ -312,7 +437,11 @@ fn scan_digit_runs(value: &str, found: &mut BTreeSet<Finding>) {
         let followed_by_word = chars.get(j).is_some_and(|c| c.is_alphanumeric());
         if !preceded_by_word && !followed_by_word {
             let n = digits.len();
-            if (13..=19).contains(&n) && luhn(&digits) && digits.bytes().any(|b| b != b'0') && !starts_plus {
+            if (13..=19).contains(&n)
+                && luhn(&digits)
+                && digits.bytes().any(|b| b != b'0')
+                && !starts_plus
+            {
                 found.insert(Finding::CardNumber);
             } else if (10..=15).contains(&n) && (starts_plus || digits.starts_with('0')) {
                 found.insert(Finding::Phone);
@@ -334,7 +463,7 @@ fn luhn(digits: &str) -> bool {
         }
         sum += digit;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]
@@ -413,11 +542,22 @@ the quick brown fox
     #[test]
     fn samples_hold_no_values() {
         let mut samples = Samples::default();
-        let table = TableName { schema: "public".into(), name: "t".into() };
+        let table = TableName {
+            schema: "public".into(),
+            name: "t".into(),
+        };
         samples.add(&table, "notes", "mail alice@example.com");
         samples.add(&table, "notes", "nothing here");
         let debug = format!("{samples:?}");
         assert!(!debug.contains("alice"), "{debug}");
-        assert_eq!(samples.get(&table, "notes").unwrap().iter().copied().collect::<Vec<_>>(), vec![Finding::Email]);
+        assert_eq!(
+            samples
+                .get(&table, "notes")
+                .unwrap()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            vec![Finding::Email]
+        );
     }
 }

@@ -81,7 +81,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: Code, file: impl Into<PathBuf>, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+    pub fn error(
+        code: Code,
+        file: impl Into<PathBuf>,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -116,7 +121,13 @@ pub enum Format {
 /// Sort by file, then position, then code; drop exact duplicates.
 pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| {
-        (&a.file, a.span.start, a.span.end, a.code, &a.message).cmp(&(&b.file, b.span.start, b.span.end, b.code, &b.message))
+        (&a.file, a.span.start, a.span.end, a.code, &a.message).cmp(&(
+            &b.file,
+            b.span.start,
+            b.span.end,
+            b.code,
+            &b.message,
+        ))
     });
     diagnostics.dedup();
 }
@@ -137,7 +148,12 @@ pub fn line_col(text: Option<&str>, offset: usize) -> (usize, usize) {
 }
 
 /// Render in `format`; paths relative to `base` when inside it.
-pub fn render(diagnostics: &[Diagnostic], sources: &Sources, base: &Path, format: Format) -> String {
+pub fn render(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    base: &Path,
+    format: Format,
+) -> String {
     match format {
         Format::Human => render_human(diagnostics, sources, base),
         Format::Github => render_github(diagnostics, sources, base),
@@ -223,7 +239,10 @@ pub fn print(diagnostics: &[Diagnostic], sources: &Sources, base: &Path, format:
 }
 
 /// The closest candidate within a small edit distance, for "did you mean".
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
@@ -241,13 +260,15 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(rows[i - 2][j - 2] + 1);
             }
@@ -258,7 +279,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn position(diagnostic: &Diagnostic, sources: &Sources) -> (usize, usize) {
-    line_col(sources.get(&diagnostic.file).map(String::as_str), diagnostic.span.start)
+    line_col(
+        sources.get(&diagnostic.file).map(String::as_str),
+        diagnostic.span.start,
+    )
 }
 
 fn severity_name(severity: Severity) -> &'static str {
@@ -278,7 +302,9 @@ fn display_path(file: &Path, base: &Path) -> String {
 }
 
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(text: &str) -> String {
@@ -293,7 +319,10 @@ mod tests {
     fn codes_are_unique_and_kebab_case() {
         let mut names: Vec<&str> = Code::ALL.iter().map(|(_, name)| *name).collect();
         for name in &names {
-            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{name}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{name}"
+            );
         }
         let n = names.len();
         names.sort();
@@ -315,17 +344,28 @@ mod tests {
 
     #[test]
     fn did_you_mean_finds_close_names() {
-        assert_eq!(did_you_mean("fake.emial", ["fake.email", "fake.name"]), Some("fake.email"));
+        assert_eq!(
+            did_you_mean("fake.emial", ["fake.email", "fake.name"]),
+            Some("fake.email")
+        );
         assert_eq!(did_you_mean("zzz", ["fake.email"]), None);
     }
 
     fn sample() -> (Vec<Diagnostic>, Sources) {
         let file = PathBuf::from("/p/policy/users.toml");
         let mut sources = Sources::new();
-        sources.insert(file.clone(), "[users]\nemail = \"fake.emial\"\n".to_string());
+        sources.insert(
+            file.clone(),
+            "[users]\nemail = \"fake.emial\"\n".to_string(),
+        );
         let diagnostics = vec![
-            Diagnostic::error(Code::UnknownStrategy, &file, 16..28, "unknown strategy `fake.emial` for `users.email`")
-                .with_help("did you mean `fake.email`?"),
+            Diagnostic::error(
+                Code::UnknownStrategy,
+                &file,
+                16..28,
+                "unknown strategy `fake.emial` for `users.email`",
+            )
+            .with_help("did you mean `fake.email`?"),
         ];
         (diagnostics, sources)
     }
@@ -339,7 +379,8 @@ mod tests {
           help: did you mean `fake.email`?
         ");
         insta::assert_snapshot!(render_github(&diagnostics, &sources, base), @"::error file=policy/users.toml,line=2,col=9,title=unknown-strategy::unknown strategy `fake.emial` for `users.email`%0Ahelp: did you mean `fake.email`?");
-        let json: serde_json::Value = serde_json::from_str(&render_json(&diagnostics, &sources, base)).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&render_json(&diagnostics, &sources, base)).unwrap();
         assert_eq!(json[0]["line"], 2);
         assert_eq!(json[0]["code"], "unknown-strategy");
     }

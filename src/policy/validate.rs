@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use toml_edit::{Item, Key, TableLike, Value};
 
 use super::model::{
-    ColumnRule, FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale, Origin, Policy, Rule,
-    Strategy, TableAction, TableName, TableRule,
+    ColumnRule, FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale, Origin,
+    Policy, Rule, Strategy, TableAction, TableName, TableRule,
 };
 use crate::diag::{Code, Diagnostic, did_you_mean};
 
@@ -35,11 +35,30 @@ pub struct Parsed {
 /// Keys a table entry may hold that are not columns.
 pub const TABLE_KEYS: &[&str] = &["where", "rows", "skip", "keep"];
 /// Strategy keys of the long (inline table) form.
-pub const STRATEGY_KEYS: &[&str] =
-    &["keep", "null", "redact", "const", "hash", "fake", "generalise", "shift", "mask", "json", "todo"];
+pub const STRATEGY_KEYS: &[&str] = &[
+    "keep",
+    "null",
+    "redact",
+    "const",
+    "hash",
+    "fake",
+    "generalise",
+    "shift",
+    "mask",
+    "json",
+    "todo",
+];
 /// Modifier keys of the long form.
 pub const MODIFIER_KEYS: &[&str] = &["unique", "reason", "locale", "min", "max"];
-const SHORT_FORMS: &[&str] = &["keep", "null", "redact", "hash", "todo", "generalise.month", "generalise.year"];
+const SHORT_FORMS: &[&str] = &[
+    "keep",
+    "null",
+    "redact",
+    "hash",
+    "todo",
+    "generalise.month",
+    "generalise.year",
+];
 /// Largest `shift.days`: ten years.
 pub const MAX_SHIFT_DAYS: i64 = 3650;
 
@@ -57,14 +76,24 @@ pub fn parse(files: &[PolicyFile]) -> Parsed {
 /// `users` -> `public.users`, `billing.invoices` -> `billing.invoices`.
 pub fn table_name(text: &str) -> TableName {
     match text.split_once('.') {
-        Some((schema, name)) => TableName { schema: schema.to_string(), name: name.to_string() },
-        None => TableName { schema: "public".to_string(), name: text.to_string() },
+        Some((schema, name)) => TableName {
+            schema: schema.to_string(),
+            name: name.to_string(),
+        },
+        None => TableName {
+            schema: "public".to_string(),
+            name: text.to_string(),
+        },
     }
 }
 
 /// The short name written in policy files: `users` for `public.users`, else `schema.table`.
 pub fn policy_table_name(table: &TableName) -> String {
-    if table.schema == "public" { table.name.clone() } else { table.to_string() }
+    if table.schema == "public" {
+        table.name.clone()
+    } else {
+        table.to_string()
+    }
 }
 
 /// Every valid short form, for "did you mean" and help texts.
@@ -91,7 +120,13 @@ fn parse_file(file: &PolicyFile, parsed: &mut Parsed) {
     let document = match toml_edit::Document::parse(file.text.as_str()) {
         Ok(document) => document,
         Err(err) => {
-            let message = err.message().lines().next().unwrap_or("invalid TOML").trim().to_string();
+            let message = err
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .trim()
+                .to_string();
             let span = err.span().unwrap_or(0..0);
             parsed.diagnostics.push(Diagnostic::error(
                 Code::ParseError,
@@ -103,7 +138,10 @@ fn parse_file(file: &PolicyFile, parsed: &mut Parsed) {
             return;
         }
     };
-    let mut ctx = Ctx { file: &file.path, parsed };
+    let mut ctx = Ctx {
+        file: &file.path,
+        parsed,
+    };
     let root = document.as_table();
     for (key_text, item) in root.iter() {
         let (key, _) = root.get_key_value(key_text).expect("key from iter");
@@ -113,7 +151,10 @@ fn parse_file(file: &PolicyFile, parsed: &mut Parsed) {
                 // `[billing.invoices]`: an implicit `billing` table holding schema tables.
                 for (inner_text, inner_item) in table.iter() {
                     let (inner_key, _) = table.get_key_value(inner_text).expect("key from iter");
-                    let name = TableName { schema: key_text.to_string(), name: inner_text.to_string() };
+                    let name = TableName {
+                        schema: key_text.to_string(),
+                        name: inner_text.to_string(),
+                    };
                     let span = span_of_key(inner_key, inner_item);
                     parse_table(&mut ctx, name, span, inner_item);
                 }
@@ -136,8 +177,14 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         ctx.error(
             Code::InvalidValue,
             span,
-            format!("`{}` must be a table of column rules", policy_table_name(&name)),
-            Some(format!("write `[{}]` followed by one `column = \"rule\"` line per column", policy_table_name(&name))),
+            format!(
+                "`{}` must be a table of column rules",
+                policy_table_name(&name)
+            ),
+            Some(format!(
+                "write `[{}]` followed by one `column = \"rule\"` line per column",
+                policy_table_name(&name)
+            )),
         );
         ctx.parsed.broken.insert((name, None));
         return;
@@ -147,7 +194,10 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         ctx.error(
             Code::DuplicateRule,
             span,
-            format!("table `{}` is already classified in `{other}`", policy_table_name(&name)),
+            format!(
+                "table `{}` is already classified in `{other}`",
+                policy_table_name(&name)
+            ),
             Some("keep one entry per table".to_string()),
         );
         return;
@@ -155,7 +205,10 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
     let label = policy_table_name(&name);
     let mut rule = TableRule {
         table: name.clone(),
-        origin: Origin { file: ctx.file.to_path_buf(), span: span.clone() },
+        origin: Origin {
+            file: ctx.file.to_path_buf(),
+            span: span.clone(),
+        },
         action: TableAction::Copy,
         filter: None,
         seed_rows: None,
@@ -177,7 +230,10 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                         Code::InvalidValue,
                         vspan,
                         format!("`{label}.where` must be a non-empty SQL condition string"),
-                        Some("for example `where = \"created_at > now() - interval '1 year'\"`".to_string()),
+                        Some(
+                            "for example `where = \"created_at > now() - interval '1 year'\"`"
+                                .to_string(),
+                        ),
                     );
                 }
             },
@@ -197,7 +253,12 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                 Some(flag) => skip = flag,
                 None => {
                     table_ok = false;
-                    ctx.error(Code::InvalidValue, vspan, format!("`{label}.skip` must be `true` or `false`"), None);
+                    ctx.error(
+                        Code::InvalidValue,
+                        vspan,
+                        format!("`{label}.skip` must be `true` or `false`"),
+                        None,
+                    );
                 }
             },
             "keep" => match parse_table_keep(ctx, &label, value, &vspan) {
@@ -208,10 +269,15 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                 Some(column_rule) => rule.columns.push(ColumnRule {
                     column: column.to_string(),
                     rule: column_rule,
-                    origin: Origin { file: ctx.file.to_path_buf(), span: key_span },
+                    origin: Origin {
+                        file: ctx.file.to_path_buf(),
+                        span: key_span,
+                    },
                 }),
                 None => {
-                    ctx.parsed.broken.insert((name.clone(), Some(column.to_string())));
+                    ctx.parsed
+                        .broken
+                        .insert((name.clone(), Some(column.to_string())));
                 }
             },
         }
@@ -226,7 +292,11 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         );
     }
     let has_columns = !rule.columns.is_empty()
-        || ctx.parsed.broken.iter().any(|(table, column)| table == &name && column.is_some());
+        || ctx
+            .parsed
+            .broken
+            .iter()
+            .any(|(table, column)| table == &name && column.is_some());
     if (skip || keep_all.is_some()) && has_columns {
         table_ok = false;
         let which = if skip { "skip = true" } else { "keep" };
@@ -249,10 +319,23 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
     ctx.parsed.policy.tables.push(rule);
 }
 
-fn parse_table_keep(ctx: &mut Ctx, label: &str, item: &Item, span: &Range<usize>) -> Option<String> {
-    let help = Some(format!("a whole table is kept with `keep = {{ reason = \"…\" }}`; to keep one column named `keep` there is no syntax yet"));
+fn parse_table_keep(
+    ctx: &mut Ctx,
+    label: &str,
+    item: &Item,
+    span: &Range<usize>,
+) -> Option<String> {
+    let help = Some(
+        "a whole table is kept with `keep = { reason = \"…\" }`; a column named `keep` cannot be classified yet"
+            .to_string(),
+    );
     let Some(table) = item.as_table_like() else {
-        ctx.error(Code::InvalidValue, span.clone(), format!("`{label}.keep` must be a table with a `reason`"), help);
+        ctx.error(
+            Code::InvalidValue,
+            span.clone(),
+            format!("`{label}.keep` must be a table with a `reason`"),
+            help,
+        );
         return None;
     };
     let mut reason = None;
@@ -275,7 +358,13 @@ fn parse_table_keep(ctx: &mut Ctx, label: &str, item: &Item, span: &Range<usize>
             }
         } else {
             ok = false;
-            unknown_key(ctx, key_span, &format!("{label}.keep"), key_text, &["reason"]);
+            unknown_key(
+                ctx,
+                key_span,
+                &format!("{label}.keep"),
+                key_text,
+                &["reason"],
+            );
         }
     }
     if reason.is_none() && ok {
@@ -283,7 +372,9 @@ fn parse_table_keep(ctx: &mut Ctx, label: &str, item: &Item, span: &Range<usize>
             Code::InvalidValue,
             span.clone(),
             format!("`{label}.keep` needs a `reason`"),
-            Some("write `keep = { reason = \"why nothing here identifies a person\" }`".to_string()),
+            Some(
+                "write `keep = { reason = \"why nothing here identifies a person\" }`".to_string(),
+            ),
         );
         return None;
     }
@@ -295,18 +386,31 @@ fn unknown_key(ctx: &mut Ctx, span: Range<usize>, path: &str, key: &str, known: 
         Some(close) => format!("did you mean `{close}`?"),
         None => format!("expected one of {}", list(known)),
     };
-    ctx.error(Code::UnknownKey, span, format!("unknown key `{key}` in `{path}`"), Some(help));
+    ctx.error(
+        Code::UnknownKey,
+        span,
+        format!("unknown key `{key}` in `{path}`"),
+        Some(help),
+    );
 }
 
 fn list(names: &[&str]) -> String {
-    names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A column (or JSON path) rule, short or long form. `None` after reporting a problem.
 fn parse_rule(ctx: &mut Ctx, what: &str, item: &Item, key_span: &Range<usize>) -> Option<Rule> {
     let span = value_span(item, key_span);
     if let Some(text) = item.as_str() {
-        return parse_short(ctx, what, text, span).map(|strategy| Rule { strategy, unique: false, reason: None });
+        return parse_short(ctx, what, text, span).map(|strategy| Rule {
+            strategy,
+            unique: false,
+            reason: None,
+        });
     }
     if let Some(table) = item.as_table_like() {
         return parse_long(ctx, what, table, span);
@@ -315,7 +419,10 @@ fn parse_rule(ctx: &mut Ctx, what: &str, item: &Item, key_span: &Range<usize>) -
         Code::InvalidValue,
         span,
         format!("the rule for `{what}` must be a string or an inline table"),
-        Some("for example `\"keep\"`, `\"fake.email\"` or `{ fake = \"email\", unique = true }`".to_string()),
+        Some(
+            "for example `\"keep\"`, `\"fake.email\"` or `{ fake = \"email\", unique = true }`"
+                .to_string(),
+        ),
     );
     None
 }
@@ -332,7 +439,14 @@ fn parse_short(ctx: &mut Ctx, what: &str, text: &str, span: Range<usize>) -> Opt
         _ => text
             .strip_prefix("fake.")
             .and_then(FakeKind::from_name)
-            .map(|kind| Strategy::Fake(FakeSpec { kind, locale: Locale::default(), min: None, max: None })),
+            .map(|kind| {
+                Strategy::Fake(FakeSpec {
+                    kind,
+                    locale: Locale::default(),
+                    min: None,
+                    max: None,
+                })
+            }),
     };
     if let Some(Strategy::Todo { .. }) = strategy {
         todo_diagnostic(ctx, what, None, span.clone());
@@ -343,24 +457,48 @@ fn parse_short(ctx: &mut Ctx, what: &str, text: &str, span: Range<usize>) -> Opt
             Some(close) => format!("did you mean `{close}`?"),
             None if text.starts_with("fake.") => format!(
                 "known fake kinds: {}",
-                FakeKind::ALL.iter().map(|(_, name)| *name).collect::<Vec<_>>().join(", ")
+                FakeKind::ALL
+                    .iter()
+                    .map(|(_, name)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             None => format!("expected one of {}, or `fake.<kind>`", list(SHORT_FORMS)),
         };
-        ctx.error(Code::UnknownStrategy, span, format!("unknown strategy `{text}` for `{what}`"), Some(help));
+        ctx.error(
+            Code::UnknownStrategy,
+            span,
+            format!("unknown strategy `{text}` for `{what}`"),
+            Some(help),
+        );
     }
     strategy
 }
 
 fn todo_diagnostic(ctx: &mut Ctx, what: &str, suggestion: Option<&str>, span: Range<usize>) {
     let help = match suggestion {
-        Some(suggestion) => format!("classify it (suggested: `{suggestion}`), then remove the `todo`"),
-        None => "replace `todo` with a strategy such as `\"keep\"`, `\"hash\"` or `\"fake.<kind>\"`".to_string(),
+        Some(suggestion) => {
+            format!("classify it (suggested: `{suggestion}`), then remove the `todo`")
+        }
+        None => {
+            "replace `todo` with a strategy such as `\"keep\"`, `\"hash\"` or `\"fake.<kind>\"`"
+                .to_string()
+        }
     };
-    ctx.error(Code::Todo, span, format!("`{what}` is not classified yet (`todo`)"), Some(help));
+    ctx.error(
+        Code::Todo,
+        span,
+        format!("`{what}` is not classified yet (`todo`)"),
+        Some(help),
+    );
 }
 
-fn parse_long(ctx: &mut Ctx, what: &str, table: &dyn TableLike, span: Range<usize>) -> Option<Rule> {
+fn parse_long(
+    ctx: &mut Ctx,
+    what: &str,
+    table: &dyn TableLike,
+    span: Range<usize>,
+) -> Option<Rule> {
     let mut ok = true;
     let mut strategies: Vec<(&str, Range<usize>, &Item)> = Vec::new();
     let mut unique = false;
@@ -377,18 +515,30 @@ fn parse_long(ctx: &mut Ctx, what: &str, table: &dyn TableLike, span: Range<usiz
                 Some(flag) => unique = flag,
                 None => {
                     ok = false;
-                    ctx.error(Code::InvalidValue, vspan, format!("`{what}.unique` must be `true` or `false`"), None);
+                    ctx.error(
+                        Code::InvalidValue,
+                        vspan,
+                        format!("`{what}.unique` must be `true` or `false`"),
+                        None,
+                    );
                 }
             },
             "reason" => match value.as_str() {
                 Some(text) if !text.trim().is_empty() => reason = Some(text.to_string()),
                 _ => {
                     ok = false;
-                    ctx.error(Code::InvalidValue, vspan, format!("`{what}.reason` must be a non-empty string"), None);
+                    ctx.error(
+                        Code::InvalidValue,
+                        vspan,
+                        format!("`{what}.reason` must be a non-empty string"),
+                        None,
+                    );
                 }
             },
             "locale" => {
-                let found = value.as_str().and_then(|name| Locale::ALL.iter().find(|(_, known)| *known == name));
+                let found = value
+                    .as_str()
+                    .and_then(|name| Locale::ALL.iter().find(|(_, known)| *known == name));
                 match found {
                     Some((known, _)) => locale = Some((*known, key_span)),
                     None => {
@@ -399,7 +549,12 @@ fn parse_long(ctx: &mut Ctx, what: &str, table: &dyn TableLike, span: Range<usiz
                             .and_then(|name| did_you_mean(name, names.iter().copied()))
                             .map(|close| format!("did you mean `{close}`?"))
                             .unwrap_or_else(|| format!("expected one of {}", list(&names)));
-                        ctx.error(Code::InvalidValue, vspan, format!("unknown locale for `{what}`"), Some(help));
+                        ctx.error(
+                            Code::InvalidValue,
+                            vspan,
+                            format!("unknown locale for `{what}`"),
+                            Some(help),
+                        );
                     }
                 }
             }
@@ -448,7 +603,10 @@ fn parse_long(ctx: &mut Ctx, what: &str, table: &dyn TableLike, span: Range<usiz
     if !is_fake {
         for (key, key_span) in [("locale", locale.as_ref().map(|(_, s)| s.clone()))]
             .into_iter()
-            .chain([("min", bounds[0].as_ref().map(|(_, s)| s.clone())), ("max", bounds[1].as_ref().map(|(_, s)| s.clone()))])
+            .chain([
+                ("min", bounds[0].as_ref().map(|(_, s)| s.clone())),
+                ("max", bounds[1].as_ref().map(|(_, s)| s.clone())),
+            ])
         {
             if let Some(key_span) = key_span {
                 ok = false;
@@ -461,7 +619,12 @@ fn parse_long(ctx: &mut Ctx, what: &str, table: &dyn TableLike, span: Range<usiz
             }
         }
     }
-    if unique && matches!(strategy, Strategy::Null | Strategy::Redact | Strategy::Const(_) | Strategy::Generalise(_)) {
+    if unique
+        && matches!(
+            strategy,
+            Strategy::Null | Strategy::Redact | Strategy::Const(_) | Strategy::Generalise(_)
+        )
+    {
         ok = false;
         ctx.error(
             Code::InvalidValue,
@@ -484,7 +647,11 @@ fn parse_long(ctx: &mut Ctx, what: &str, table: &dyn TableLike, span: Range<usiz
         }
         other => other,
     };
-    Some(Rule { strategy, unique, reason })
+    Some(Rule {
+        strategy,
+        unique,
+        reason,
+    })
 }
 
 fn date_text(value: &Value) -> Option<String> {
@@ -495,7 +662,13 @@ fn date_text(value: &Value) -> Option<String> {
     }
 }
 
-fn parse_strategy(ctx: &mut Ctx, what: &str, name: &str, item: &Item, key_span: &Range<usize>) -> Option<Strategy> {
+fn parse_strategy(
+    ctx: &mut Ctx,
+    what: &str,
+    name: &str,
+    item: &Item,
+    key_span: &Range<usize>,
+) -> Option<Strategy> {
     let span = value_span(item, key_span);
     let flag = |ctx: &mut Ctx, strategy: Strategy| -> Option<Strategy> {
         match item.as_bool() {
@@ -505,7 +678,9 @@ fn parse_strategy(ctx: &mut Ctx, what: &str, name: &str, item: &Item, key_span: 
                     Code::InvalidValue,
                     span.clone(),
                     format!("`{what}.{name}` must be `true`"),
-                    Some(format!("write `{name} = true`, or the short form `\"{name}\"`")),
+                    Some(format!(
+                        "write `{name} = true`, or the short form `\"{name}\"`"
+                    )),
                 );
                 None
             }
@@ -537,12 +712,22 @@ fn parse_strategy(ctx: &mut Ctx, what: &str, name: &str, item: &Item, key_span: 
         }
         "fake" => {
             let Some(text) = item.as_str() else {
-                ctx.error(Code::InvalidValue, span, format!("`{what}.fake` must be a kind such as `\"email\"`"), None);
+                ctx.error(
+                    Code::InvalidValue,
+                    span,
+                    format!("`{what}.fake` must be a kind such as `\"email\"`"),
+                    None,
+                );
                 return None;
             };
             let kind_name = text.strip_prefix("fake.").unwrap_or(text);
             match FakeKind::from_name(kind_name) {
-                Some(kind) => Some(Strategy::Fake(FakeSpec { kind, locale: Locale::default(), min: None, max: None })),
+                Some(kind) => Some(Strategy::Fake(FakeSpec {
+                    kind,
+                    locale: Locale::default(),
+                    min: None,
+                    max: None,
+                })),
                 None => {
                     let names: Vec<&str> = FakeKind::ALL.iter().map(|(_, name)| *name).collect();
                     let help = did_you_mean(kind_name, names.iter().copied())
@@ -566,7 +751,9 @@ fn parse_strategy(ctx: &mut Ctx, what: &str, name: &str, item: &Item, key_span: 
                     other => {
                         let help = did_you_mean(other, ["month", "year"])
                             .map(|close| format!("did you mean `{close}`?"))
-                            .unwrap_or_else(|| "expected `\"month\"`, `\"year\"` or `{ bucket = N }`".to_string());
+                            .unwrap_or_else(|| {
+                                "expected `\"month\"`, `\"year\"` or `{ bucket = N }`".to_string()
+                            });
                         ctx.error(
                             Code::InvalidValue,
                             span,
@@ -579,7 +766,12 @@ fn parse_strategy(ctx: &mut Ctx, what: &str, name: &str, item: &Item, key_span: 
             }
             let width = single_number(ctx, what, "generalise", "bucket", item, &span)?;
             if width <= 0.0 {
-                ctx.error(Code::InvalidValue, span, format!("`{what}.generalise.bucket` must be positive"), None);
+                ctx.error(
+                    Code::InvalidValue,
+                    span,
+                    format!("`{what}.generalise.bucket` must be positive"),
+                    None,
+                );
                 return None;
             }
             Some(Strategy::Generalise(Generalise::Bucket(width)))
@@ -590,12 +782,16 @@ fn parse_strategy(ctx: &mut Ctx, what: &str, name: &str, item: &Item, key_span: 
                 ctx.error(
                     Code::InvalidValue,
                     span,
-                    format!("`{what}.shift.days` must be a whole number from 1 to {MAX_SHIFT_DAYS}"),
+                    format!(
+                        "`{what}.shift.days` must be a whole number from 1 to {MAX_SHIFT_DAYS}"
+                    ),
                     None,
                 );
                 return None;
             }
-            Some(Strategy::Shift { max_days: days as u32 })
+            Some(Strategy::Shift {
+                max_days: days as u32,
+            })
         }
         "mask" => {
             let keep_last = single_number(ctx, what, "mask", "keep_last", item, &span)?;
@@ -608,7 +804,9 @@ fn parse_strategy(ctx: &mut Ctx, what: &str, name: &str, item: &Item, key_span: 
                 );
                 return None;
             }
-            Some(Strategy::Mask { keep_last: keep_last as u32 })
+            Some(Strategy::Mask {
+                keep_last: keep_last as u32,
+            })
         }
         "json" => parse_json(ctx, what, item, &span),
         "todo" => {
@@ -633,10 +831,22 @@ fn parse_strategy(ctx: &mut Ctx, what: &str, name: &str, item: &Item, key_span: 
 }
 
 /// `{ <key> = <number> }` with nothing else.
-fn single_number(ctx: &mut Ctx, what: &str, strategy: &str, key: &str, item: &Item, span: &Range<usize>) -> Option<f64> {
+fn single_number(
+    ctx: &mut Ctx,
+    what: &str,
+    strategy: &str,
+    key: &str,
+    item: &Item,
+    span: &Range<usize>,
+) -> Option<f64> {
     let example = format!("write `{strategy} = {{ {key} = N }}`");
     let Some(table) = item.as_table_like() else {
-        ctx.error(Code::InvalidValue, span.clone(), format!("`{what}.{strategy}` must be a table"), Some(example));
+        ctx.error(
+            Code::InvalidValue,
+            span.clone(),
+            format!("`{what}.{strategy}` must be a table"),
+            Some(example),
+        );
         return None;
     };
     let mut number = None;
@@ -661,11 +871,22 @@ fn single_number(ctx: &mut Ctx, what: &str, strategy: &str, key: &str, item: &It
             };
         } else {
             ok = false;
-            unknown_key(ctx, key_span, &format!("{what}.{strategy}"), key_text, &[key]);
+            unknown_key(
+                ctx,
+                key_span,
+                &format!("{what}.{strategy}"),
+                key_text,
+                &[key],
+            );
         }
     }
     if number.is_none() && ok {
-        ctx.error(Code::InvalidValue, span.clone(), format!("`{what}.{strategy}` needs `{key}`"), Some(example));
+        ctx.error(
+            Code::InvalidValue,
+            span.clone(),
+            format!("`{what}.{strategy}` needs `{key}`"),
+            Some(example),
+        );
     }
     if ok { number } else { None }
 }
@@ -701,10 +922,19 @@ fn parse_json(ctx: &mut Ctx, what: &str, item: &Item, span: &Range<usize>) -> Op
         }
     }
     if rules.is_empty() && ok {
-        ctx.error(Code::InvalidValue, span.clone(), format!("`{what}.json` lists no paths"), None);
+        ctx.error(
+            Code::InvalidValue,
+            span.clone(),
+            format!("`{what}.json` lists no paths"),
+            None,
+        );
         return None;
     }
-    if ok { Some(Strategy::Json(rules)) } else { None }
+    if ok {
+        Some(Strategy::Json(rules))
+    } else {
+        None
+    }
 }
 
 /// `$.a.b`, `$.a[*].b`, `$[*]`.
@@ -729,7 +959,10 @@ pub fn parse_json_path(text: &str) -> Option<JsonPath> {
     if steps.is_empty() {
         return None;
     }
-    Some(JsonPath { text: text.to_string(), steps })
+    Some(JsonPath {
+        text: text.to_string(),
+        steps,
+    })
 }
 
 #[cfg(test)]
@@ -739,7 +972,10 @@ mod tests {
     /// Parse `input` as `policy/users.toml`; the rendered policy and diagnostics must match
     /// the snapshot `expected` (a file under `snapshots/`, written with `INSTA_UPDATE=always`).
     fn check(input: &str, expected: &str) {
-        let file = PolicyFile { path: PathBuf::from("/p/policy/users.toml"), text: input.to_string() };
+        let file = PolicyFile {
+            path: PathBuf::from("/p/policy/users.toml"),
+            text: input.to_string(),
+        };
         let parsed = parse(std::slice::from_ref(&file));
         let mut out = String::new();
         for table in &parsed.policy.tables {
@@ -756,7 +992,11 @@ mod tests {
         }
         let mut sources = crate::diag::Sources::new();
         sources.insert(file.path.clone(), file.text.clone());
-        out.push_str(&crate::diag::render_human(&parsed.diagnostics, &sources, Path::new("/p")));
+        out.push_str(&crate::diag::render_human(
+            &parsed.diagnostics,
+            &sources,
+            Path::new("/p"),
+        ));
         insta::with_settings!({ description => input, omit_expression => true }, {
             insta::assert_snapshot!(expected, out);
         });
@@ -771,7 +1011,9 @@ mod tests {
         };
     }
 
-    case!(short_forms_all, r#"
+    case!(
+        short_forms_all,
+        r#"
 [users]
 id = "keep"
 a = "null"
@@ -780,8 +1022,11 @@ c = "hash"
 d = "fake.email"
 e = "generalise.month"
 f = "generalise.year"
-"#);
-    case!(long_forms_all, r#"
+"#
+    );
+    case!(
+        long_forms_all,
+        r#"
 [users]
 a = { keep = true, reason = "coarse" }
 b = { null = true }
@@ -798,8 +1043,11 @@ l = { generalise = { bucket = 10 } }
 m = { shift = { days = 30 } }
 n = { mask = { keep_last = 4 } }
 o = { json = { "$.contact.email" = "fake.email", "$.items[*].ip" = { fake = "ipv4" }, "$.theme" = "keep" } }
-"#);
-    case!(table_keys, r#"
+"#
+    );
+    case!(
+        table_keys,
+        r#"
 [users]
 where = "created_at > now() - interval '2 years'"
 rows = 500
@@ -816,29 +1064,44 @@ id = "keep"
 
 [crm.contacts]
 id = "keep"
-"#);
-    case!(todo_forms, r#"
+"#
+    );
+    case!(
+        todo_forms,
+        r#"
 [users]
 a = "todo"
 b = { todo = "looks like: email" }
 c = { todo = true }
-"#);
-    case!(misspelt_strategy, r#"
+"#
+    );
+    case!(
+        misspelt_strategy,
+        r#"
 [users]
 email = "fake.emial"
 b = "hsah"
 c = "frobnicate"
-"#);
-    case!(unknown_fake_kind, r#"
+"#
+    );
+    case!(
+        unknown_fake_kind,
+        r#"
 [users]
 email = { fake = "emial", unique = true }
-"#);
-    case!(unknown_keys, r#"
+"#
+    );
+    case!(
+        unknown_keys,
+        r#"
 [users]
 email = { fake = "email", uniqe = true }
 name = { fake = "name", locale = "en_UK" }
-"#);
-    case!(bad_values, r#"
+"#
+    );
+    case!(
+        bad_values,
+        r#"
 [users]
 a = 3
 b = { keep = false }
@@ -855,8 +1118,11 @@ l = { hash = true, redact = true }
 m = { const = "x", unique = true }
 n = { hash = true, locale = "fr_FR" }
 o = { todo = 3 }
-"#);
-    case!(bad_table_keys, r#"
+"#
+    );
+    case!(
+        bad_table_keys,
+        r#"
 [users]
 where = 1
 rows = -3
@@ -875,32 +1141,55 @@ keep = { reason = "x", because = "y" }
 [audit3]
 keep = { reason = "x" }
 skip = true
-"#);
-    case!(not_a_table, r#"
+"#
+    );
+    case!(
+        not_a_table,
+        r#"
 users = "keep"
-"#);
-    case!(syntax_error, r#"
+"#
+    );
+    case!(
+        syntax_error,
+        r#"
 [users]
 email = "fake.email
-"#);
+"#
+    );
 
     #[test]
     fn duplicate_tables_across_files() {
         let files = [
-            PolicyFile { path: "/p/policy/a.toml".into(), text: "[users]\nid = \"keep\"\n".into() },
-            PolicyFile { path: "/p/policy/b.toml".into(), text: "[users]\nid = \"keep\"\n".into() },
+            PolicyFile {
+                path: "/p/policy/a.toml".into(),
+                text: "[users]\nid = \"keep\"\n".into(),
+            },
+            PolicyFile {
+                path: "/p/policy/b.toml".into(),
+                text: "[users]\nid = \"keep\"\n".into(),
+            },
         ];
         let parsed = parse(&files);
         assert_eq!(parsed.policy.tables.len(), 1);
         assert_eq!(parsed.diagnostics.len(), 1);
         assert_eq!(parsed.diagnostics[0].code, Code::DuplicateRule);
-        assert_eq!(parsed.diagnostics[0].file, PathBuf::from("/p/policy/b.toml"));
+        assert_eq!(
+            parsed.diagnostics[0].file,
+            PathBuf::from("/p/policy/b.toml")
+        );
     }
 
     #[test]
     fn json_paths() {
         let path = parse_json_path("$.items[*].ip").unwrap();
-        assert_eq!(path.steps, vec![JsonStep::Key("items".into()), JsonStep::EveryElement, JsonStep::Key("ip".into())]);
+        assert_eq!(
+            path.steps,
+            vec![
+                JsonStep::Key("items".into()),
+                JsonStep::EveryElement,
+                JsonStep::Key("ip".into())
+            ]
+        );
         assert!(parse_json_path("$").is_none());
         assert!(parse_json_path("$..a").is_none());
         assert!(parse_json_path("a.b").is_none());
