@@ -172,7 +172,7 @@ fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
         Some(OutputFormat::Human) => crate::diag::Format::Human,
         Some(OutputFormat::Github) => crate::diag::Format::Github,
         Some(OutputFormat::Json) => crate::diag::Format::Json,
-        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| value == "true") => {
+        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| !value.is_empty()) => {
             crate::diag::Format::Github
         }
         None => crate::diag::Format::Human,

@@ -420,10 +420,16 @@ pub fn generated_salt_path(name: &str) -> Result<PathBuf> {
 }
 
 fn generated_salt(name: &str) -> Result<String> {
+    generated_salt_at(&generated_salt_path(name)?)
+}
+
+/// Read the salt kept at `path`, creating it (32 random bytes, hex; mode 0600 in a 0700 folder)
+/// on first use. Refuses a file other users can read.
+fn generated_salt_at(path: &Path) -> Result<String> {
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 
-    let path = generated_salt_path(name)?;
+    let path = path.to_path_buf();
     let dir = path.parent().expect("salt path has a folder");
     if !dir.exists() {
         std::fs::DirBuilder::new()
@@ -746,6 +752,47 @@ frobnicate = 1
 "#,
             "config_problems",
         );
+    }
+
+    #[test]
+    fn generated_salt_is_private_and_stable() {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::TempDir::new().unwrap();
+        let path = home.path().join("pullprod").join("demo.salt");
+        let first = generated_salt_at(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(generated_salt_at(&path).unwrap(), first);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = generated_salt_at(&path).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("readable by other users"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn dump_dir_inside_a_work_tree_is_an_error() {
+        let repo = tempfile::TempDir::new().unwrap();
+        std::fs::create_dir(repo.path().join(".git")).unwrap();
+        let manifest = repo.path().join("Cargo.toml");
+        let text =
+            "[package]\nname = \"demo\"\n[package.metadata.dump]\ndump-dir = \"dumps/not-yet\"\n";
+        let (config, diagnostics) = parse(&manifest, text, Some("demo")).unwrap();
+        assert!(diagnostics.is_empty());
+        let found = check_dump_dir(&config);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, Code::DumpDirInRepo);
+        assert_eq!(found[0].span, config.span("dump-dir"));
+        let outside = tempfile::TempDir::new().unwrap();
+        let text = format!(
+            "[package]\nname = \"demo\"\n[package.metadata.dump]\ndump-dir = \"{}\"\n",
+            outside.path().display()
+        );
+        let (config, _) = parse(&manifest, &text, Some("demo")).unwrap();
+        assert!(check_dump_dir(&config).is_empty());
     }
 
     #[test]
