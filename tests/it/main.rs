@@ -3,5 +3,6 @@
 
 mod check;
 mod pull;
+mod pull_cli;
 mod schema;
 mod support;
