@@ -1,10 +1,10 @@
 //! The demo "production" shop database: `cargo xtask demo-prod --scale N` (re)creates it from
 //! `migrations/` and fills it server-side with deterministic synthetic rows (same scale, same bytes).
 
-use std::str::FromStr;
-
 use anyhow::{Context, bail};
 use postgres::Client;
+
+use crate::conn::{self, Settings};
 
 /// The demo schema, in the order it is applied. A test checks this matches `migrations/`.
 pub const MIGRATIONS: &[(&str, &str)] = &[
@@ -64,14 +64,15 @@ pub fn demo_prod(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
         bail!("`--scale` must be at least 1");
     }
     let conninfo = opts.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL);
-    let database = database_name(conninfo)?;
+    let settings = Settings::parse(conninfo)
+        .with_context(|| format!("invalid connection settings `{}`", conn::redact(conninfo)))?;
+    let database = settings.dbname.clone();
     if ["postgres", "template0", "template1"].contains(&database.as_str()) {
         bail!("refusing to recreate the system database `{database}`");
     }
-    recreate_database(conninfo, &database)?;
+    recreate_database(&settings)?;
 
-    let mut client = connect(conninfo)
-        .with_context(|| format!("failed to connect to the new database `{database}`"))?;
+    let mut client = conn::connect_settings(&settings, "the demo database")?;
     for (name, sql) in MIGRATIONS {
         client
             .batch_execute(sql)
@@ -87,8 +88,7 @@ pub fn demo_prod(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     run_fill(&mut client, &database, &users)?;
     std::thread::scope(|scope| {
         let second = scope.spawn(|| -> anyhow::Result<()> {
-            let mut client = connect(conninfo)
-                .with_context(|| format!("failed to connect to the new database `{database}`"))?;
+            let mut client = conn::connect_settings(&settings, "the demo database")?;
             run_fill(&mut client, &database, &second_lane)
         });
         let first = run_fill(&mut client, &database, &first_lane);
@@ -129,22 +129,16 @@ pub fn demo_prod(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
 /// The scale a complete demo database was filled at, from its comment. `None` when the
 /// database does not exist, or was not (completely) made by `demo-prod`.
 pub fn demo_scale(conninfo: &str) -> anyhow::Result<Option<u64>> {
-    let database = database_name(conninfo)?;
-    let mut client = match connect(conninfo) {
-        Ok(client) => client,
-        Err(err) if is_missing_database(&err) => return Ok(None),
-        Err(err) => {
-            return Err(err.context(format!("failed to connect to `{database}`")));
-        }
-    };
-    let comment: Option<String> = client
-        .query_one(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database \
-             WHERE datname = current_database()",
-            &[],
+    let settings = Settings::parse(conninfo)
+        .with_context(|| format!("invalid connection settings `{}`", conn::redact(conninfo)))?;
+    let mut admin = connect_maintenance(&settings)?;
+    let comment: Option<String> = admin
+        .query_opt(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            &[&settings.dbname],
         )
-        .with_context(|| format!("failed to read the comment of `{database}`"))?
-        .get(0);
+        .with_context(|| format!("failed to read the comment of `{}`", settings.dbname))?
+        .and_then(|row| row.get(0));
     Ok(comment
         .as_deref()
         .and_then(|comment| comment.strip_prefix(SCALE_COMMENT_PREFIX))
@@ -192,56 +186,18 @@ fn run_fill(
     Ok(())
 }
 
-/// Connect to a database. The one place to swap for `conn::connect` once it lands.
-fn connect(conninfo: &str) -> anyhow::Result<Client> {
-    let mut config = postgres::Config::from_str(conninfo).context("invalid connection string")?;
-    // libpq defaults the postgres crate lacks: local socket, PG* variables.
-    if config.get_hosts().is_empty() {
-        match std::env::var("PGHOST") {
-            Ok(host) => config.host(&host),
-            Err(_) => config.host_path("/var/run/postgresql"),
-        };
-    }
-    if config.get_ports().is_empty()
-        && let Some(port) = std::env::var("PGPORT")
-            .ok()
-            .and_then(|port| port.parse().ok())
-    {
-        config.port(port);
-    }
-    if config.get_user().is_none()
-        && let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER"))
-    {
-        config.user(&user);
-    }
-    if config.get_password().is_none()
-        && let Ok(password) = std::env::var("PGPASSWORD")
-    {
-        config.password(password);
-    }
-    Ok(config.connect(postgres::NoTls)?)
+/// The `postgres` maintenance database of the same server, where databases are dropped and created.
+fn connect_maintenance(settings: &Settings) -> anyhow::Result<Client> {
+    conn::connect_settings(
+        &settings.with_dbname("postgres"),
+        "the `postgres` maintenance database",
+    )
 }
 
-/// The database a conninfo names (`dbname=` or the URL path).
-fn database_name(conninfo: &str) -> anyhow::Result<String> {
-    let config = postgres::Config::from_str(conninfo).context("invalid connection string")?;
-    match config.get_dbname() {
-        Some(name) if !name.is_empty() => Ok(name.to_string()),
-        _ => bail!("the connection string must name a database (`dbname=…`)"),
-    }
-}
-
-fn is_missing_database(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<postgres::Error>()
-        .and_then(|err| err.code())
-        .is_some_and(|code| *code == postgres::error::SqlState::INVALID_CATALOG_NAME)
-}
-
-/// Drop (if it is safe) and create `database`, working from the `postgres` maintenance database.
-fn recreate_database(conninfo: &str, database: &str) -> anyhow::Result<()> {
-    let maintenance = with_dbname(conninfo, "postgres");
-    let mut admin = connect(&maintenance)
-        .context("failed to connect to the `postgres` maintenance database")?;
+/// Drop (if it is safe) and create the database `settings` names.
+fn recreate_database(settings: &Settings) -> anyhow::Result<()> {
+    let database = settings.dbname.as_str();
+    let mut admin = connect_maintenance(settings)?;
     let existing = admin
         .query_opt(
             "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database \
@@ -251,7 +207,7 @@ fn recreate_database(conninfo: &str, database: &str) -> anyhow::Result<()> {
         .with_context(|| format!("failed to look up database `{database}`"))?;
     if let Some(row) = existing {
         let comment: String = row.get(0);
-        if !comment.starts_with("pullprod demo") && has_relations(conninfo, database)? {
+        if !comment.starts_with("pullprod demo") && has_relations(settings)? {
             bail!(
                 "refusing to drop `{database}`: it has tables and was not made by `demo-prod`; \
                  drop it yourself or choose another `--database-url`"
@@ -273,9 +229,9 @@ fn recreate_database(conninfo: &str, database: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn has_relations(conninfo: &str, database: &str) -> anyhow::Result<bool> {
-    let mut client =
-        connect(conninfo).with_context(|| format!("failed to connect to `{database}`"))?;
+fn has_relations(settings: &Settings) -> anyhow::Result<bool> {
+    let database = settings.dbname.as_str();
+    let mut client = conn::connect_settings(settings, "the demo database")?;
     let n_relations: i64 = client
         .query_one(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -287,43 +243,6 @@ fn has_relations(conninfo: &str, database: &str) -> anyhow::Result<bool> {
         .with_context(|| format!("failed to list the relations of `{database}`"))?
         .get(0);
     Ok(n_relations > 0)
-}
-
-/// Replace (or add) the database of a key=value conninfo or a URL.
-fn with_dbname(conninfo: &str, dbname: &str) -> String {
-    if conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://") {
-        let (base, query) = match conninfo.split_once('?') {
-            Some((base, query)) => (base, Some(query)),
-            None => (conninfo, None),
-        };
-        let authority_start = base.find("://").map_or(0, |i| i + 3);
-        let authority_end = base[authority_start..]
-            .find('/')
-            .map_or(base.len(), |i| authority_start + i);
-        let mut url = format!("{}/{dbname}", &base[..authority_end]);
-        if let Some(query) = query {
-            let kept: Vec<&str> = query
-                .split('&')
-                .filter(|p| !p.starts_with("dbname="))
-                .collect();
-            if !kept.is_empty() {
-                url.push('?');
-                url.push_str(&kept.join("&"));
-            }
-        }
-        return url;
-    }
-    let kept: Vec<&str> = conninfo
-        .split_whitespace()
-        .filter(|part| !part.starts_with("dbname="))
-        .collect();
-    let mut out = kept.join(" ");
-    if !out.is_empty() {
-        out.push(' ');
-    }
-    out.push_str("dbname=");
-    out.push_str(dbname);
-    out
 }
 
 fn quote_ident(name: &str) -> String {
@@ -900,44 +819,6 @@ ORDER BY s",
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn with_dbname_replaces_or_adds_the_database() {
-        assert_eq!(
-            with_dbname("dbname=shop_prod", "postgres"),
-            "dbname=postgres"
-        );
-        assert_eq!(
-            with_dbname("host=/tmp port=5433 dbname=x", "postgres"),
-            "host=/tmp port=5433 dbname=postgres"
-        );
-        assert_eq!(with_dbname("", "postgres"), "dbname=postgres");
-        assert_eq!(
-            with_dbname(
-                "postgres://me@db:5432/shop_prod?sslmode=require",
-                "postgres"
-            ),
-            "postgres://me@db:5432/postgres?sslmode=require"
-        );
-        assert_eq!(
-            with_dbname("postgresql://db", "postgres"),
-            "postgresql://db/postgres"
-        );
-    }
-
-    #[test]
-    fn database_name_reads_key_value_and_urls() {
-        assert_eq!(database_name("dbname=shop_prod").unwrap(), "shop_prod");
-        assert_eq!(
-            database_name("postgres://me@db/shop_prod").unwrap(),
-            "shop_prod"
-        );
-        let err = database_name("host=/tmp").unwrap_err();
-        assert_eq!(
-            format!("{err:#}"),
-            "the connection string must name a database (`dbname=…`)"
-        );
-    }
 
     #[test]
     fn planned_rows_follow_the_scale() {

@@ -75,13 +75,19 @@ pub enum Strategy {
     Fake(FakeSpec),
     Generalise(Generalise),
     /// Dates and timestamps moved by a deterministic per-value offset of at most `max_days`.
-    Shift { max_days: u32 },
+    Shift {
+        max_days: u32,
+    },
     /// Keep the last `keep_last` characters, mask the rest.
-    Mask { keep_last: u32 },
+    Mask {
+        keep_last: u32,
+    },
     /// Rules per JSON path; paths not listed are kept.
     Json(Vec<JsonRule>),
     /// Not classified yet: always a check-policy error.
-    Todo { suggestion: Option<String> },
+    Todo {
+        suggestion: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,13 +227,36 @@ impl TableRule {
 
 impl Rule {
     pub fn keep() -> Rule {
-        Rule { strategy: Strategy::Keep, unique: false, reason: None }
+        Rule {
+            strategy: Strategy::Keep,
+            unique: false,
+            reason: None,
+        }
     }
 
     /// True when the output is the input unchanged.
     pub fn is_keep(&self) -> bool {
         matches!(self.strategy, Strategy::Keep)
     }
+}
+
+impl TableName {
+    pub fn new(schema: &str, name: &str) -> TableName {
+        TableName {
+            schema: schema.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// `"schema"."name"`, quoted for SQL.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+/// An identifier quoted for SQL: `a "b"` becomes `"a ""b"""`.
+pub fn quote_ident(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 impl std::fmt::Display for TableName {

@@ -46,3 +46,32 @@ pub enum Written {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct TransformError(pub String);
+
+// PROVISIONAL (replaced when the transform engine lands): only `null` is supported.
+pub struct ColumnTransform;
+
+impl ColumnTransform {
+    pub fn new(
+        rule: &Rule,
+        _column_type: &SqlType,
+        _format: Format,
+        _salt: &Salt,
+    ) -> Result<ColumnTransform, TransformError> {
+        match rule.strategy {
+            crate::policy::model::Strategy::Null => Ok(ColumnTransform),
+            _ => Err(TransformError("strategy not available yet".into())),
+        }
+    }
+
+    pub fn apply(
+        &mut self,
+        _input: Option<&[u8]>,
+        _out: &mut Vec<u8>,
+    ) -> Result<Written, TransformError> {
+        Ok(Written::Null)
+    }
+}
+
+pub fn supports_binary(_column_type: &SqlType) -> bool {
+    true
+}

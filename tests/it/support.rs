@@ -21,7 +21,10 @@ impl TestDb {
     pub fn new(test: &str) -> TestDb {
         let admin_url = admin_url();
         let mut admin = connect(&admin_url);
-        let prefix: String = format!("pp_t_{}", sanitize(test)).chars().take(40).collect();
+        let prefix: String = format!("pp_t_{}", sanitize(test))
+            .chars()
+            .take(40)
+            .collect();
         let stale: Vec<String> = admin
             .query(
                 "SELECT datname FROM pg_database WHERE datname LIKE $1 || '\\_%'",
@@ -33,7 +36,8 @@ impl TestDb {
             .filter(|name: &String| !pid_alive(name, &prefix))
             .collect();
         for name in stale {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            let _ =
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
         }
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("{prefix}_{}_{n}", std::process::id());
@@ -42,7 +46,11 @@ impl TestDb {
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .unwrap_or_else(|err| panic!("create test database `{name}`: {err}"));
         let url = with_dbname(&admin_url, &name);
-        TestDb { name, url, admin_url }
+        TestDb {
+            name,
+            url,
+            admin_url,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -132,7 +140,13 @@ pub fn with_dbname(conninfo: &str, dbname: &str) -> String {
 
 fn sanitize(test: &str) -> String {
     test.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -150,5 +164,113 @@ fn pid_alive(name: &str, prefix: &str) -> bool {
     match pid.parse::<u32>() {
         Ok(pid) => std::path::Path::new(&format!("/proc/{pid}")).exists(),
         Err(_) => true,
+    }
+}
+
+/// A project folder in a temporary directory (a fixture copied, or empty), where the built
+/// binary runs as `cargo xtask` would.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A copy of `tests/data/<fixture>`.
+    pub fn from_fixture(fixture: &str) -> Project {
+        let project = Project::empty();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(fixture);
+        copy_dir(&source, project.dir.path());
+        project
+    }
+
+    pub fn empty() -> Project {
+        Project {
+            dir: tempfile::TempDir::new().expect("create a temporary folder"),
+        }
+    }
+
+    pub fn root(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, relative: &str) -> std::path::PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).expect("read a project file")
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path(relative);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("create folder");
+        }
+        std::fs::write(path, text).expect("write a project file");
+    }
+
+    /// Run the binary in the project folder; returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_with_env(args, &[])
+    }
+
+    /// `run` with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pullprod"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("PULLPROD_TEST_UNSET_STAGING_URL")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run pullprod");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// `git init` and commit everything (the review ref is then `HEAD` or `main`).
+    pub fn git_commit_all(&self, message: &str) {
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args([
+                    "-c",
+                    "user.name=test",
+                    "-c",
+                    "user.email=test@example.com",
+                    "-c",
+                    "init.defaultBranch=main",
+                ])
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+                .expect("run git");
+            assert!(
+                status.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+        };
+        if !self.path(".git").exists() {
+            git(&["init", "-q"]);
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "--allow-empty", "-m", message]);
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("list fixture") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+        }
     }
 }
