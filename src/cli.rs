@@ -33,6 +33,18 @@ pub enum Command {
     PruneDumps,
     /// Create the demo "production" shop database with deterministic synthetic rows.
     DemoProd(DemoProd),
+    /// Time pull-prod against PostgreSQL's own COPY pipes and pg_dump | psql on the demo data.
+    Bench(Bench),
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Demo scale (users); 200000 is about 1.2 GB.
+    #[arg(long, default_value_t = 20000)]
+    pub scale: u64,
+    /// Repetitions of each measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +168,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),
+        Command::Bench(args) => bench(cli, args),
         Command::DemoProd(args) => demo_prod(args),
     }
 }
@@ -256,6 +269,22 @@ fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64(),
             peak,
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
+    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
+    let options = crate::bench::BenchOptions {
+        scale: args.scale,
+        reps: args.reps.max(1),
+        project_dir: config.project_dir.clone(),
+        pullprod_exe: std::env::current_exe()?,
+    };
+    let report = crate::bench::run(&options, &|line| eprintln!("{line}"))?;
+    println!("{}", report.render());
+    if report.rows_loaded != report.rows {
+        anyhow::bail!("pull-prod loaded {} rows but the source has {}", report.rows_loaded, report.rows);
     }
     Ok(ExitCode::SUCCESS)
 }
