@@ -12,34 +12,139 @@ use pullprod::transform::{ColumnTransform, Format, Salt};
 
 fn main() {
     let salt = Salt::new("bench-salt");
-    let fake = |kind| Strategy::Fake(FakeSpec { kind, locale: Locale::EnGb, min: None, max: None });
+    let fake = |kind| {
+        Strategy::Fake(FakeSpec {
+            kind,
+            locale: Locale::EnGb,
+            min: None,
+            max: None,
+        })
+    };
     let text = SqlType::simple(BaseType::Text, "text");
-    let varchar = SqlType { max_chars: Some(255), ..SqlType::simple(BaseType::Varchar, "character varying(255)") };
+    let varchar = SqlType {
+        max_chars: Some(255),
+        ..SqlType::simple(BaseType::Varchar, "character varying(255)")
+    };
     let int8 = SqlType::simple(BaseType::Int8, "bigint");
     let date = SqlType::simple(BaseType::Date, "date");
     let tstz = SqlType::simple(BaseType::Timestamptz, "timestamp with time zone");
     let uuid = SqlType::simple(BaseType::Uuid, "uuid");
     let cases: Vec<(&str, Strategy, bool, SqlType, Format)> = vec![
-        ("hash text", Strategy::Hash, false, text.clone(), Format::Text),
-        ("hash text unique", Strategy::Hash, true, varchar.clone(), Format::Binary),
-        ("hash int8 binary", Strategy::Hash, false, int8.clone(), Format::Binary),
-        ("hash int8 unique (feistel)", Strategy::Hash, true, int8.clone(), Format::Binary),
-        ("hash uuid binary", Strategy::Hash, false, uuid, Format::Binary),
-        ("fake.email", fake(FakeKind::Email), false, varchar.clone(), Format::Text),
-        ("fake.email unique", fake(FakeKind::Email), true, varchar.clone(), Format::Text),
-        ("fake.name", fake(FakeKind::Name), false, varchar.clone(), Format::Text),
-        ("fake.phone", fake(FakeKind::Phone), false, text.clone(), Format::Text),
-        ("fake.sentence", fake(FakeKind::Sentence), false, text.clone(), Format::Text),
-        ("redact", Strategy::Redact, false, text.clone(), Format::Text),
-        ("mask", Strategy::Mask { keep_last: 4 }, false, text.clone(), Format::Text),
-        ("generalise year (date text)", Strategy::Generalise(Generalise::Year), false, date.clone(), Format::Text),
-        ("shift (timestamptz binary)", Strategy::Shift { max_days: 30 }, false, tstz.clone(), Format::Binary),
-        ("shift (timestamptz text)", Strategy::Shift { max_days: 30 }, false, tstz, Format::Text),
+        (
+            "hash text",
+            Strategy::Hash,
+            false,
+            text.clone(),
+            Format::Text,
+        ),
+        (
+            "hash text unique",
+            Strategy::Hash,
+            true,
+            varchar.clone(),
+            Format::Binary,
+        ),
+        (
+            "hash int8 binary",
+            Strategy::Hash,
+            false,
+            int8.clone(),
+            Format::Binary,
+        ),
+        (
+            "hash int8 unique (feistel)",
+            Strategy::Hash,
+            true,
+            int8.clone(),
+            Format::Binary,
+        ),
+        (
+            "hash uuid binary",
+            Strategy::Hash,
+            false,
+            uuid,
+            Format::Binary,
+        ),
+        (
+            "fake.email",
+            fake(FakeKind::Email),
+            false,
+            varchar.clone(),
+            Format::Text,
+        ),
+        (
+            "fake.email unique",
+            fake(FakeKind::Email),
+            true,
+            varchar.clone(),
+            Format::Text,
+        ),
+        (
+            "fake.name",
+            fake(FakeKind::Name),
+            false,
+            varchar.clone(),
+            Format::Text,
+        ),
+        (
+            "fake.phone",
+            fake(FakeKind::Phone),
+            false,
+            text.clone(),
+            Format::Text,
+        ),
+        (
+            "fake.sentence",
+            fake(FakeKind::Sentence),
+            false,
+            text.clone(),
+            Format::Text,
+        ),
+        (
+            "redact",
+            Strategy::Redact,
+            false,
+            text.clone(),
+            Format::Text,
+        ),
+        (
+            "mask",
+            Strategy::Mask { keep_last: 4 },
+            false,
+            text.clone(),
+            Format::Text,
+        ),
+        (
+            "generalise year (date text)",
+            Strategy::Generalise(Generalise::Year),
+            false,
+            date.clone(),
+            Format::Text,
+        ),
+        (
+            "shift (timestamptz binary)",
+            Strategy::Shift { max_days: 30 },
+            false,
+            tstz.clone(),
+            Format::Binary,
+        ),
+        (
+            "shift (timestamptz text)",
+            Strategy::Shift { max_days: 30 },
+            false,
+            tstz,
+            Format::Text,
+        ),
     ];
     println!("{:<30} {:>14}", "strategy", "values/s/core");
     for (name, strategy, unique, column_type, format) in cases {
-        let rule = Rule { strategy, unique, reason: None };
-        let mut transform = ColumnTransform::new(&rule, &column_type, format, &salt).expect("bench transform builds");
+        let rule = Rule {
+            strategy,
+            unique,
+            reason: None,
+        };
+        let mut transform = ColumnTransform::new(&rule, &column_type, format, &salt)
+            .expect("bench transform builds");
         let inputs = inputs(&column_type.base, format);
         println!("{name:<30} {:>14.0}", measure(&mut transform, &inputs));
     }
@@ -54,11 +159,19 @@ fn inputs(base: &BaseType, format: Format) -> Vec<Vec<u8>> {
                 bytes[..8].copy_from_slice(&i.to_be_bytes());
                 bytes.to_vec()
             }
-            (BaseType::Date, _) => format!("{}-{:02}-{:02}", 1950 + i % 60, 1 + i % 12, 1 + i % 28).into_bytes(),
-            (BaseType::Timestamptz, Format::Binary) => (i as i64 * 86_400_000_001).to_be_bytes().to_vec(),
-            (BaseType::Timestamptz, Format::Text) => {
-                format!("20{:02}-{:02}-{:02} 12:34:56.789+00", i % 30, 1 + i % 12, 1 + i % 28).into_bytes()
+            (BaseType::Date, _) => {
+                format!("{}-{:02}-{:02}", 1950 + i % 60, 1 + i % 12, 1 + i % 28).into_bytes()
             }
+            (BaseType::Timestamptz, Format::Binary) => {
+                (i as i64 * 86_400_000_001).to_be_bytes().to_vec()
+            }
+            (BaseType::Timestamptz, Format::Text) => format!(
+                "20{:02}-{:02}-{:02} 12:34:56.789+00",
+                i % 30,
+                1 + i % 12,
+                1 + i % 28
+            )
+            .into_bytes(),
             _ => format!("customer.{i}@mail.example.co.uk").into_bytes(),
         })
         .collect()
@@ -70,7 +183,9 @@ fn measure(transform: &mut ColumnTransform, inputs: &[Vec<u8>]) -> f64 {
     let mut out = Vec::with_capacity(256);
     for input in inputs {
         out.clear();
-        transform.apply(Some(input), &mut out).expect("bench value transforms");
+        transform
+            .apply(Some(input), &mut out)
+            .expect("bench value transforms");
     }
     let start = Instant::now();
     let cpu_start = thread_cpu_ns();
@@ -78,7 +193,11 @@ fn measure(transform: &mut ColumnTransform, inputs: &[Vec<u8>]) -> f64 {
     while start.elapsed() < Duration::from_millis(500) {
         for input in inputs {
             out.clear();
-            black_box(transform.apply(Some(black_box(input)), &mut out).expect("bench value transforms"));
+            black_box(
+                transform
+                    .apply(Some(black_box(input)), &mut out)
+                    .expect("bench value transforms"),
+            );
         }
         count += inputs.len() as u64;
     }

@@ -125,7 +125,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match dispatch(&cli) {
@@ -140,7 +144,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::PullProd(_) => anyhow::bail!("`pull-prod` is not available in this build yet"),
-        Command::CheckPolicy(_) => anyhow::bail!("`check-policy` is not available in this build yet"),
+        Command::CheckPolicy(_) => {
+            anyhow::bail!("`check-policy` is not available in this build yet")
+        }
         Command::SeedDev(_) => anyhow::bail!("`seed-dev` is not available in this build yet"),
         Command::Policy(_) => anyhow::bail!("`policy` is not available in this build yet"),
         Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),

@@ -78,7 +78,11 @@ impl BaseType {
     pub fn is_textual(&self) -> bool {
         matches!(
             self,
-            BaseType::Text | BaseType::Varchar | BaseType::Bpchar | BaseType::Citext | BaseType::Name
+            BaseType::Text
+                | BaseType::Varchar
+                | BaseType::Bpchar
+                | BaseType::Citext
+                | BaseType::Name
         )
     }
 
@@ -87,11 +91,18 @@ impl BaseType {
     }
 
     pub fn is_temporal(&self) -> bool {
-        matches!(self, BaseType::Date | BaseType::Timestamp | BaseType::Timestamptz)
+        matches!(
+            self,
+            BaseType::Date | BaseType::Timestamp | BaseType::Timestamptz
+        )
     }
 
     pub fn is_numeric(&self) -> bool {
-        self.is_integer() || matches!(self, BaseType::Numeric | BaseType::Float4 | BaseType::Float8)
+        self.is_integer()
+            || matches!(
+                self,
+                BaseType::Numeric | BaseType::Float4 | BaseType::Float8
+            )
     }
 }
 

@@ -75,13 +75,19 @@ pub enum Strategy {
     Fake(FakeSpec),
     Generalise(Generalise),
     /// Dates and timestamps moved by a deterministic per-value offset of at most `max_days`.
-    Shift { max_days: u32 },
+    Shift {
+        max_days: u32,
+    },
     /// Keep the last `keep_last` characters, mask the rest.
-    Mask { keep_last: u32 },
+    Mask {
+        keep_last: u32,
+    },
     /// Rules per JSON path; paths not listed are kept.
     Json(Vec<JsonRule>),
     /// Not classified yet: always a check-policy error.
-    Todo { suggestion: Option<String> },
+    Todo {
+        suggestion: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,7 +227,11 @@ impl TableRule {
 
 impl Rule {
     pub fn keep() -> Rule {
-        Rule { strategy: Strategy::Keep, unique: false, reason: None }
+        Rule {
+            strategy: Strategy::Keep,
+            unique: false,
+            reason: None,
+        }
     }
 
     /// True when the output is the input unchanged.

@@ -22,7 +22,10 @@ fn walk_text(
 ) -> Result<(), TransformError> {
     let mut i = 0;
     if input.first() == Some(&b'[') {
-        let eq = input.iter().position(|b| *b == b'=').ok_or_else(malformed)?;
+        let eq = input
+            .iter()
+            .position(|b| *b == b'=')
+            .ok_or_else(malformed)?;
         prefix(&input[..=eq]);
         i = eq + 1;
     }
@@ -112,38 +115,46 @@ pub(crate) fn transform_text(
     // `out` is shared by the prefix writer and the token handler: collect via a cell-free split.
     let mut prefix_bytes: &[u8] = &[];
     if input.first() == Some(&b'[') {
-        let eq = input.iter().position(|b| *b == b'=').ok_or_else(malformed)?;
+        let eq = input
+            .iter()
+            .position(|b| *b == b'=')
+            .ok_or_else(malformed)?;
         prefix_bytes = &input[..=eq];
     }
     out.extend_from_slice(prefix_bytes);
     let mut need_comma = false;
-    walk_text(input, elem_in, |_| {}, |token| {
-        match token {
-            Token::Open => {
-                if need_comma {
-                    out.push(b',');
+    walk_text(
+        input,
+        elem_in,
+        |_| {},
+        |token| {
+            match token {
+                Token::Open => {
+                    if need_comma {
+                        out.push(b',');
+                    }
+                    out.push(b'{');
+                    need_comma = false;
                 }
-                out.push(b'{');
-                need_comma = false;
-            }
-            Token::Close => {
-                out.push(b'}');
-                need_comma = true;
-            }
-            Token::Element(value) => {
-                if need_comma {
-                    out.push(b',');
+                Token::Close => {
+                    out.push(b'}');
+                    need_comma = true;
                 }
-                need_comma = true;
-                elem_out.clear();
-                match element(value, elem_out)? {
-                    Written::Null => out.extend_from_slice(b"NULL"),
-                    Written::Value => write_text_element(out, elem_out),
+                Token::Element(value) => {
+                    if need_comma {
+                        out.push(b',');
+                    }
+                    need_comma = true;
+                    elem_out.clear();
+                    match element(value, elem_out)? {
+                        Written::Null => out.extend_from_slice(b"NULL"),
+                        Written::Value => write_text_element(out, elem_out),
+                    }
                 }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }
 
 /// Append one element of a text array, quoted and escaped when PostgreSQL requires it.
@@ -151,7 +162,19 @@ pub(crate) fn write_text_element(out: &mut Vec<u8>, value: &[u8]) {
     let needs_quotes = value.is_empty()
         || value.eq_ignore_ascii_case(b"NULL")
         || value.iter().any(|b| {
-            matches!(b, b'{' | b'}' | b',' | b'"' | b'\\' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+            matches!(
+                b,
+                b'{' | b'}'
+                    | b','
+                    | b'"'
+                    | b'\\'
+                    | b' '
+                    | b'\t'
+                    | b'\n'
+                    | b'\r'
+                    | b'\x0b'
+                    | b'\x0c'
+            )
         });
     if !needs_quotes {
         out.extend_from_slice(value);
@@ -241,9 +264,17 @@ pub(crate) fn text_to_binary(
 ) -> Result<Vec<u8>, TransformError> {
     let mut lbounds: Vec<i32> = Vec::new();
     if input.first() == Some(&b'[') {
-        let eq = input.iter().position(|b| *b == b'=').ok_or_else(malformed)?;
-        for part in std::str::from_utf8(&input[..eq]).map_err(|_| malformed())?.split(']') {
-            let Some(range) = part.strip_prefix('[') else { continue };
+        let eq = input
+            .iter()
+            .position(|b| *b == b'=')
+            .ok_or_else(malformed)?;
+        for part in std::str::from_utf8(&input[..eq])
+            .map_err(|_| malformed())?
+            .split(']')
+        {
+            let Some(range) = part.strip_prefix('[') else {
+                continue;
+            };
             let (lower, _) = range.split_once(':').ok_or_else(malformed)?;
             lbounds.push(lower.trim().parse().map_err(|_| malformed())?);
         }
@@ -253,48 +284,55 @@ pub(crate) fn text_to_binary(
     let mut body = Vec::new();
     let mut has_nulls = false;
     let mut elem = Vec::new();
-    walk_text(input, &mut elem, |_| {}, |token| {
-        match token {
-            Token::Open => {
-                if let Some(parent) = counts.last_mut() {
-                    *parent += 1;
-                }
-                counts.push(0);
-                if dims.len() < counts.len() {
-                    dims.push(None);
-                }
-            }
-            Token::Close => {
-                let level = counts.len() - 1;
-                let count = counts.pop().expect("open before close");
-                match dims[level] {
-                    None => dims[level] = Some(count),
-                    Some(known) if known == count => {}
-                    Some(_) => return Err(malformed()),
-                }
-            }
-            Token::Element(value) => {
-                if counts.len() != dims.len() && dims.iter().skip(counts.len()).any(Option::is_some) {
-                    return Err(malformed());
-                }
-                *counts.last_mut().ok_or_else(malformed)? += 1;
-                match value {
-                    None => {
-                        has_nulls = true;
-                        body.extend_from_slice(&(-1i32).to_be_bytes());
+    walk_text(
+        input,
+        &mut elem,
+        |_| {},
+        |token| {
+            match token {
+                Token::Open => {
+                    if let Some(parent) = counts.last_mut() {
+                        *parent += 1;
                     }
-                    Some(text) => {
-                        let len_at = body.len();
-                        body.extend_from_slice(&[0; 4]);
-                        element(text, &mut body)?;
-                        let len = (body.len() - len_at - 4) as i32;
-                        body[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+                    counts.push(0);
+                    if dims.len() < counts.len() {
+                        dims.push(None);
                     }
                 }
+                Token::Close => {
+                    let level = counts.len() - 1;
+                    let count = counts.pop().expect("open before close");
+                    match dims[level] {
+                        None => dims[level] = Some(count),
+                        Some(known) if known == count => {}
+                        Some(_) => return Err(malformed()),
+                    }
+                }
+                Token::Element(value) => {
+                    if counts.len() != dims.len()
+                        && dims.iter().skip(counts.len()).any(Option::is_some)
+                    {
+                        return Err(malformed());
+                    }
+                    *counts.last_mut().ok_or_else(malformed)? += 1;
+                    match value {
+                        None => {
+                            has_nulls = true;
+                            body.extend_from_slice(&(-1i32).to_be_bytes());
+                        }
+                        Some(text) => {
+                            let len_at = body.len();
+                            body.extend_from_slice(&[0; 4]);
+                            element(text, &mut body)?;
+                            let len = (body.len() - len_at - 4) as i32;
+                            body[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+                        }
+                    }
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let dims: Vec<i32> = dims.into_iter().map(|d| d.unwrap_or(0)).collect();
     let empty = dims.is_empty() || dims.contains(&0);
     let mut out = Vec::new();

@@ -26,7 +26,9 @@ pub(crate) struct Picks(u64);
 
 impl Picks {
     pub fn new(digest: &[u8; 32]) -> Picks {
-        Picks(u64::from_le_bytes(digest[..8].try_into().expect("eight bytes")))
+        Picks(u64::from_le_bytes(
+            digest[..8].try_into().expect("eight bytes"),
+        ))
     }
 
     pub fn next(&mut self) -> u64 {
@@ -38,7 +40,7 @@ impl Picks {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 
     pub fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
@@ -66,15 +68,26 @@ impl FakeGen {
                 .filter(|d| *d != i32::MAX && *d != i32::MIN)
                 .map(i64::from)
                 .ok_or_else(|| {
-                    TransformError(format!("`{which}` of `fake.{}` is not a date (YYYY-MM-DD)", spec.kind.name()))
+                    TransformError(format!(
+                        "`{which}` of `fake.{}` is not a date (YYYY-MM-DD)",
+                        spec.kind.name()
+                    ))
                 })
         };
         let min_day = bound(spec.min.as_ref(), default_min, "min")?;
         let max_day = bound(spec.max.as_ref(), default_max, "max")?;
         if min_day > max_day {
-            return Err(TransformError(format!("`min` is after `max` in `fake.{}`", spec.kind.name())));
+            return Err(TransformError(format!(
+                "`min` is after `max` in `fake.{}`",
+                spec.kind.name()
+            )));
         }
-        Ok(FakeGen { kind: spec.kind, locale: spec.locale, min_day, max_day })
+        Ok(FakeGen {
+            kind: spec.kind,
+            locale: spec.locale,
+            min_day,
+            max_day,
+        })
     }
 
     /// Shortest output when truncated to a column limit, and whether it may be truncated at all.
@@ -94,7 +107,10 @@ impl FakeGen {
 
     /// Can `unique = true` be honoured for this kind on a text column?
     pub fn can_be_unique(&self) -> bool {
-        !matches!(self.kind, FakeKind::Phone | FakeKind::Ipv4 | FakeKind::Date | FakeKind::DateOfBirth)
+        !matches!(
+            self.kind,
+            FakeKind::Phone | FakeKind::Ipv4 | FakeKind::Date | FakeKind::DateOfBirth
+        )
     }
 
     pub fn day(&self, digest: &[u8; 32]) -> i32 {
@@ -123,7 +139,11 @@ impl FakeGen {
         let mut addr = [0u8; 16];
         addr[0] = 10;
         addr[1..4].copy_from_slice(&digest[..3]);
-        Inet { v6: false, bits: 32, addr }
+        Inet {
+            v6: false,
+            bits: 32,
+            addr,
+        }
     }
 
     /// 2001:db8::/32 (documentation range), 96 bits from the digest.
@@ -131,7 +151,11 @@ impl FakeGen {
         let mut addr = [0u8; 16];
         addr[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
         addr[4..].copy_from_slice(&digest[..12]);
-        Inet { v6: true, bits: 128, addr }
+        Inet {
+            v6: true,
+            bits: 128,
+            addr,
+        }
     }
 
     /// Append the text of the pseudonym, at most `limit` characters; with `unique`, 80
@@ -183,7 +207,9 @@ impl FakeGen {
     fn plain_text(&self, digest: &[u8; 32], picks: &mut Picks, out: &mut Vec<u8>) {
         let locale = self.locale;
         match self.kind {
-            FakeKind::FirstName => out.extend_from_slice(picks.pick(first_names(locale)).as_bytes()),
+            FakeKind::FirstName => {
+                out.extend_from_slice(picks.pick(first_names(locale)).as_bytes())
+            }
             FakeKind::LastName => out.extend_from_slice(picks.pick(last_names(locale)).as_bytes()),
             FakeKind::Name | FakeKind::Email => {
                 out.extend_from_slice(picks.pick(first_names(locale)).as_bytes());
@@ -270,7 +296,12 @@ impl FakeGen {
                 value::write_int(out, picks.below(100) as i64);
             }
             FakeKind::Url => {
-                let host = picks.pick(&["example.com", "www.example.com", "example.org", "example.net"]);
+                let host = picks.pick(&[
+                    "example.com",
+                    "www.example.com",
+                    "example.org",
+                    "example.net",
+                ]);
                 let _ = write!(
                     out,
                     "https://{host}/{}/{}",
@@ -281,7 +312,9 @@ impl FakeGen {
             FakeKind::Ipv4 => value::write_inet(out, &FakeGen::ipv4(digest), false),
             FakeKind::Ipv6 => value::write_inet(out, &FakeGen::ipv6(digest), false),
             FakeKind::Uuid => value::write_uuid(out, &FakeGen::uuid(digest)),
-            FakeKind::Word => out.extend_from_slice(picks.pick(<EN as Data>::LOREM_WORD).as_bytes()),
+            FakeKind::Word => {
+                out.extend_from_slice(picks.pick(<EN as Data>::LOREM_WORD).as_bytes())
+            }
             FakeKind::Words => words(picks, 3, out),
             FakeKind::Sentence => sentence(picks, out),
             FakeKind::Paragraph => {
@@ -345,8 +378,15 @@ fn phone(locale: Locale, picks: &mut Picks, out: &mut Vec<u8>) {
         }
         // ARCEP's numbers reserved for fiction.
         Locale::FrFr => {
-            let prefix = picks.pick(&["01 99 00", "02 61 91", "03 53 01", "04 65 71", "05 36 49", "06 39 98"]);
-            let _ = write!(out, "{prefix} {:02} {:02}", n / 10 % 100, n % 10 * 10 + picks.below(10));
+            let prefix = picks.pick(&[
+                "01 99 00", "02 61 91", "03 53 01", "04 65 71", "05 36 49", "06 39 98",
+            ]);
+            let _ = write!(
+                out,
+                "{prefix} {:02} {:02}",
+                n / 10 % 100,
+                n % 10 * 10 + picks.below(10)
+            );
         }
         Locale::DeDe => {
             let prefix = picks.pick(&["030 23125", "069 90009", "040 66969", "089 99998"]);
@@ -430,13 +470,56 @@ const UK_STREET_SUFFIXES: &[&str] = &[
 ];
 
 const UK_CITIES: &[&str] = &[
-    "London", "Birmingham", "Manchester", "Leeds", "Glasgow", "Liverpool", "Bristol", "Sheffield",
-    "Edinburgh", "Cardiff", "Leicester", "Coventry", "Bradford", "Belfast", "Nottingham", "Hull",
-    "Newcastle upon Tyne", "Stoke-on-Trent", "Southampton", "Derby", "Portsmouth", "Brighton",
-    "Plymouth", "Northampton", "Reading", "Luton", "Wolverhampton", "Bolton", "Aberdeen",
-    "Bournemouth", "Norwich", "Swansea", "Swindon", "Dundee", "Milton Keynes", "York", "Oxford",
-    "Cambridge", "Exeter", "Bath", "Canterbury", "Durham", "Inverness", "Stirling", "Lincoln",
-    "Chester", "Worcester", "Gloucester", "Carlisle", "Lancaster",
+    "London",
+    "Birmingham",
+    "Manchester",
+    "Leeds",
+    "Glasgow",
+    "Liverpool",
+    "Bristol",
+    "Sheffield",
+    "Edinburgh",
+    "Cardiff",
+    "Leicester",
+    "Coventry",
+    "Bradford",
+    "Belfast",
+    "Nottingham",
+    "Hull",
+    "Newcastle upon Tyne",
+    "Stoke-on-Trent",
+    "Southampton",
+    "Derby",
+    "Portsmouth",
+    "Brighton",
+    "Plymouth",
+    "Northampton",
+    "Reading",
+    "Luton",
+    "Wolverhampton",
+    "Bolton",
+    "Aberdeen",
+    "Bournemouth",
+    "Norwich",
+    "Swansea",
+    "Swindon",
+    "Dundee",
+    "Milton Keynes",
+    "York",
+    "Oxford",
+    "Cambridge",
+    "Exeter",
+    "Bath",
+    "Canterbury",
+    "Durham",
+    "Inverness",
+    "Stirling",
+    "Lincoln",
+    "Chester",
+    "Worcester",
+    "Gloucester",
+    "Carlisle",
+    "Lancaster",
 ];
 
 const UK_POSTCODE_AREAS: &[&str] = &[
@@ -447,15 +530,67 @@ const UK_POSTCODE_AREAS: &[&str] = &[
 ];
 
 const FR_CITIES: &[&str] = &[
-    "Paris", "Marseille", "Lyon", "Toulouse", "Nice", "Nantes", "Strasbourg", "Montpellier",
-    "Bordeaux", "Lille", "Rennes", "Reims", "Le Havre", "Saint-Étienne", "Toulon", "Grenoble",
-    "Dijon", "Angers", "Nîmes", "Villeurbanne", "Clermont-Ferrand", "Le Mans", "Aix-en-Provence",
-    "Brest", "Tours", "Amiens", "Limoges", "Annecy", "Perpignan", "Metz",
+    "Paris",
+    "Marseille",
+    "Lyon",
+    "Toulouse",
+    "Nice",
+    "Nantes",
+    "Strasbourg",
+    "Montpellier",
+    "Bordeaux",
+    "Lille",
+    "Rennes",
+    "Reims",
+    "Le Havre",
+    "Saint-Étienne",
+    "Toulon",
+    "Grenoble",
+    "Dijon",
+    "Angers",
+    "Nîmes",
+    "Villeurbanne",
+    "Clermont-Ferrand",
+    "Le Mans",
+    "Aix-en-Provence",
+    "Brest",
+    "Tours",
+    "Amiens",
+    "Limoges",
+    "Annecy",
+    "Perpignan",
+    "Metz",
 ];
 
 const DE_CITIES: &[&str] = &[
-    "Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart", "Düsseldorf",
-    "Leipzig", "Dortmund", "Essen", "Bremen", "Dresden", "Hannover", "Nürnberg", "Duisburg",
-    "Bochum", "Wuppertal", "Bielefeld", "Bonn", "Münster", "Karlsruhe", "Mannheim", "Augsburg",
-    "Wiesbaden", "Freiburg im Breisgau", "Kiel", "Lübeck", "Rostock", "Potsdam", "Erfurt",
+    "Berlin",
+    "Hamburg",
+    "München",
+    "Köln",
+    "Frankfurt am Main",
+    "Stuttgart",
+    "Düsseldorf",
+    "Leipzig",
+    "Dortmund",
+    "Essen",
+    "Bremen",
+    "Dresden",
+    "Hannover",
+    "Nürnberg",
+    "Duisburg",
+    "Bochum",
+    "Wuppertal",
+    "Bielefeld",
+    "Bonn",
+    "Münster",
+    "Karlsruhe",
+    "Mannheim",
+    "Augsburg",
+    "Wiesbaden",
+    "Freiburg im Breisgau",
+    "Kiel",
+    "Lübeck",
+    "Rostock",
+    "Potsdam",
+    "Erfurt",
 ];

@@ -62,19 +62,35 @@ impl JsonTransform {
                     }
                 }
                 Strategy::Json(_) | Strategy::Todo { .. } => {
-                    return Err(TransformError(format!("the rule for json path `{path}` is not allowed inside `json`")));
+                    return Err(TransformError(format!(
+                        "the rule for json path `{path}` is not allowed inside `json`"
+                    )));
                 }
                 _ => {
                     let build = |base: BaseType, name: &str| {
-                        ColumnTransform::new(&json_rule.rule, &SqlType::simple(base, name), Format::Text, salt).ok()
+                        ColumnTransform::new(
+                            &json_rule.rule,
+                            &SqlType::simple(base, name),
+                            Format::Text,
+                            salt,
+                        )
+                        .ok()
                     };
                     let temporal = matches!(
                         json_rule.rule.strategy,
-                        Strategy::Shift { .. } | Strategy::Generalise(crate::policy::model::Generalise::Month | crate::policy::model::Generalise::Year)
+                        Strategy::Shift { .. }
+                            | Strategy::Generalise(
+                                crate::policy::model::Generalise::Month
+                                    | crate::policy::model::Generalise::Year
+                            )
                     );
                     let leaves = Leaves {
                         redact: json_rule.rule.strategy == Strategy::Redact,
-                        string: if temporal { None } else { build(BaseType::Text, "text") },
+                        string: if temporal {
+                            None
+                        } else {
+                            build(BaseType::Text, "text")
+                        },
                         date: build(BaseType::Date, "date"),
                         timestamp: build(BaseType::Timestamptz, "timestamptz"),
                         number: build(BaseType::Numeric, "numeric"),
@@ -88,7 +104,10 @@ impl JsonTransform {
                     Action::Leaves(Box::new(leaves))
                 }
             };
-            built.push(PathRule { steps: json_rule.path.steps.clone(), action });
+            built.push(PathRule {
+                steps: json_rule.path.steps.clone(),
+                action,
+            });
         }
         Ok(JsonTransform {
             rules: built,
@@ -116,15 +135,27 @@ impl JsonTransform {
     fn matching_rule(&self) -> Option<usize> {
         self.rules.iter().position(|rule| {
             rule.steps.len() == self.path.len()
-                && rule.steps.iter().zip(&self.path).all(|(step, seg)| match (step, seg) {
-                    (JsonStep::EveryElement, Seg::Index) => true,
-                    (JsonStep::Key(key), Seg::Key(start, end)) => key.as_bytes() == &self.keys[*start..*end],
-                    _ => false,
-                })
+                && rule
+                    .steps
+                    .iter()
+                    .zip(&self.path)
+                    .all(|(step, seg)| match (step, seg) {
+                        (JsonStep::EveryElement, Seg::Index) => true,
+                        (JsonStep::Key(key), Seg::Key(start, end)) => {
+                            key.as_bytes() == &self.keys[*start..*end]
+                        }
+                        _ => false,
+                    })
         })
     }
 
-    fn value(&mut self, s: &[u8], pos: &mut usize, out: &mut Vec<u8>, forced: Option<usize>) -> Result<(), TransformError> {
+    fn value(
+        &mut self,
+        s: &[u8],
+        pos: &mut usize,
+        out: &mut Vec<u8>,
+        forced: Option<usize>,
+    ) -> Result<(), TransformError> {
         copy_ws(s, pos, out);
         let rule = forced.or_else(|| self.matching_rule());
         let first = *s.get(*pos).ok_or_else(malformed)?;
@@ -231,23 +262,35 @@ impl JsonTransform {
     }
 
     /// Apply rule `index` to the leaf (string, number, bool or null) at `pos`.
-    fn leaf(&mut self, index: usize, s: &[u8], pos: &mut usize, out: &mut Vec<u8>) -> Result<(), TransformError> {
+    fn leaf(
+        &mut self,
+        index: usize,
+        s: &[u8],
+        pos: &mut usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TransformError> {
         let Action::Leaves(leaves) = &mut self.rules[index].action else {
             unreachable!("leaf called for a leaf rule");
         };
         let start = *pos;
         self.leaf_in.clear();
         self.leaf_out.clear();
-        let no_rule = || TransformError(format!("a json value at a `{}` rule has a type the rule cannot handle", "json"));
+        let no_rule = || {
+            TransformError(format!(
+                "a json value at a `{}` rule has a type the rule cannot handle",
+                "json"
+            ))
+        };
         match s[start] {
             b'"' => {
                 scan_string(s, pos, Some(&mut self.leaf_in))?;
-                let (transform, as_string) = match (&mut leaves.string, &mut leaves.date, &mut leaves.timestamp) {
-                    (Some(text), _, _) => (text, true),
-                    (None, Some(date), _) if self.leaf_in.len() == 10 => (date, true),
-                    (None, _, Some(timestamp)) => (timestamp, true),
-                    _ => return Err(no_rule()),
-                };
+                let (transform, as_string) =
+                    match (&mut leaves.string, &mut leaves.date, &mut leaves.timestamp) {
+                        (Some(text), _, _) => (text, true),
+                        (None, Some(date), _) if self.leaf_in.len() == 10 => (date, true),
+                        (None, _, Some(timestamp)) => (timestamp, true),
+                        _ => return Err(no_rule()),
+                    };
                 let written = transform.apply(Some(&self.leaf_in), &mut self.leaf_out)?;
                 write_leaf(out, written, &self.leaf_out, as_string);
             }
@@ -262,7 +305,11 @@ impl JsonTransform {
                     let input: &[u8] = if literal == b"true" { b"t" } else { b"f" };
                     match boolean.apply(Some(input), &mut self.leaf_out)? {
                         Written::Null => out.extend_from_slice(b"null"),
-                        Written::Value => out.extend_from_slice(if self.leaf_out == b"t" { b"true" } else { b"false" }),
+                        Written::Value => out.extend_from_slice(if self.leaf_out == b"t" {
+                            b"true"
+                        } else {
+                            b"false"
+                        }),
                     }
                 } else if let Some(text) = &mut leaves.string {
                     let written = text.apply(Some(literal), &mut self.leaf_out)?;
@@ -279,7 +326,10 @@ impl JsonTransform {
                 let literal = if plain {
                     literal
                 } else {
-                    let number: f64 = std::str::from_utf8(literal).ok().and_then(|t| t.parse().ok()).ok_or_else(malformed)?;
+                    let number: f64 = std::str::from_utf8(literal)
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .ok_or_else(malformed)?;
                     normalised.extend_from_slice(format!("{number}").as_bytes());
                     &normalised
                 };
@@ -374,7 +424,11 @@ fn skip_value(s: &[u8], pos: &mut usize) -> Result<(), TransformError> {
 }
 
 /// Move past a JSON string at `pos`, unescaping its content into `into` when given.
-fn scan_string(s: &[u8], pos: &mut usize, mut into: Option<&mut Vec<u8>>) -> Result<(), TransformError> {
+fn scan_string(
+    s: &[u8],
+    pos: &mut usize,
+    mut into: Option<&mut Vec<u8>>,
+) -> Result<(), TransformError> {
     if s.get(*pos) != Some(&b'"') {
         return Err(malformed());
     }
@@ -404,10 +458,13 @@ fn scan_string(s: &[u8], pos: &mut usize, mut into: Option<&mut Vec<u8>>) -> Res
                     b't' => b'\t',
                     b'u' => {
                         let mut code = read_hex4(s, pos)?;
-                        if (0xD800..0xDC00).contains(&code) && s.get(*pos..*pos + 2) == Some(b"\\u") {
+                        if (0xD800..0xDC00).contains(&code) && s.get(*pos..*pos + 2) == Some(b"\\u")
+                        {
                             *pos += 2;
                             let low = read_hex4(s, pos)?;
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                            code = 0x10000
+                                + ((code - 0xD800) << 10)
+                                + (low.wrapping_sub(0xDC00) & 0x3FF);
                         }
                         let c = char::from_u32(code).unwrap_or('\u{FFFD}');
                         let mut utf8 = [0u8; 4];

@@ -17,7 +17,8 @@ use scalar::Scalar;
 /// bcrypt (cost 12) of the development password `password`: the usual `const` for
 /// password-digest columns, so every pulled account can sign in locally with `password`.
 /// Verified with both libxcrypt and pgcrypto's `crypt('password', hash) = hash`.
-pub const DEV_PASSWORD_BCRYPT: &str = "$2a$12$tQLY7aa1kdfPJQ00iNDxPOTgd0sUkVew8RN3t3Q7Y.Y35T99orbha";
+pub const DEV_PASSWORD_BCRYPT: &str =
+    "$2a$12$tQLY7aa1kdfPJQ00iNDxPOTgd0sUkVew8RN3t3Q7Y.Y35T99orbha";
 
 /// The project's secret key for deterministic pseudonyms. Never printed.
 #[derive(Clone)]
@@ -110,19 +111,25 @@ impl ColumnTransform {
                     )));
                 }
                 let binary = array::text_to_binary(literal.as_bytes(), |text, out| {
-                    let text = std::str::from_utf8(text).map_err(|_| invalid_array_const(column_type))?;
+                    let text =
+                        std::str::from_utf8(text).map_err(|_| invalid_array_const(column_type))?;
                     let stored = scalar::validate_const(&elem_ty, text)
                         .map_err(|_| invalid_array_const(column_type))?;
                     let val = if elem_ty.base == BaseType::Bytea {
                         value::Val::Bytes(&stored)
                     } else {
-                        value::parse_text(&elem_ty.base, text).ok_or_else(|| invalid_array_const(column_type))?
+                        value::parse_text(&elem_ty.base, text)
+                            .ok_or_else(|| invalid_array_const(column_type))?
                     };
                     value::encode(&elem_ty, Format::Binary, &val, out)
                 })
                 .map_err(|_| invalid_array_const(column_type))?;
                 const_array = Some((literal.as_bytes().to_vec(), binary));
-                let null_rule = Rule { strategy: Strategy::Null, unique: false, reason: None };
+                let null_rule = Rule {
+                    strategy: Strategy::Null,
+                    unique: false,
+                    reason: None,
+                };
                 Scalar::new(&null_rule, &elem_ty, salt)?
             }
             _ => Scalar::new(rule, &elem_ty, salt)?,
@@ -145,7 +152,11 @@ impl ColumnTransform {
     /// (PostgreSQL's text output, DateStyle ISO, TimeZone UTC, bytea_output hex, extra_float_digits 3),
     /// in Binary format the type's send() bytes. Appends the output value (same format, unescaped) to `out`
     /// and returns Written::Value, or returns Written::Null. `out` is reused across rows by the caller.
-    pub fn apply(&mut self, input: Option<&[u8]>, out: &mut Vec<u8>) -> Result<Written, TransformError> {
+    pub fn apply(
+        &mut self,
+        input: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> Result<Written, TransformError> {
         if let Some((text, binary)) = &self.const_array {
             match self.format {
                 Format::Text => out.extend_from_slice(text),
@@ -177,15 +188,24 @@ impl ColumnTransform {
             return Ok(Written::Null);
         };
         let start = out.len();
-        let (scalar, elem_ty, dec, buf) = (&mut self.scalar, &self.elem_ty, &mut self.dec, &mut self.buf);
+        let (scalar, elem_ty, dec, buf) = (
+            &mut self.scalar,
+            &self.elem_ty,
+            &mut self.dec,
+            &mut self.buf,
+        );
         let format = self.format;
         let result = match format {
-            Format::Text => array::transform_text(input, out, &mut self.elem_in, &mut self.elem_out, |elem, o| {
-                match elem {
+            Format::Text => array::transform_text(
+                input,
+                out,
+                &mut self.elem_in,
+                &mut self.elem_out,
+                |elem, o| match elem {
                     None => Ok(Written::Null),
                     some => apply_scalar(scalar, elem_ty, format, some, dec, buf, o),
-                }
-            }),
+                },
+            ),
             Format::Binary => array::transform_binary(input, out, |elem, o| match elem {
                 None => Ok(Written::Null),
                 some => apply_scalar(scalar, elem_ty, format, some, dec, buf, o),
@@ -239,7 +259,10 @@ fn apply_scalar(
 }
 
 fn invalid_array_const(column_type: &SqlType) -> TransformError {
-    TransformError(format!("the `const` literal is not a valid `{}`", column_type.display))
+    TransformError(format!(
+        "the `const` literal is not a valid `{}`",
+        column_type.display
+    ))
 }
 
 /// The oid of a built-in element type (for `const` arrays in binary format before any
@@ -279,7 +302,8 @@ pub(crate) struct Keyed {
 
 impl Keyed {
     pub fn new(salt: &Salt, tag: &[u8]) -> Keyed {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(salt.as_bytes()).expect("HMAC accepts keys of any length");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(salt.as_bytes())
+            .expect("HMAC accepts keys of any length");
         mac.update(b"pullprod/");
         mac.update(tag);
         mac.update(&[0]);
@@ -304,18 +328,33 @@ impl Keyed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::model::{FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale};
+    use crate::policy::model::{
+        FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale,
+    };
 
     fn rule(strategy: Strategy) -> Rule {
-        Rule { strategy, unique: false, reason: None }
+        Rule {
+            strategy,
+            unique: false,
+            reason: None,
+        }
     }
 
     fn unique(strategy: Strategy) -> Rule {
-        Rule { strategy, unique: true, reason: None }
+        Rule {
+            strategy,
+            unique: true,
+            reason: None,
+        }
     }
 
     fn fake(kind: FakeKind) -> Strategy {
-        Strategy::Fake(FakeSpec { kind, locale: Locale::EnGb, min: None, max: None })
+        Strategy::Fake(FakeSpec {
+            kind,
+            locale: Locale::EnGb,
+            min: None,
+            max: None,
+        })
     }
 
     fn ty(base: BaseType) -> SqlType {
@@ -324,7 +363,10 @@ mod tests {
     }
 
     fn varchar(n: u32) -> SqlType {
-        SqlType { max_chars: Some(n), ..SqlType::simple(BaseType::Varchar, &format!("character varying({n})")) }
+        SqlType {
+            max_chars: Some(n),
+            ..SqlType::simple(BaseType::Varchar, &format!("character varying({n})"))
+        }
     }
 
     fn array_of(mut t: SqlType) -> SqlType {
@@ -339,9 +381,13 @@ mod tests {
 
     /// Apply in text format to a text input; None = NULL output.
     fn check(rule: &Rule, t: &SqlType, input: Option<&str>) -> Option<String> {
-        let mut transform = ColumnTransform::new(rule, t, Format::Text, &salt()).expect("transform builds");
+        let mut transform =
+            ColumnTransform::new(rule, t, Format::Text, &salt()).expect("transform builds");
         let mut out = Vec::new();
-        match transform.apply(input.map(str::as_bytes), &mut out).expect("apply succeeds") {
+        match transform
+            .apply(input.map(str::as_bytes), &mut out)
+            .expect("apply succeeds")
+        {
             Written::Null => None,
             Written::Value => Some(String::from_utf8(out).expect("utf-8 output")),
         }
@@ -354,10 +400,14 @@ mod tests {
     /// Same value through the binary path: text input converted to binary, transformed,
     /// converted back to text.
     fn via_binary(rule: &Rule, t: &SqlType, input: &str) -> String {
-        let mut transform = ColumnTransform::new(rule, t, Format::Binary, &salt()).expect("transform builds");
+        let mut transform =
+            ColumnTransform::new(rule, t, Format::Binary, &salt()).expect("transform builds");
         let binary = to_binary(t, input);
         let mut out = Vec::new();
-        assert_eq!(transform.apply(Some(&binary), &mut out).expect("apply"), Written::Value);
+        assert_eq!(
+            transform.apply(Some(&binary), &mut out).expect("apply"),
+            Written::Value
+        );
         to_text(t, &out)
     }
 
@@ -376,7 +426,8 @@ mod tests {
             return bytes;
         }
         let mut scratch = Vec::new();
-        let val = value::decode(&elem.base, Format::Text, text.as_bytes(), &mut scratch).expect("valid text");
+        let val = value::decode(&elem.base, Format::Text, text.as_bytes(), &mut scratch)
+            .expect("valid text");
         value::encode(&elem, Format::Binary, &val, &mut out).expect("encodes");
         out
     }
@@ -416,7 +467,8 @@ mod tests {
             return format!("{{{}}}", parts.join(","));
         }
         let mut scratch = Vec::new();
-        let val = value::decode(&elem.base, Format::Binary, binary, &mut scratch).expect("valid binary output");
+        let val = value::decode(&elem.base, Format::Binary, binary, &mut scratch)
+            .expect("valid binary output");
         value::encode(&elem, Format::Text, &val, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
@@ -427,50 +479,110 @@ mod tests {
         mac.update(b"The quick brown fox jumps over the lazy dog");
         let mut hex = Vec::new();
         value::write_hex(&mut hex, &mac.finalize().into_bytes());
-        assert_eq!(hex, b"f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+        assert_eq!(
+            hex,
+            b"f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+        );
         // HMAC(salt, "pullprod/hash\0" + value), computed independently with Python's hmac.
         let digest = Keyed::new(&salt(), b"hash").digest(b"alice@example.com");
         let mut hex = Vec::new();
         value::write_hex(&mut hex, &digest);
-        assert_eq!(hex, b"ed562cbaefc75b78f26ff3369df49bf97b78717f267fb19a1ec84dc091bd90de");
         assert_eq!(
-            text_of(&rule(Strategy::Hash), &ty(BaseType::Text), "alice@example.com"),
+            hex,
+            b"ed562cbaefc75b78f26ff3369df49bf97b78717f267fb19a1ec84dc091bd90de"
+        );
+        assert_eq!(
+            text_of(
+                &rule(Strategy::Hash),
+                &ty(BaseType::Text),
+                "alice@example.com"
+            ),
             "ed562cbaefc75b78f26ff3369df49bf9"
         );
     }
 
     #[test]
     fn deterministic_across_tables_and_salt_dependent() {
-        for strategy in [Strategy::Hash, fake(FakeKind::Email), fake(FakeKind::Name), Strategy::Shift { max_days: 30 }] {
-            let t = if matches!(strategy, Strategy::Shift { .. }) { ty(BaseType::Date) } else { ty(BaseType::Text) };
-            let input = if t.base == BaseType::Date { "1990-05-17" } else { "Ada Lovelace" };
+        for strategy in [
+            Strategy::Hash,
+            fake(FakeKind::Email),
+            fake(FakeKind::Name),
+            Strategy::Shift { max_days: 30 },
+        ] {
+            let t = if matches!(strategy, Strategy::Shift { .. }) {
+                ty(BaseType::Date)
+            } else {
+                ty(BaseType::Text)
+            };
+            let input = if t.base == BaseType::Date {
+                "1990-05-17"
+            } else {
+                "Ada Lovelace"
+            };
             let first = text_of(&rule(strategy.clone()), &t, input);
             let second = text_of(&rule(strategy.clone()), &t, input);
             assert_eq!(first, second);
-            let mut other_salt = ColumnTransform::new(&rule(strategy.clone()), &t, Format::Text, &Salt::new("other")).unwrap();
+            let mut other_salt = ColumnTransform::new(
+                &rule(strategy.clone()),
+                &t,
+                Format::Text,
+                &Salt::new("other"),
+            )
+            .unwrap();
             let mut out = Vec::new();
             let outputs: Vec<String> = (0..20)
-                .map(|i| text_of(&rule(strategy.clone()), &t, &if t.base == BaseType::Date { format!("1990-05-{:02}", i + 1) } else { format!("{input}{i}") }))
+                .map(|i| {
+                    text_of(
+                        &rule(strategy.clone()),
+                        &t,
+                        &if t.base == BaseType::Date {
+                            format!("1990-05-{:02}", i + 1)
+                        } else {
+                            format!("{input}{i}")
+                        },
+                    )
+                })
                 .collect();
             other_salt.apply(Some(input.as_bytes()), &mut out).unwrap();
             if strategy == Strategy::Hash || strategy == fake(FakeKind::Email) {
-                assert_ne!(String::from_utf8(out).unwrap(), first, "different salt, different output");
+                assert_ne!(
+                    String::from_utf8(out).unwrap(),
+                    first,
+                    "different salt, different output"
+                );
             }
             let distinct: std::collections::BTreeSet<_> = outputs.iter().collect();
-            assert!(distinct.len() > 5, "outputs vary with the input: {outputs:?}");
+            assert!(
+                distinct.len() > 5,
+                "outputs vary with the input: {outputs:?}"
+            );
         }
     }
 
     #[test]
     fn null_stays_null_except_const() {
         let t = ty(BaseType::Text);
-        for strategy in [Strategy::Null, Strategy::Redact, Strategy::Hash, fake(FakeKind::Name), Strategy::Mask { keep_last: 2 }] {
+        for strategy in [
+            Strategy::Null,
+            Strategy::Redact,
+            Strategy::Hash,
+            fake(FakeKind::Name),
+            Strategy::Mask { keep_last: 2 },
+        ] {
             assert_eq!(check(&rule(strategy), &t, None), None);
         }
-        assert_eq!(check(&rule(Strategy::Const("x".into())), &t, None).as_deref(), Some("x"));
+        assert_eq!(
+            check(&rule(Strategy::Const("x".into())), &t, None).as_deref(),
+            Some("x")
+        );
         assert_eq!(check(&rule(Strategy::Null), &t, Some("secret")), None);
         assert_eq!(
-            check(&rule(Strategy::Const(DEV_PASSWORD_BCRYPT.into())), &varchar(60), Some("$2a$12$other")).as_deref(),
+            check(
+                &rule(Strategy::Const(DEV_PASSWORD_BCRYPT.into())),
+                &varchar(60),
+                Some("$2a$12$other")
+            )
+            .as_deref(),
             Some(DEV_PASSWORD_BCRYPT)
         );
     }
@@ -484,23 +596,51 @@ mod tests {
             (ty(BaseType::Numeric), "4.2", "0"),
             (ty(BaseType::Bool), "t", "f"),
             (ty(BaseType::Date), "1990-01-02", "1970-01-01"),
-            (ty(BaseType::Timestamptz), "1990-01-02 03:04:05+00", "1970-01-01 00:00:00+00"),
-            (ty(BaseType::Uuid), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "00000000-0000-0000-0000-000000000000"),
+            (
+                ty(BaseType::Timestamptz),
+                "1990-01-02 03:04:05+00",
+                "1970-01-01 00:00:00+00",
+            ),
+            (
+                ty(BaseType::Uuid),
+                "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                "00000000-0000-0000-0000-000000000000",
+            ),
             (ty(BaseType::Inet), "192.168.0.1", "0.0.0.0"),
             (ty(BaseType::Cidr), "192.168.0.0/24", "0.0.0.0/32"),
             (ty(BaseType::Jsonb), r#"{"a": 1}"#, "{}"),
             (ty(BaseType::Bytea), "\\xdeadbeef", "\\x"),
-            (SqlType { enum_labels: vec!["low".into(), "high".into()], ..ty(BaseType::Enum) }, "high", "low"),
+            (
+                SqlType {
+                    enum_labels: vec!["low".into(), "high".into()],
+                    ..ty(BaseType::Enum)
+                },
+                "high",
+                "low",
+            ),
         ];
         for (t, input, expected) in cases {
-            assert_eq!(text_of(&rule(Strategy::Redact), &t, input), expected, "{}", t.display);
-            assert_eq!(via_binary(&rule(Strategy::Redact), &t, input), expected, "{} binary", t.display);
+            assert_eq!(
+                text_of(&rule(Strategy::Redact), &t, input),
+                expected,
+                "{}",
+                t.display
+            );
+            assert_eq!(
+                via_binary(&rule(Strategy::Redact), &t, input),
+                expected,
+                "{} binary",
+                t.display
+            );
         }
     }
 
     #[test]
     fn const_is_validated_against_the_type() {
-        let numeric = SqlType { numeric: Some((4, 2)), ..ty(BaseType::Numeric) };
+        let numeric = SqlType {
+            numeric: Some((4, 2)),
+            ..ty(BaseType::Numeric)
+        };
         let bad: Vec<(SqlType, &str)> = vec![
             (varchar(3), "abcd"),
             (ty(BaseType::Int2), "70000"),
@@ -508,17 +648,38 @@ mod tests {
             (ty(BaseType::Date), "2020-02-30"),
             (ty(BaseType::Uuid), "nope"),
             (ty(BaseType::Jsonb), "{"),
-            (SqlType { enum_labels: vec!["a".into()], ..ty(BaseType::Enum) }, "b"),
+            (
+                SqlType {
+                    enum_labels: vec!["a".into()],
+                    ..ty(BaseType::Enum)
+                },
+                "b",
+            ),
         ];
         for (t, literal) in bad {
-            let err = ColumnTransform::new(&rule(Strategy::Const(literal.into())), &t, Format::Text, &salt())
-                .err()
-                .unwrap_or_else(|| panic!("`{literal}` accepted for {}", t.display));
+            let err = ColumnTransform::new(
+                &rule(Strategy::Const(literal.into())),
+                &t,
+                Format::Text,
+                &salt(),
+            )
+            .err()
+            .unwrap_or_else(|| panic!("`{literal}` accepted for {}", t.display));
             assert!(err.0.contains("not a valid"), "{}", err.0);
-            assert!(!err.0.contains(literal) || literal.len() < 3, "message carries no value: {}", err.0);
+            assert!(
+                !err.0.contains(literal) || literal.len() < 3,
+                "message carries no value: {}",
+                err.0
+            );
         }
-        assert_eq!(text_of(&rule(Strategy::Const("12.34".into())), &numeric, "1"), "12.34");
-        assert_eq!(via_binary(&rule(Strategy::Const("12.34".into())), &numeric, "1"), "12.34");
+        assert_eq!(
+            text_of(&rule(Strategy::Const("12.34".into())), &numeric, "1"),
+            "12.34"
+        );
+        assert_eq!(
+            via_binary(&rule(Strategy::Const("12.34".into())), &numeric, "1"),
+            "12.34"
+        );
     }
 
     #[test]
@@ -533,16 +694,35 @@ mod tests {
             let masked = text_of(&rule(Strategy::Mask { keep_last: 3 }), &t, "ab漢字€x");
             assert_eq!(masked, "***字€x");
         }
-        let bpchar = SqlType { max_chars: Some(5), ..ty(BaseType::Bpchar) };
-        assert_eq!(text_of(&rule(Strategy::Hash), &bpchar, "abc  ").chars().count(), 5);
+        let bpchar = SqlType {
+            max_chars: Some(5),
+            ..ty(BaseType::Bpchar)
+        };
+        assert_eq!(
+            text_of(&rule(Strategy::Hash), &bpchar, "abc  ")
+                .chars()
+                .count(),
+            5
+        );
         let name = text_of(&rule(fake(FakeKind::Paragraph)), &ty(BaseType::Name), "x");
         assert!(name.len() <= 63);
         // The longest names still fit a 13-character column.
         for i in 0..2000 {
-            let out = text_of(&rule(fake(FakeKind::Name)), &varchar(13), &format!("person {i}"));
+            let out = text_of(
+                &rule(fake(FakeKind::Name)),
+                &varchar(13),
+                &format!("person {i}"),
+            );
             assert!(out.chars().count() <= 13, "{out}");
-            let email = text_of(&rule(fake(FakeKind::Email)), &varchar(20), &format!("person {i}"));
-            assert!(email.chars().count() <= 20 && email.contains('@'), "{email}");
+            let email = text_of(
+                &rule(fake(FakeKind::Email)),
+                &varchar(20),
+                &format!("person {i}"),
+            );
+            assert!(
+                email.chars().count() <= 20 && email.contains('@'),
+                "{email}"
+            );
         }
     }
 
@@ -553,7 +733,10 @@ mod tests {
         assert_eq!(text_of(&r, &t, "a\tb\nc\\d"), "***\nc\\d");
         assert_eq!(text_of(&r, &t, ""), "");
         assert_eq!(text_of(&r, &t, "abc"), "abc");
-        assert_eq!(text_of(&r, &t, "4111 1111 1111 1234"), "***************1234");
+        assert_eq!(
+            text_of(&r, &t, "4111 1111 1111 1234"),
+            "***************1234"
+        );
         let hashed = text_of(&rule(Strategy::Hash), &t, "");
         assert_eq!(hashed.len(), 32);
         assert_ne!(hashed, text_of(&rule(Strategy::Hash), &t, "\\"));
@@ -565,19 +748,31 @@ mod tests {
         let mut gallery = String::new();
         for (kind, name) in FakeKind::ALL {
             for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
-                let strategy = Strategy::Fake(FakeSpec { kind: *kind, locale, min: None, max: None });
+                let strategy = Strategy::Fake(FakeSpec {
+                    kind: *kind,
+                    locale,
+                    min: None,
+                    max: None,
+                });
                 let out = text_of(&rule(strategy.clone()), &t, "jane.doe@corp.example");
                 gallery.push_str(&format!("{name} {locale:?}: {out}\n"));
                 match kind {
                     FakeKind::Email => assert!(
-                        out.ends_with("@example.com") || out.ends_with("@example.org") || out.ends_with("@example.net"),
+                        out.ends_with("@example.com")
+                            || out.ends_with("@example.org")
+                            || out.ends_with("@example.net"),
                         "{out}"
                     ),
                     FakeKind::Ipv4 => assert!(out.starts_with("10."), "{out}"),
                     FakeKind::Ipv6 => assert!(out.starts_with("2001:db8:"), "{out}"),
-                    FakeKind::Url => assert!(out.starts_with("https://") && out.contains("example."), "{out}"),
+                    FakeKind::Url => assert!(
+                        out.starts_with("https://") && out.contains("example."),
+                        "{out}"
+                    ),
                     FakeKind::Uuid => assert!(value::parse_uuid(&out).is_some(), "{out}"),
-                    FakeKind::Date | FakeKind::DateOfBirth => assert!(value::parse_date(&out).is_some(), "{out}"),
+                    FakeKind::Date | FakeKind::DateOfBirth => {
+                        assert!(value::parse_date(&out).is_some(), "{out}")
+                    }
                     _ => assert!(!out.is_empty()),
                 }
             }
@@ -587,13 +782,27 @@ mod tests {
             let mut input = Vec::new();
             value::write_date(&mut input, i * 37);
             let input = String::from_utf8(input).unwrap();
-            let dob = text_of(&rule(fake(FakeKind::DateOfBirth)), &ty(BaseType::Date), &input);
-            assert!(("1940-01-01".."2006-12-32").contains(&dob.as_str()), "{dob}");
+            let dob = text_of(
+                &rule(fake(FakeKind::DateOfBirth)),
+                &ty(BaseType::Date),
+                &input,
+            );
+            assert!(
+                ("1940-01-01".."2006-12-32").contains(&dob.as_str()),
+                "{dob}"
+            );
             let phone = text_of(&rule(fake(FakeKind::Phone)), &t, &i.to_string());
             assert!(
-                ["07700 900", "+44 7700 900", "020 7946 0", "0161 496 0", "0113 496 0", "01632 960"]
-                    .iter()
-                    .any(|p| phone.starts_with(p)),
+                [
+                    "07700 900",
+                    "+44 7700 900",
+                    "020 7946 0",
+                    "0161 496 0",
+                    "0113 496 0",
+                    "01632 960"
+                ]
+                .iter()
+                .any(|p| phone.starts_with(p)),
                 "{phone}"
             );
         }
@@ -612,13 +821,25 @@ mod tests {
 
     #[test]
     fn integer_hash_stays_in_range_and_unique_is_a_bijection() {
-        for (base, max) in [(BaseType::Int2, i16::MAX as i64), (BaseType::Int4, i32::MAX as i64), (BaseType::Int8, i64::MAX)] {
+        for (base, max) in [
+            (BaseType::Int2, i16::MAX as i64),
+            (BaseType::Int4, i32::MAX as i64),
+            (BaseType::Int8, i64::MAX),
+        ] {
             for i in -50..50 {
-                let out: i64 = text_of(&rule(Strategy::Hash), &ty(base.clone()), &i.to_string()).parse().unwrap();
+                let out: i64 = text_of(&rule(Strategy::Hash), &ty(base.clone()), &i.to_string())
+                    .parse()
+                    .unwrap();
                 assert!((0..=max).contains(&out));
             }
         }
-        let mut transform = ColumnTransform::new(&unique(Strategy::Hash), &ty(BaseType::Int2), Format::Binary, &salt()).unwrap();
+        let mut transform = ColumnTransform::new(
+            &unique(Strategy::Hash),
+            &ty(BaseType::Int2),
+            Format::Binary,
+            &salt(),
+        )
+        .unwrap();
         let mut seen = vec![false; 65536];
         let mut out = Vec::new();
         for n in i16::MIN..=i16::MAX {
@@ -626,24 +847,40 @@ mod tests {
             transform.apply(Some(&n.to_be_bytes()), &mut out).unwrap();
             let mapped = i16::from_be_bytes(out[..2].try_into().unwrap());
             assert_eq!(mapped < 0, n < 0, "sign kept");
-            assert!(!std::mem::replace(&mut seen[(mapped as u16) as usize], true), "collision");
+            assert!(
+                !std::mem::replace(&mut seen[(mapped as u16) as usize], true),
+                "collision"
+            );
         }
         let a = text_of(&unique(Strategy::Hash), &ty(BaseType::Int8), "12345");
-        assert_eq!(a, via_binary(&unique(Strategy::Hash), &ty(BaseType::Int8), "12345"));
+        assert_eq!(
+            a,
+            via_binary(&unique(Strategy::Hash), &ty(BaseType::Int8), "12345")
+        );
         // int4 and int8 keys of the same value get the same pseudonym (foreign keys).
         assert_eq!(
             text_of(&rule(Strategy::Hash), &ty(BaseType::Int4), "77"),
-            text_of(&rule(Strategy::Hash), &ty(BaseType::Int8), "77").parse::<i64>().map(|v| (v >> 32).to_string()).unwrap()
+            text_of(&rule(Strategy::Hash), &ty(BaseType::Int8), "77")
+                .parse::<i64>()
+                .map(|v| (v >> 32).to_string())
+                .unwrap()
         );
     }
 
     #[test]
     fn text_and_binary_paths_agree() {
-        let numeric = SqlType { numeric: Some((8, 2)), ..ty(BaseType::Numeric) };
+        let numeric = SqlType {
+            numeric: Some((8, 2)),
+            ..ty(BaseType::Numeric)
+        };
         let cases: Vec<(Strategy, SqlType, &str)> = vec![
             (Strategy::Hash, ty(BaseType::Text), "héllo\twörld"),
             (Strategy::Hash, ty(BaseType::Int4), "-17"),
-            (Strategy::Hash, ty(BaseType::Uuid), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+            (
+                Strategy::Hash,
+                ty(BaseType::Uuid),
+                "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            ),
             (Strategy::Hash, ty(BaseType::Inet), "192.168.1.7/24"),
             (Strategy::Hash, ty(BaseType::Cidr), "2001:db8:1234::/48"),
             (Strategy::Hash, ty(BaseType::Bytea), "\\x00ff10"),
@@ -653,33 +890,112 @@ mod tests {
             (Strategy::Hash, ty(BaseType::Float4), "1.5"),
             (Strategy::Hash, ty(BaseType::Bool), "t"),
             (Strategy::Hash, ty(BaseType::Date), "2001-02-03"),
-            (Strategy::Hash, ty(BaseType::Timestamptz), "2001-02-03 04:05:06.789+00"),
+            (
+                Strategy::Hash,
+                ty(BaseType::Timestamptz),
+                "2001-02-03 04:05:06.789+00",
+            ),
             (Strategy::Hash, ty(BaseType::Jsonb), r#"{"a": [1, 2]}"#),
-            (Strategy::Generalise(Generalise::Month), ty(BaseType::Timestamp), "2001-02-03 04:05:06.5"),
-            (Strategy::Generalise(Generalise::Year), ty(BaseType::Date), "0044-03-15 BC"),
-            (Strategy::Generalise(Generalise::Bucket(10.0)), ty(BaseType::Int8), "-15"),
-            (Strategy::Generalise(Generalise::Bucket(0.5)), numeric.clone(), "-12.34"),
-            (Strategy::Generalise(Generalise::Bucket(100.0)), ty(BaseType::Float8), "1234.5"),
-            (Strategy::Shift { max_days: 10 }, ty(BaseType::Timestamptz), "2020-02-29 23:59:59.999999+00"),
-            (Strategy::Shift { max_days: 10 }, ty(BaseType::Date), "infinity"),
+            (
+                Strategy::Generalise(Generalise::Month),
+                ty(BaseType::Timestamp),
+                "2001-02-03 04:05:06.5",
+            ),
+            (
+                Strategy::Generalise(Generalise::Year),
+                ty(BaseType::Date),
+                "0044-03-15 BC",
+            ),
+            (
+                Strategy::Generalise(Generalise::Bucket(10.0)),
+                ty(BaseType::Int8),
+                "-15",
+            ),
+            (
+                Strategy::Generalise(Generalise::Bucket(0.5)),
+                numeric.clone(),
+                "-12.34",
+            ),
+            (
+                Strategy::Generalise(Generalise::Bucket(100.0)),
+                ty(BaseType::Float8),
+                "1234.5",
+            ),
+            (
+                Strategy::Shift { max_days: 10 },
+                ty(BaseType::Timestamptz),
+                "2020-02-29 23:59:59.999999+00",
+            ),
+            (
+                Strategy::Shift { max_days: 10 },
+                ty(BaseType::Date),
+                "infinity",
+            ),
             (fake(FakeKind::Ipv6), ty(BaseType::Inet), "10.1.2.3"),
-            (fake(FakeKind::Uuid), ty(BaseType::Uuid), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
-            (fake(FakeKind::DateOfBirth), ty(BaseType::Timestamptz), "1999-01-01 00:00:00+00"),
-            (Strategy::Hash, array_of(ty(BaseType::Int4)), "{{1,NULL},{3,4}}"),
-            (fake(FakeKind::FirstName), array_of(ty(BaseType::Text)), "{alice,NULL,\"b c\",\"\"}"),
+            (
+                fake(FakeKind::Uuid),
+                ty(BaseType::Uuid),
+                "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            ),
+            (
+                fake(FakeKind::DateOfBirth),
+                ty(BaseType::Timestamptz),
+                "1999-01-01 00:00:00+00",
+            ),
+            (
+                Strategy::Hash,
+                array_of(ty(BaseType::Int4)),
+                "{{1,NULL},{3,4}}",
+            ),
+            (
+                fake(FakeKind::FirstName),
+                array_of(ty(BaseType::Text)),
+                "{alice,NULL,\"b c\",\"\"}",
+            ),
         ];
         for (strategy, t, input) in cases {
             let text = text_of(&rule(strategy.clone()), &t, input);
             let binary = via_binary(&rule(strategy.clone()), &t, input);
             // Multi-dimensional arrays are flattened by the test's binary renderer.
-            let text_flat = if t.array { text.replace("},{", ",").replace("{{", "{").replace("}}", "}") } else { text.clone() };
+            let text_flat = if t.array {
+                text.replace("},{", ",")
+                    .replace("{{", "{")
+                    .replace("}}", "}")
+            } else {
+                text.clone()
+            };
             assert_eq!(text_flat, binary, "{strategy:?} on {}", t.display);
         }
-        assert_eq!(text_of(&rule(Strategy::Generalise(Generalise::Bucket(0.5))), &numeric, "-12.34"), "-12.50");
-        assert_eq!(text_of(&rule(Strategy::Generalise(Generalise::Bucket(10.0))), &ty(BaseType::Int8), "-15"), "-20");
-        assert_eq!(text_of(&rule(Strategy::Generalise(Generalise::Year)), &ty(BaseType::Date), "0044-03-15 BC"), "0044-01-01 BC");
         assert_eq!(
-            text_of(&rule(Strategy::Generalise(Generalise::Month)), &ty(BaseType::Timestamptz), "2001-02-03 04:05:06.5+00"),
+            text_of(
+                &rule(Strategy::Generalise(Generalise::Bucket(0.5))),
+                &numeric,
+                "-12.34"
+            ),
+            "-12.50"
+        );
+        assert_eq!(
+            text_of(
+                &rule(Strategy::Generalise(Generalise::Bucket(10.0))),
+                &ty(BaseType::Int8),
+                "-15"
+            ),
+            "-20"
+        );
+        assert_eq!(
+            text_of(
+                &rule(Strategy::Generalise(Generalise::Year)),
+                &ty(BaseType::Date),
+                "0044-03-15 BC"
+            ),
+            "0044-01-01 BC"
+        );
+        assert_eq!(
+            text_of(
+                &rule(Strategy::Generalise(Generalise::Month)),
+                &ty(BaseType::Timestamptz),
+                "2001-02-03 04:05:06.5+00"
+            ),
             "2001-02-01 00:00:00+00"
         );
     }
@@ -711,14 +1027,33 @@ mod tests {
         assert_eq!(parts.len(), 3);
         assert_eq!(parts[1], "NULL");
         assert_eq!(parts[0].len(), 12);
-        let nested = text_of(&rule(Strategy::Mask { keep_last: 1 }), &array_of(ty(BaseType::Text)), r#"{{ab,"c,d"},{"",NULL}}"#);
+        let nested = text_of(
+            &rule(Strategy::Mask { keep_last: 1 }),
+            &array_of(ty(BaseType::Text)),
+            r#"{{ab,"c,d"},{"",NULL}}"#,
+        );
         assert_eq!(nested, r#"{{*b,**d},{"",NULL}}"#);
-        assert_eq!(text_of(&rule(Strategy::Hash), &array_of(ty(BaseType::Int4)), "{}"), "{}");
+        assert_eq!(
+            text_of(&rule(Strategy::Hash), &array_of(ty(BaseType::Int4)), "{}"),
+            "{}"
+        );
         let const_array = rule(Strategy::Const("{1,NULL,3}".into()));
-        assert_eq!(check(&const_array, &array_of(ty(BaseType::Int4)), None).as_deref(), Some("{1,NULL,3}"));
-        assert_eq!(via_binary(&const_array, &array_of(ty(BaseType::Int4)), "{7}"), "{1,NULL,3}");
+        assert_eq!(
+            check(&const_array, &array_of(ty(BaseType::Int4)), None).as_deref(),
+            Some("{1,NULL,3}")
+        );
+        assert_eq!(
+            via_binary(&const_array, &array_of(ty(BaseType::Int4)), "{7}"),
+            "{1,NULL,3}"
+        );
         // Binary: has_nulls flag and lower bounds survive.
-        let mut transform = ColumnTransform::new(&rule(Strategy::Hash), &array_of(ty(BaseType::Int4)), Format::Binary, &salt()).unwrap();
+        let mut transform = ColumnTransform::new(
+            &rule(Strategy::Hash),
+            &array_of(ty(BaseType::Int4)),
+            Format::Binary,
+            &salt(),
+        )
+        .unwrap();
         let mut input = Vec::new();
         for word in [1i32, 1, 23, 2, 0] {
             input.extend_from_slice(&word.to_be_bytes());
@@ -736,53 +1071,121 @@ mod tests {
 
     #[test]
     fn json_rules_touch_only_their_paths() {
-        let path = |text: &str, steps: Vec<JsonStep>| JsonPath { text: text.into(), steps };
+        let path = |text: &str, steps: Vec<JsonStep>| JsonPath {
+            text: text.into(),
+            steps,
+        };
         let key = |k: &str| JsonStep::Key(k.into());
         let rules = vec![
-            JsonRule { path: path("$.contact.email", vec![key("contact"), key("email")]), rule: rule(fake(FakeKind::Email)) },
-            JsonRule { path: path("$.items[*].name", vec![key("items"), JsonStep::EveryElement, key("name")]), rule: rule(Strategy::Hash) },
-            JsonRule { path: path("$.grid[*][*]", vec![key("grid"), JsonStep::EveryElement, JsonStep::EveryElement]), rule: rule(Strategy::Generalise(Generalise::Bucket(10.0))) },
-            JsonRule { path: path("$.secret", vec![key("secret")]), rule: rule(Strategy::Redact) },
-            JsonRule { path: path("$.born", vec![key("born")]), rule: rule(Strategy::Generalise(Generalise::Year)) },
-            JsonRule { path: path("$.gone", vec![key("gone")]), rule: rule(Strategy::Null) },
+            JsonRule {
+                path: path("$.contact.email", vec![key("contact"), key("email")]),
+                rule: rule(fake(FakeKind::Email)),
+            },
+            JsonRule {
+                path: path(
+                    "$.items[*].name",
+                    vec![key("items"), JsonStep::EveryElement, key("name")],
+                ),
+                rule: rule(Strategy::Hash),
+            },
+            JsonRule {
+                path: path(
+                    "$.grid[*][*]",
+                    vec![key("grid"), JsonStep::EveryElement, JsonStep::EveryElement],
+                ),
+                rule: rule(Strategy::Generalise(Generalise::Bucket(10.0))),
+            },
+            JsonRule {
+                path: path("$.secret", vec![key("secret")]),
+                rule: rule(Strategy::Redact),
+            },
+            JsonRule {
+                path: path("$.born", vec![key("born")]),
+                rule: rule(Strategy::Generalise(Generalise::Year)),
+            },
+            JsonRule {
+                path: path("$.gone", vec![key("gone")]),
+                rule: rule(Strategy::Null),
+            },
         ];
         let t = ty(BaseType::Jsonb);
         let input = r#"{"born": "1987-06-05", "contact": {"email": "a\"b@c.d", "phone": "+44 1"}, "gone": [1], "grid": [[1, 25.5], [-3]], "items": [{"name": "x\n", "qty": 1e3}, {"qty": 2}], "secret": {"k": [1]}, "theme": "dark"}"#;
         let out = text_of(&rule(Strategy::Json(rules.clone())), &t, input);
         let parsed: serde_json::Value = serde_json::from_str(&out).expect("valid json");
-        assert!(parsed["contact"]["email"].as_str().unwrap().ends_with(".com") || parsed["contact"]["email"].as_str().unwrap().contains("@example."));
+        assert!(
+            parsed["contact"]["email"]
+                .as_str()
+                .unwrap()
+                .ends_with(".com")
+                || parsed["contact"]["email"]
+                    .as_str()
+                    .unwrap()
+                    .contains("@example.")
+        );
         assert_eq!(parsed["contact"]["phone"], "+44 1");
         assert_eq!(parsed["items"][0]["name"].as_str().unwrap().len(), 32);
-        assert_eq!(out.contains("1e3"), true, "kept numbers keep their spelling: {out}");
+        assert!(out.contains("1e3"), "kept numbers keep their spelling: {out}");
         assert_eq!(parsed["grid"], serde_json::json!([[0, 20.0], [-10]]));
         assert_eq!(parsed["secret"], serde_json::json!({}));
         assert_eq!(parsed["born"], "1987-01-01");
         assert_eq!(parsed["gone"], serde_json::Value::Null);
         assert_eq!(parsed["theme"], "dark");
-        assert_eq!(out, via_binary(&rule(Strategy::Json(rules.clone())), &t, input));
+        assert_eq!(
+            out,
+            via_binary(&rule(Strategy::Json(rules.clone())), &t, input)
+        );
         let json_ty = ty(BaseType::Json);
-        let malformed = ColumnTransform::new(&rule(Strategy::Json(rules)), &json_ty, Format::Text, &salt())
-            .unwrap()
-            .apply(Some(br#"{"contact": "#), &mut Vec::new());
-        assert_eq!(malformed, Err(TransformError("malformed json value".into())));
+        let malformed = ColumnTransform::new(
+            &rule(Strategy::Json(rules)),
+            &json_ty,
+            Format::Text,
+            &salt(),
+        )
+        .unwrap()
+        .apply(Some(br#"{"contact": "#), &mut Vec::new());
+        assert_eq!(
+            malformed,
+            Err(TransformError("malformed json value".into()))
+        );
     }
 
     #[test]
     fn unique_needs_room_and_a_capable_strategy() {
         let cases: Vec<(Strategy, SqlType, &str)> = vec![
             (Strategy::Hash, varchar(12), "too short for a unique `hash`"),
-            (fake(FakeKind::Email), varchar(20), "needs at least 30 characters"),
+            (
+                fake(FakeKind::Email),
+                varchar(20),
+                "needs at least 30 characters",
+            ),
             (fake(FakeKind::Phone), ty(BaseType::Text), "cannot keep"),
-            (Strategy::Mask { keep_last: 4 }, ty(BaseType::Text), "cannot keep"),
+            (
+                Strategy::Mask { keep_last: 4 },
+                ty(BaseType::Text),
+                "cannot keep",
+            ),
             (Strategy::Hash, ty(BaseType::Bool), "cannot keep"),
-            (Strategy::Hash, SqlType { numeric: Some((10, 2)), ..ty(BaseType::Numeric) }, "precision of at least 25"),
+            (
+                Strategy::Hash,
+                SqlType {
+                    numeric: Some((10, 2)),
+                    ..ty(BaseType::Numeric)
+                },
+                "precision of at least 25",
+            ),
         ];
         for (strategy, t, message) in cases {
-            let err = ColumnTransform::new(&unique(strategy.clone()), &t, Format::Text, &salt()).err().expect("refused");
+            let err = ColumnTransform::new(&unique(strategy.clone()), &t, Format::Text, &salt())
+                .err()
+                .expect("refused");
             assert!(err.0.contains(message), "{strategy:?}: {}", err.0);
         }
         let email = text_of(&unique(fake(FakeKind::Email)), &varchar(30), "someone");
-        assert!(email.chars().count() <= 30 && email.ends_with("@example.com") || email.contains("@example."), "{email}");
+        assert!(
+            email.chars().count() <= 30 && email.ends_with("@example.com")
+                || email.contains("@example."),
+            "{email}"
+        );
         let hashed = text_of(&unique(Strategy::Hash), &varchar(20), "someone");
         assert_eq!(hashed.len(), 20);
     }
@@ -790,16 +1193,35 @@ mod tests {
     #[test]
     fn citext_pseudonyms_ignore_case() {
         let t = ty(BaseType::Citext);
-        assert_eq!(text_of(&rule(fake(FakeKind::Email)), &t, "Bob@Example.COM"), text_of(&rule(fake(FakeKind::Email)), &t, "bob@example.com"));
+        assert_eq!(
+            text_of(&rule(fake(FakeKind::Email)), &t, "Bob@Example.COM"),
+            text_of(&rule(fake(FakeKind::Email)), &t, "bob@example.com")
+        );
     }
 
     #[test]
     fn decoders_reject_bad_input_without_echoing_it() {
-        let mut transform = ColumnTransform::new(&rule(Strategy::Hash), &ty(BaseType::Int4), Format::Binary, &salt()).unwrap();
-        let err = transform.apply(Some(b"secret-value"), &mut Vec::new()).unwrap_err();
+        let mut transform = ColumnTransform::new(
+            &rule(Strategy::Hash),
+            &ty(BaseType::Int4),
+            Format::Binary,
+            &salt(),
+        )
+        .unwrap();
+        let err = transform
+            .apply(Some(b"secret-value"), &mut Vec::new())
+            .unwrap_err();
         assert_eq!(err.0, "invalid `int4` value in binary format");
-        let mut transform = ColumnTransform::new(&rule(Strategy::Hash), &ty(BaseType::Date), Format::Text, &salt()).unwrap();
-        let err = transform.apply(Some(b"secret-value"), &mut Vec::new()).unwrap_err();
+        let mut transform = ColumnTransform::new(
+            &rule(Strategy::Hash),
+            &ty(BaseType::Date),
+            Format::Text,
+            &salt(),
+        )
+        .unwrap();
+        let err = transform
+            .apply(Some(b"secret-value"), &mut Vec::new())
+            .unwrap_err();
         assert_eq!(err.0, "invalid `date` value in text format");
         assert!(!supports_binary(&ty(BaseType::Other("tsvector".into()))));
         assert!(supports_binary(&array_of(ty(BaseType::Int4))));
@@ -808,11 +1230,24 @@ mod tests {
 
     #[test]
     fn numeric_binary_round_trips() {
-        for text in ["0", "0.00", "1", "-1", "12345678.9012", "0.0001", "-0.000012300", "10000", "99999999999999999999.5", "NaN", "Infinity"] {
+        for text in [
+            "0",
+            "0.00",
+            "1",
+            "-1",
+            "12345678.9012",
+            "0.0001",
+            "-0.000012300",
+            "10000",
+            "99999999999999999999.5",
+            "NaN",
+            "Infinity",
+        ] {
             let mut binary = Vec::new();
             value::numeric_text_to_binary(text, &mut binary).unwrap();
             let mut scratch = Vec::new();
-            let val = value::decode(&BaseType::Numeric, Format::Binary, &binary, &mut scratch).unwrap();
+            let val =
+                value::decode(&BaseType::Numeric, Format::Binary, &binary, &mut scratch).unwrap();
             assert_eq!(val, value::Val::Numeric(text), "{text}");
         }
     }

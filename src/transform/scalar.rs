@@ -31,11 +31,18 @@ enum Strat {
     Literal(Vec<u8>),
     Hash,
     Fake(FakeGen),
-    Bucket { width: f64, decimal: (i128, u32) },
+    Bucket {
+        width: f64,
+        decimal: (i128, u32),
+    },
     Month,
     Year,
-    Shift { max_days: u32 },
-    Mask { keep_last: usize },
+    Shift {
+        max_days: u32,
+    },
+    Mask {
+        keep_last: usize,
+    },
     Json(Box<JsonTransform>),
 }
 
@@ -54,11 +61,17 @@ impl Scalar {
             _ if base.is_textual() => ty.max_chars.map(|n| n as usize),
             _ => None,
         };
-        let wrong = |what: &str| fail(format!("{what} cannot be applied to a column of type `{type_name}`"));
+        let wrong = |what: &str| {
+            fail(format!(
+                "{what} cannot be applied to a column of type `{type_name}`"
+            ))
+        };
         let tag: String;
         let strategy = match &rule.strategy {
             Strategy::Keep | Strategy::Todo { .. } => {
-                return Err(fail("internal error: `keep`/`todo` columns are not transformed".into()));
+                return Err(fail(
+                    "internal error: `keep`/`todo` columns are not transformed".into(),
+                ));
             }
             Strategy::Null => {
                 tag = "null".into();
@@ -86,7 +99,9 @@ impl Scalar {
                     FakeKind::Ipv4 | FakeKind::Ipv6 => {
                         base.is_textual() || matches!(base, BaseType::Inet | BaseType::Cidr)
                     }
-                    FakeKind::Date | FakeKind::DateOfBirth => base.is_textual() || base.is_temporal(),
+                    FakeKind::Date | FakeKind::DateOfBirth => {
+                        base.is_textual() || base.is_temporal()
+                    }
                     _ => base.is_textual(),
                 };
                 if !fits {
@@ -106,26 +121,33 @@ impl Scalar {
                 tag = "generalise".into();
                 let width = *width;
                 if !(width.is_finite() && width > 0.0) {
-                    return Err(fail("the bucket width of `generalise` must be a positive number".into()));
+                    return Err(fail(
+                        "the bucket width of `generalise` must be a positive number".into(),
+                    ));
                 }
                 if base.is_integer() && width.fract() != 0.0 {
                     return Err(fail(format!(
                         "the bucket width of `generalise` must be a whole number for `{type_name}`"
                     )));
                 }
-                let decimal = parse_decimal(&format!("{width}"))
-                    .ok_or_else(|| fail("the bucket width of `generalise` is too precise".into()))?;
+                let decimal = parse_decimal(&format!("{width}")).ok_or_else(|| {
+                    fail("the bucket width of `generalise` is too precise".into())
+                })?;
                 Strat::Bucket { width, decimal }
             }
             Strategy::Generalise(_) => return Err(wrong("this `generalise`")),
             Strategy::Shift { max_days } if base.is_temporal() => {
                 tag = "shift".into();
-                Strat::Shift { max_days: *max_days }
+                Strat::Shift {
+                    max_days: *max_days,
+                }
             }
             Strategy::Shift { .. } => return Err(wrong("`shift`")),
             Strategy::Mask { keep_last } if base.is_textual() => {
                 tag = "mask".into();
-                Strat::Mask { keep_last: *keep_last as usize }
+                Strat::Mask {
+                    keep_last: *keep_last as usize,
+                }
             }
             Strategy::Mask { .. } => return Err(wrong("`mask`")),
             Strategy::Json(rules) if matches!(base, BaseType::Json | BaseType::Jsonb) => {
@@ -174,7 +196,15 @@ impl Scalar {
             }
             Strat::Hash => {
                 let digest = digest_of(&self.keyed, &input, base, &mut self.lower);
-                hash_value(&self.ty, self.limit, self.unique, &self.keyed, &input, &digest, buf)?
+                hash_value(
+                    &self.ty,
+                    self.limit,
+                    self.unique,
+                    &self.keyed,
+                    &input,
+                    &digest,
+                    buf,
+                )?
             }
             Strat::Fake(generator) => {
                 let digest = digest_of(&self.keyed, &input, base, &mut self.lower);
@@ -189,7 +219,8 @@ impl Scalar {
                     }
                     BaseType::Date => Val::Date(generator.day(&digest)),
                     BaseType::Timestamp | BaseType::Timestamptz => Val::Ts(
-                        generator.day(&digest) as i64 * USECS_PER_DAY + generator.micros_in_day(&digest),
+                        generator.day(&digest) as i64 * USECS_PER_DAY
+                            + generator.micros_in_day(&digest),
                     ),
                     _ => {
                         generator.text(&digest, self.unique, self.limit, buf);
@@ -218,11 +249,13 @@ impl Scalar {
                 let offset = pick as i64 - *max_days as i64;
                 match input {
                     Val::Date(days) if days != i32::MIN && days != i32::MAX => Val::Date(
-                        (days as i64 + offset).clamp(value::DATE_MIN as i64, value::DATE_MAX as i64) as i32,
+                        (days as i64 + offset).clamp(value::DATE_MIN as i64, value::DATE_MAX as i64)
+                            as i32,
                     ),
-                    Val::Ts(us) if us != i64::MIN && us != i64::MAX => {
-                        Val::Ts(us.saturating_add(offset * USECS_PER_DAY).clamp(value::TS_MIN, value::TS_MAX))
-                    }
+                    Val::Ts(us) if us != i64::MIN && us != i64::MAX => Val::Ts(
+                        us.saturating_add(offset * USECS_PER_DAY)
+                            .clamp(value::TS_MIN, value::TS_MAX),
+                    ),
                     other => other,
                 }
             }
@@ -233,7 +266,10 @@ impl Scalar {
                 let chars = text.chars().count();
                 let masked = chars.saturating_sub(*keep_last);
                 buf.resize(masked, b'*');
-                let kept = text.char_indices().nth(masked).map_or("", |(at, _)| &text[at..]);
+                let kept = text
+                    .char_indices()
+                    .nth(masked)
+                    .map_or("", |(at, _)| &text[at..]);
                 buf.extend_from_slice(kept.as_bytes());
                 text_val(buf)
             }
@@ -296,12 +332,26 @@ fn redact_literal(ty: &SqlType) -> Option<Vec<u8>> {
     let text: &str = match &ty.base {
         base if base.is_textual() => {
             let mut text = b"[redacted]".to_vec();
-            let limit = if *base == BaseType::Name { 63 } else { ty.max_chars.map_or(10, |n| n as usize) };
+            let limit = if *base == BaseType::Name {
+                63
+            } else {
+                ty.max_chars.map_or(10, |n| n as usize)
+            };
             text.truncate(limit);
             return Some(text);
         }
-        BaseType::Enum => return ty.enum_labels.first().map(|label| label.as_bytes().to_vec()),
-        BaseType::Int2 | BaseType::Int4 | BaseType::Int8 | BaseType::Numeric | BaseType::Float4 | BaseType::Float8 => "0",
+        BaseType::Enum => {
+            return ty
+                .enum_labels
+                .first()
+                .map(|label| label.as_bytes().to_vec());
+        }
+        BaseType::Int2
+        | BaseType::Int4
+        | BaseType::Int8
+        | BaseType::Numeric
+        | BaseType::Float4
+        | BaseType::Float8 => "0",
         BaseType::Bool => "f",
         BaseType::Date => "1970-01-01",
         BaseType::Timestamp => "1970-01-01 00:00:00",
@@ -319,11 +369,18 @@ fn redact_literal(ty: &SqlType) -> Option<Vec<u8>> {
 /// Check that a `const` literal is a valid value of the column's (element) type; returns
 /// its stored form (decoded bytes for bytea).
 pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, TransformError> {
-    let invalid = || fail(format!("the `const` literal is not a valid `{}`", ty.display));
+    let invalid = || {
+        fail(format!(
+            "the `const` literal is not a valid `{}`",
+            ty.display
+        ))
+    };
     let base = &ty.base;
     if *base == BaseType::Bytea {
         let mut scratch = Vec::new();
-        let Ok(Val::Bytes(bytes)) = value::decode(base, super::Format::Text, text.as_bytes(), &mut scratch) else {
+        let Ok(Val::Bytes(bytes)) =
+            value::decode(base, super::Format::Text, text.as_bytes(), &mut scratch)
+        else {
             return Err(invalid());
         };
         return Ok(bytes.to_vec());
@@ -331,13 +388,19 @@ pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, Transf
     let val = value::parse_text(base, text).ok_or_else(invalid)?;
     let ok = match base {
         BaseType::Name => text.len() <= 63,
-        b if b.is_textual() => ty.max_chars.is_none_or(|n| text.chars().count() <= n as usize),
+        b if b.is_textual() => ty
+            .max_chars
+            .is_none_or(|n| text.chars().count() <= n as usize),
         BaseType::Enum => ty.enum_labels.iter().any(|label| label == text),
         BaseType::Numeric => match (ty.numeric, val) {
-            (Some((precision, scale)), Val::Numeric(text)) => value::numeric_fits(text, precision, scale),
+            (Some((precision, scale)), Val::Numeric(text)) => {
+                value::numeric_fits(text, precision, scale)
+            }
             _ => true,
         },
-        BaseType::Json | BaseType::Jsonb => serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok(),
+        BaseType::Json | BaseType::Jsonb => {
+            serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+        }
         _ => true,
     };
     if !ok {
@@ -351,10 +414,18 @@ pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, Transf
     Ok(text.as_bytes().to_vec())
 }
 
-fn check_unique(strategy: &Strat, ty: &SqlType, limit: Option<usize>) -> Result<(), TransformError> {
+fn check_unique(
+    strategy: &Strat,
+    ty: &SqlType,
+    limit: Option<usize>,
+) -> Result<(), TransformError> {
     let name = &ty.display;
     let base = &ty.base;
-    let cannot = |what: &str| Err(fail(format!("{what} cannot keep `{name}` values unique: drop `unique` or pick `hash` or a `fake` kind that can")));
+    let cannot = |what: &str| {
+        Err(fail(format!(
+            "{what} cannot keep `{name}` values unique: drop `unique` or pick `hash` or a `fake` kind that can"
+        )))
+    };
     match strategy {
         Strat::Null => Ok(()),
         Strat::Literal(_) => cannot("`const`/`redact`"),
@@ -370,7 +441,14 @@ fn check_unique(strategy: &Strat, ty: &SqlType, limit: Option<usize>) -> Result<
                 ))),
                 _ => Ok(()),
             },
-            BaseType::Int2 | BaseType::Int4 | BaseType::Int8 | BaseType::Uuid | BaseType::Bytea | BaseType::Inet | BaseType::Json | BaseType::Jsonb => Ok(()),
+            BaseType::Int2
+            | BaseType::Int4
+            | BaseType::Int8
+            | BaseType::Uuid
+            | BaseType::Bytea
+            | BaseType::Inet
+            | BaseType::Json
+            | BaseType::Jsonb => Ok(()),
             BaseType::Numeric => match ty.numeric {
                 Some((precision, _)) if (precision as usize) < 25 => Err(fail(format!(
                     "`{name}` is too small for a unique `hash`: it needs a precision of at least 25 digits"
@@ -449,11 +527,14 @@ fn hash_value<'c>(
                 None => (if unique { 38 } else { 18 }, 0),
             };
             let digits = precision.min(if unique { 38 } else { 18 });
-            let n = u128::from_le_bytes(digest[..16].try_into().expect("sixteen bytes")) % 10u128.pow(digits);
+            let n = u128::from_le_bytes(digest[..16].try_into().expect("sixteen bytes"))
+                % 10u128.pow(digits);
             write_scaled(buf, n as i128, scale);
             Val::Numeric(std::str::from_utf8(buf).expect("ascii"))
         }
-        BaseType::Float4 => Val::Float(((word(0) >> 40) as f32 / (1u32 << 24) as f32 * 10_000.0) as f64),
+        BaseType::Float4 => {
+            Val::Float(((word(0) >> 40) as f32 / (1u32 << 24) as f32 * 10_000.0) as f64)
+        }
         BaseType::Float8 => Val::Float((word(0) >> 11) as f64 / (1u64 << 53) as f64 * 1_000_000.0),
         BaseType::Bool => Val::Bool(digest[0] & 1 == 1),
         BaseType::Date => {
@@ -473,7 +554,11 @@ fn hash_value<'c>(
             let mut inet: Inet;
             if original.v6 || unique {
                 inet = FakeGen::ipv6(digest);
-                inet.bits = if original.v6 { original.bits.max(32) } else { 128 };
+                inet.bits = if original.v6 {
+                    original.bits.max(32)
+                } else {
+                    128
+                };
             } else {
                 inet = FakeGen::ipv4(digest);
                 inet.bits = original.bits.max(8);
@@ -493,7 +578,9 @@ fn hash_value<'c>(
             buf.push(b'"');
             text_val(buf)
         }
-        BaseType::Other(_) => return Err(fail("internal error: hash of an unsupported type".into())),
+        BaseType::Other(_) => {
+            return Err(fail("internal error: hash of an unsupported type".into()));
+        }
         _ => unreachable!("textual types handled above"),
     })
 }
@@ -506,7 +593,11 @@ pub(crate) fn feistel_int(keyed: &Keyed, n: i64, bits: u32) -> i64 {
     let negative = n < 0;
     let mut x = if negative { !n } else { n } as u64;
     let half = bits / 2;
-    let mask = if half == 32 { u32::MAX as u64 } else { (1u64 << half) - 1 };
+    let mask = if half == 32 {
+        u32::MAX as u64
+    } else {
+        (1u64 << half) - 1
+    };
     let limit = 1u64 << (bits - 1);
     loop {
         let (mut left, mut right) = (x >> half, x & mask);
@@ -559,7 +650,10 @@ fn parse_decimal(text: &str) -> Option<(i128, u32)> {
     for b in int.bytes().chain(frac.bytes()) {
         mantissa = mantissa * 10 + (b - b'0') as i128;
     }
-    Some((if negative { -mantissa } else { mantissa }, frac.len() as u32))
+    Some((
+        if negative { -mantissa } else { mantissa },
+        frac.len() as u32,
+    ))
 }
 
 /// `generalise` to buckets: floor(value / width) * width, or towards zero when flooring
@@ -579,7 +673,10 @@ fn bucket<'c>(
                 BaseType::Int4 => (i32::MIN as i64, i32::MAX as i64),
                 _ => (i64::MIN, i64::MAX),
             };
-            let floored = n.div_euclid(w).checked_mul(w).filter(|v| (min..=max).contains(v));
+            let floored = n
+                .div_euclid(w)
+                .checked_mul(w)
+                .filter(|v| (min..=max).contains(v));
             Val::Int(floored.unwrap_or((n / w) * w))
         }
         Val::Float(x) if x.is_finite() => {
@@ -596,12 +693,20 @@ fn bucket<'c>(
             let (width, width_scale) = decimal;
             let scale = value_scale.max(width_scale);
             let too_long = || fail("a `numeric` value is too long to put in buckets".into());
-            let value = value.checked_mul(10i128.pow(scale - value_scale)).ok_or_else(too_long)?;
-            let width = width.checked_mul(10i128.pow(scale - width_scale)).ok_or_else(too_long)?;
+            let value = value
+                .checked_mul(10i128.pow(scale - value_scale))
+                .ok_or_else(too_long)?;
+            let width = width
+                .checked_mul(10i128.pow(scale - width_scale))
+                .ok_or_else(too_long)?;
             let floored = value.div_euclid(width) * width;
             write_scaled(buf, floored, scale);
             let fits = ty.numeric.is_none_or(|(p, s)| {
-                value::numeric_fits(std::str::from_utf8(buf).expect("ascii"), p, s.max(scale as u16))
+                value::numeric_fits(
+                    std::str::from_utf8(buf).expect("ascii"),
+                    p,
+                    s.max(scale as u16),
+                )
             });
             if !fits {
                 buf.clear();

@@ -54,7 +54,10 @@ fn bad(base: &BaseType, format: Format) -> TransformError {
         Format::Text => "text",
         Format::Binary => "binary",
     };
-    TransformError(format!("invalid `{}` value in {form} format", type_name(base)))
+    TransformError(format!(
+        "invalid `{}` value in {form} format",
+        type_name(base)
+    ))
 }
 
 pub(crate) fn type_name(base: &BaseType) -> &str {
@@ -159,7 +162,11 @@ pub(crate) fn parse_text<'a>(base: &BaseType, text: &'a str) -> Option<Val<'a>> 
     })
 }
 
-fn decode_binary<'a>(base: &BaseType, bytes: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Val<'a>> {
+fn decode_binary<'a>(
+    base: &BaseType,
+    bytes: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> Option<Val<'a>> {
     Some(match base {
         BaseType::Text
         | BaseType::Varchar
@@ -203,7 +210,11 @@ fn decode_binary<'a>(base: &BaseType, bytes: &'a [u8], scratch: &'a mut Vec<u8>)
             if addr.len() != *n as usize || *bits > if v6 { 128 } else { 32 } {
                 return None;
             }
-            let mut inet = Inet { v6, bits: *bits, addr: [0; 16] };
+            let mut inet = Inet {
+                v6,
+                bits: *bits,
+                addr: [0; 16],
+            };
             inet.addr[..addr.len()].copy_from_slice(addr);
             Val::Inet(inet)
         }
@@ -223,7 +234,12 @@ pub(crate) fn encode(
     val: &Val<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), TransformError> {
-    let err = || TransformError(format!("internal error: cannot encode a value as `{}`", type_name(&ty.base)));
+    let err = || {
+        TransformError(format!(
+            "internal error: cannot encode a value as `{}`",
+            type_name(&ty.base)
+        ))
+    };
     match format {
         Format::Text => match *val {
             Val::Text(text) | Val::Numeric(text) => out.extend_from_slice(text.as_bytes()),
@@ -245,8 +261,12 @@ pub(crate) fn encode(
                 out.extend_from_slice(text.as_bytes());
             }
             (_, Val::Text(text)) => out.extend_from_slice(text.as_bytes()),
-            (BaseType::Int2, Val::Int(n)) => out.extend_from_slice(&(i16::try_from(n).map_err(|_| err())?).to_be_bytes()),
-            (BaseType::Int4, Val::Int(n)) => out.extend_from_slice(&(i32::try_from(n).map_err(|_| err())?).to_be_bytes()),
+            (BaseType::Int2, Val::Int(n)) => {
+                out.extend_from_slice(&(i16::try_from(n).map_err(|_| err())?).to_be_bytes())
+            }
+            (BaseType::Int4, Val::Int(n)) => {
+                out.extend_from_slice(&(i32::try_from(n).map_err(|_| err())?).to_be_bytes())
+            }
             (BaseType::Int8, Val::Int(n)) => out.extend_from_slice(&n.to_be_bytes()),
             (BaseType::Float4, Val::Float(x)) => out.extend_from_slice(&(x as f32).to_be_bytes()),
             (BaseType::Float8, Val::Float(x)) => out.extend_from_slice(&x.to_be_bytes()),
@@ -535,7 +555,13 @@ pub(crate) fn numeric_text_to_binary(text: &str, out: &mut Vec<u8>) -> Option<()
         header(out, 0, 0, 0, dscale as u16);
         return Some(());
     }
-    header(out, kept.len() as u16, weight as i16, if negative { 0x4000 } else { 0 }, dscale as u16);
+    header(
+        out,
+        kept.len() as u16,
+        weight as i16,
+        if negative { 0x4000 } else { 0 },
+        dscale as u16,
+    );
     for group in kept {
         out.extend_from_slice(&group.to_be_bytes());
     }
@@ -600,7 +626,9 @@ pub(crate) fn parse_date(text: &str) -> Option<i32> {
     if !rest.is_empty() {
         return None;
     }
-    i32::try_from(days).ok().filter(|d| (DATE_MIN..=DATE_MAX).contains(d))
+    i32::try_from(days)
+        .ok()
+        .filter(|d| (DATE_MIN..=DATE_MAX).contains(d))
 }
 
 fn parse_ymd(text: &str, bc: bool) -> Option<(i64, &str)> {
@@ -650,7 +678,9 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<i64> {
     micros += ((hour * 60 + minute) * 60 + second) * 1_000_000;
     let mut rest = &rest[8..];
     if let Some(frac) = rest.strip_prefix('.') {
-        let end = frac.find(|c: char| !c.is_ascii_digit()).unwrap_or(frac.len());
+        let end = frac
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(frac.len());
         let digits = &frac[..end];
         if digits.is_empty() || digits.len() > 6 {
             return None;
@@ -676,7 +706,11 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<i64> {
             unit /= 60;
         }
         let delta = seconds * 1_000_000;
-        micros = if sign == '+' { micros - delta } else { micros + delta };
+        micros = if sign == '+' {
+            micros - delta
+        } else {
+            micros + delta
+        };
         rest = "";
     }
     rest.is_empty().then_some(micros)
@@ -712,7 +746,13 @@ pub(crate) fn write_timestamp(out: &mut Vec<u8>, micros: i64, tz: bool) {
     write_ymd(out, year, month, day);
     let seconds = in_day / 1_000_000;
     let fraction = in_day % 1_000_000;
-    let _ = write!(out, " {:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let _ = write!(
+        out,
+        " {:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
     if fraction != 0 {
         let mut digits = [0u8; 6];
         let mut value = fraction;
@@ -733,7 +773,10 @@ pub(crate) fn write_timestamp(out: &mut Vec<u8>, micros: i64, tz: bool) {
 }
 
 pub(crate) fn parse_uuid(text: &str) -> Option<[u8; 16]> {
-    let text = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(text);
+    let text = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
     let mut bytes = [0u8; 16];
     let mut nibbles = 0;
     for b in text.bytes() {
@@ -767,7 +810,11 @@ pub(crate) fn parse_inet(text: &str) -> Option<Inet> {
         Some((addr, bits)) => (addr, Some(bits.parse::<u8>().ok()?)),
         None => (text, None),
     };
-    let mut inet = Inet { v6: false, bits: 0, addr: [0; 16] };
+    let mut inet = Inet {
+        v6: false,
+        bits: 0,
+        addr: [0; 16],
+    };
     if let Ok(v4) = addr.parse::<Ipv4Addr>() {
         inet.addr[..4].copy_from_slice(&v4.octets());
     } else {

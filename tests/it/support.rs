@@ -21,7 +21,10 @@ impl TestDb {
     pub fn new(test: &str) -> TestDb {
         let admin_url = admin_url();
         let mut admin = connect(&admin_url);
-        let prefix: String = format!("pp_t_{}", sanitize(test)).chars().take(40).collect();
+        let prefix: String = format!("pp_t_{}", sanitize(test))
+            .chars()
+            .take(40)
+            .collect();
         let stale: Vec<String> = admin
             .query(
                 "SELECT datname FROM pg_database WHERE datname LIKE $1 || '\\_%'",
@@ -33,7 +36,8 @@ impl TestDb {
             .filter(|name: &String| !pid_alive(name, &prefix))
             .collect();
         for name in stale {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            let _ =
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
         }
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("{prefix}_{}_{n}", std::process::id());
@@ -42,7 +46,11 @@ impl TestDb {
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .unwrap_or_else(|err| panic!("create test database `{name}`: {err}"));
         let url = with_dbname(&admin_url, &name);
-        TestDb { name, url, admin_url }
+        TestDb {
+            name,
+            url,
+            admin_url,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -132,7 +140,13 @@ pub fn with_dbname(conninfo: &str, dbname: &str) -> String {
 
 fn sanitize(test: &str) -> String {
     test.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
