@@ -240,6 +240,25 @@ impl Rule {
     }
 }
 
+impl TableName {
+    pub fn new(schema: &str, name: &str) -> TableName {
+        TableName {
+            schema: schema.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// `"schema"."name"`, quoted for SQL.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+/// An identifier quoted for SQL: `a "b"` becomes `"a ""b"""`.
+pub fn quote_ident(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
 impl std::fmt::Display for TableName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.schema, self.name)

@@ -1,0 +1,721 @@
+//! Connections the libpq way: URL or key=value settings, `PG*` variables, `~/.pgpass`, sslmode
+//! with real TLS; read-only source sessions; `redact` for anything printed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use postgres::config::SslMode as PgSslMode;
+use postgres::{Client, Config as PgConfig};
+use postgres_openssl::MakeTlsConnector;
+
+/// Connection settings after merging the string, the `PG*` variables and `~/.pgpass`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// A host name, an IP address, or a directory holding the Unix socket.
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub dbname: String,
+    pub password: Option<String>,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+    pub application_name: Option<String>,
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SslMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(text: &str) -> Result<SslMode> {
+        Ok(match text {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => bail!(
+                "unknown sslmode `{other}`: use disable, allow, prefer, require, verify-ca or verify-full"
+            ),
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("dbname", &self.dbname)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("sslmode", &self.sslmode)
+            .finish()
+    }
+}
+
+impl std::fmt::Display for Settings {
+    /// `user@host:port/dbname`, never the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}@{}:{}/{}",
+            self.user, self.host, self.port, self.dbname
+        )
+    }
+}
+
+impl Settings {
+    /// Parse a URL (`postgres://…`) or a key=value string, then fill gaps from the environment
+    /// (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT`)
+    /// and `~/.pgpass` (or `PGPASSFILE`), as libpq does.
+    pub fn parse(conninfo: &str) -> Result<Settings> {
+        Settings::parse_with_env(conninfo, &|name| std::env::var(name).ok())
+    }
+
+    /// `parse` with an explicit environment, for tests.
+    pub fn parse_with_env(
+        conninfo: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings> {
+        let pairs = if conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://")
+        {
+            parse_url(conninfo)?
+        } else {
+            parse_key_values(conninfo)?
+        };
+        let get = |key: &str, var: &str| -> Option<String> {
+            pairs
+                .get(key)
+                .cloned()
+                .filter(|value| !value.is_empty())
+                .or_else(|| env(var).filter(|value| !value.is_empty()))
+        };
+        let host = get("host", "PGHOST").unwrap_or_else(default_socket_dir);
+        let port = match get("port", "PGPORT") {
+            Some(port) => port.parse::<u16>().map_err(|_| {
+                anyhow::anyhow!("invalid port `{port}`: expected a number from 1 to 65535")
+            })?,
+            None => 5432,
+        };
+        let user = get("user", "PGUSER")
+            .or_else(|| env("USER"))
+            .unwrap_or_else(|| "postgres".to_string());
+        let dbname = get("dbname", "PGDATABASE").unwrap_or_else(|| user.clone());
+        let sslmode = match get("sslmode", "PGSSLMODE") {
+            Some(mode) => SslMode::parse(&mode)?,
+            None => SslMode::Prefer,
+        };
+        let sslrootcert = get("sslrootcert", "PGSSLROOTCERT").map(PathBuf::from);
+        let connect_timeout = match get("connect_timeout", "PGCONNECT_TIMEOUT") {
+            Some(secs) => Some(Duration::from_secs(secs.parse().map_err(|_| {
+                anyhow::anyhow!("invalid connect_timeout `{secs}`: expected whole seconds")
+            })?)),
+            None => None,
+        };
+        let mut settings = Settings {
+            host,
+            port,
+            user,
+            dbname,
+            password: get("password", "PGPASSWORD"),
+            sslmode,
+            sslrootcert,
+            application_name: pairs.get("application_name").cloned(),
+            connect_timeout,
+        };
+        if settings.password.is_none() {
+            let passfile = env("PGPASSFILE")
+                .map(PathBuf::from)
+                .or_else(|| env("HOME").map(|home| Path::new(&home).join(".pgpass")));
+            if let Some(passfile) = passfile {
+                settings.password = pgpass_lookup(&passfile, &settings);
+            }
+        }
+        Ok(settings)
+    }
+
+    /// The host is this machine: a Unix socket or a loopback address.
+    pub fn is_local(&self) -> bool {
+        self.host.starts_with('/')
+            || self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|addr| addr.is_loopback())
+    }
+
+    /// The same settings for another database on the same server.
+    pub fn with_dbname(&self, dbname: &str) -> Settings {
+        Settings {
+            dbname: dbname.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// `PG*` variables for a child process (`pg_dump`, `psql`), so nothing secret is on its command line.
+    pub fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
+            ("PGHOST", self.host.clone()),
+            ("PGPORT", self.port.to_string()),
+            ("PGUSER", self.user.clone()),
+            ("PGDATABASE", self.dbname.clone()),
+            ("PGSSLMODE", self.sslmode.name().to_string()),
+        ];
+        if let Some(password) = &self.password {
+            vars.push(("PGPASSWORD", password.clone()));
+        }
+        if let Some(root) = &self.sslrootcert {
+            vars.push(("PGSSLROOTCERT", root.display().to_string()));
+        }
+        vars
+    }
+
+    fn pg_config(&self) -> PgConfig {
+        let mut config = PgConfig::new();
+        if self.host.starts_with('/') {
+            config.host_path(&self.host);
+        } else {
+            config.host(&self.host);
+        }
+        config.port(self.port).user(&self.user).dbname(&self.dbname);
+        config.application_name(self.application_name.as_deref().unwrap_or("pullprod"));
+        if let Some(password) = &self.password {
+            config.password(password.as_bytes());
+        }
+        config.ssl_mode(match self.sslmode {
+            SslMode::Disable => PgSslMode::Disable,
+            SslMode::Allow | SslMode::Prefer => PgSslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
+        });
+        config.connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)));
+        config
+    }
+
+    fn tls_connector(&self) -> Result<MakeTlsConnector> {
+        let mut builder =
+            SslConnector::builder(SslMethod::tls_client()).context("failed to set up TLS")?;
+        match self.sslmode {
+            SslMode::VerifyCa | SslMode::VerifyFull => {
+                let root = self.sslrootcert.clone().or_else(|| {
+                    std::env::var_os("HOME")
+                        .map(|home| Path::new(&home).join(".postgresql/root.crt"))
+                });
+                match root {
+                    Some(root) if root.exists() => {
+                        builder.set_ca_file(&root).with_context(|| {
+                            format!("failed to read sslrootcert `{}`", root.display())
+                        })?
+                    }
+                    _ => bail!(
+                        "sslmode={} needs a root certificate: set sslrootcert=PATH (or PGSSLROOTCERT), \
+                         or put it at ~/.postgresql/root.crt",
+                        self.sslmode.name()
+                    ),
+                }
+                builder.set_verify(SslVerifyMode::PEER);
+            }
+            _ => builder.set_verify(SslVerifyMode::NONE),
+        }
+        let mut connector = MakeTlsConnector::new(builder.build());
+        let verify_host = self.sslmode == SslMode::VerifyFull;
+        connector.set_callback(move |config, _| {
+            config.set_verify_hostname(verify_host);
+            Ok(())
+        });
+        Ok(connector)
+    }
+}
+
+/// Open a connection. `purpose` names it in errors ("production", "the dev database", …).
+pub fn connect(conninfo: &str, purpose: &str) -> Result<Client> {
+    let settings = Settings::parse(conninfo).with_context(|| {
+        format!(
+            "invalid connection settings for {purpose} `{}`",
+            redact(conninfo)
+        )
+    })?;
+    connect_settings(&settings, purpose)
+}
+
+/// Open a connection from parsed settings. Sessions use ISO dates, UTC and hex bytea so
+/// values travel in one canonical text form.
+pub fn connect_settings(settings: &Settings, purpose: &str) -> Result<Client> {
+    let connector = settings.tls_connector()?;
+    let mut client = settings
+        .pg_config()
+        .connect(connector)
+        .map_err(|err| anyhow::anyhow!("{}", describe_pg_error(&err)))
+        .with_context(|| format!("failed to connect to {purpose} `{settings}`"))?;
+    client
+        .batch_execute(
+            "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; \
+             SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'",
+        )
+        .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?;
+    Ok(client)
+}
+
+/// Make a session read-only for good: every transaction it starts is READ ONLY, and
+/// row-level security errors out instead of hiding rows.
+pub fn make_read_only(client: &mut Client) -> Result<()> {
+    client
+        .batch_execute(
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; \
+             SET default_transaction_read_only = on; SET row_security = off; \
+             SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = 0",
+        )
+        .context("failed to make the source session read-only")
+}
+
+/// The error text of a PostgreSQL error, with its detail and hint when the server sent them.
+pub fn describe_pg_error(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut text = db.message().to_string();
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!(" (hint: {hint})"));
+            }
+            text
+        }
+        None => {
+            let mut text = err.to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+/// The connection string with any password replaced by `***`, safe to print.
+pub fn redact(conninfo: &str) -> String {
+    if let Some(rest) = conninfo
+        .strip_prefix("postgres://")
+        .map(|rest| ("postgres://", rest))
+        .or_else(|| {
+            conninfo
+                .strip_prefix("postgresql://")
+                .map(|rest| ("postgresql://", rest))
+        })
+    {
+        let (scheme, rest) = rest;
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let authority = match authority.rsplit_once('@') {
+            Some((userinfo, hostpart)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:***@{hostpart}"),
+                None => format!("{userinfo}@{hostpart}"),
+            },
+            None => authority.to_string(),
+        };
+        let tail = redact_query_password(tail);
+        return format!("{scheme}{authority}{tail}");
+    }
+    match parse_key_values(conninfo) {
+        Ok(pairs) => pairs
+            .iter()
+            .map(|(key, value)| {
+                if key == "password" {
+                    "password=***".to_string()
+                } else if value.is_empty() || value.contains([' ', '\'', '\\']) {
+                    format!(
+                        "{key}='{}'",
+                        value.replace('\\', "\\\\").replace('\'', "\\'")
+                    )
+                } else {
+                    format!("{key}={value}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(_) => "<unparsable connection string>".to_string(),
+    }
+}
+
+/// True when the string carries a password itself (a literal secret in configuration).
+pub fn has_literal_password(conninfo: &str) -> bool {
+    if conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://") {
+        return parse_url(conninfo).is_ok_and(|pairs| pairs.contains_key("password"));
+    }
+    parse_key_values(conninfo).is_ok_and(|pairs| pairs.contains_key("password"))
+}
+
+fn redact_query_password(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            if pair.starts_with("password=") {
+                "password=***".to_string()
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+fn default_socket_dir() -> String {
+    ["/var/run/postgresql", "/run/postgresql", "/tmp"]
+        .iter()
+        .find(|dir| Path::new(dir).join(".s.PGSQL.5432").exists())
+        .unwrap_or(&"/var/run/postgresql")
+        .to_string()
+}
+
+fn parse_url(url: &str) -> Result<BTreeMap<String, String>> {
+    let rest = url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .expect("caller checked the scheme");
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.split_once('/') {
+        Some((authority, path)) => (authority, path),
+        None => (before_query, ""),
+    };
+    let mut pairs = BTreeMap::new();
+    let hostport = match authority.rsplit_once('@') {
+        Some((userinfo, hostport)) => {
+            match userinfo.split_once(':') {
+                Some((user, password)) => {
+                    pairs.insert("user".into(), percent_decode(user)?);
+                    pairs.insert("password".into(), percent_decode(password)?);
+                }
+                None => {
+                    pairs.insert("user".into(), percent_decode(userinfo)?);
+                }
+            }
+            hostport
+        }
+        None => authority,
+    };
+    if !hostport.is_empty() {
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            match v6.split_once(']') {
+                Some((host, after)) => (
+                    host.to_string(),
+                    after.strip_prefix(':').map(str::to_string),
+                ),
+                None => bail!("invalid connection URL: unclosed `[` in the host"),
+            }
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((host, port)) => (host.to_string(), Some(port.to_string())),
+                None => (hostport.to_string(), None),
+            }
+        };
+        if !host.is_empty() {
+            pairs.insert("host".into(), percent_decode(&host)?);
+        }
+        if let Some(port) = port {
+            pairs.insert("port".into(), port);
+        }
+    }
+    if !path.is_empty() {
+        pairs.insert("dbname".into(), percent_decode(path)?);
+    }
+    if let Some(query) = query {
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            pairs.insert(percent_decode(key)?, percent_decode(value)?);
+        }
+    }
+    Ok(pairs)
+}
+
+fn percent_decode(text: &str) -> Result<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut idx = 0;
+    while idx < bytes.len() {
+        if bytes[idx] == b'%' {
+            let hex = text
+                .get(idx + 1..idx + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or_else(|| anyhow::anyhow!("invalid percent-encoding in the connection URL"))?;
+            out.push(hex);
+            idx += 3;
+        } else {
+            out.push(bytes[idx]);
+            idx += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| anyhow::anyhow!("the connection URL is not valid UTF-8"))
+}
+
+/// libpq's `key=value key='quoted value'` syntax.
+fn parse_key_values(text: &str) -> Result<BTreeMap<String, String>> {
+    let mut pairs = BTreeMap::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c.is_whitespace() {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.next() != Some('=') {
+            bail!("invalid connection string: expected `key=value`, found `{key}` without `=`");
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'\'') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('\\') => {
+                        if let Some(c) = chars.next() {
+                            value.push(c);
+                        }
+                    }
+                    Some('\'') => break,
+                    Some(c) => value.push(c),
+                    None => {
+                        bail!("invalid connection string: unterminated quoted value for `{key}`")
+                    }
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                chars.next();
+                if c == '\\' {
+                    if let Some(escaped) = chars.next() {
+                        value.push(escaped);
+                    }
+                } else {
+                    value.push(c);
+                }
+            }
+        }
+        pairs.insert(key, value);
+    }
+    Ok(pairs)
+}
+
+/// The password `~/.pgpass` gives for these settings (`host:port:db:user:password`, `*` wildcards).
+/// Like libpq, a file readable by group or others is ignored.
+fn pgpass_lookup(path: &Path, settings: &Settings) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let host = if settings.host.starts_with('/') {
+        "localhost"
+    } else {
+        settings.host.as_str()
+    };
+    let port = settings.port.to_string();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let fields = split_pgpass_line(line);
+        if fields.len() < 5 {
+            continue;
+        }
+        let matches = |pattern: &str, value: &str| pattern == "*" || pattern == value;
+        if matches(&fields[0], host)
+            && matches(&fields[1], &port)
+            && matches(&fields[2], &settings.dbname)
+            && matches(&fields[3], &settings.user)
+        {
+            return Some(fields[4].clone());
+        }
+    }
+    None
+}
+
+fn split_pgpass_line(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(escaped) = chars.next() {
+                    fields.last_mut().expect("one field at least").push(escaped);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().expect("one field at least").push(c),
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(conninfo: &str, env: &[(&str, &str)]) -> Settings {
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::parse_with_env(conninfo, &|name| env.get(name).cloned()).expect("parses")
+    }
+
+    #[test]
+    fn url_with_everything() {
+        let settings = parse(
+            "postgres://alice:s%40cret@db.example.com:6543/shop?sslmode=require",
+            &[],
+        );
+        assert_eq!(settings.host, "db.example.com");
+        assert_eq!(settings.port, 6543);
+        assert_eq!(settings.user, "alice");
+        assert_eq!(settings.password.as_deref(), Some("s@cret"));
+        assert_eq!(settings.dbname, "shop");
+        assert_eq!(settings.sslmode, SslMode::Require);
+    }
+
+    #[test]
+    fn key_values_with_quotes() {
+        let settings = parse(
+            "host=h port=5433 dbname='my db' user=bob password='it\\'s'",
+            &[],
+        );
+        assert_eq!(settings.dbname, "my db");
+        assert_eq!(settings.password.as_deref(), Some("it's"));
+        assert_eq!(settings.port, 5433);
+    }
+
+    #[test]
+    fn environment_fills_gaps_but_never_overrides() {
+        let env = [
+            ("PGHOST", "envhost"),
+            ("PGUSER", "envuser"),
+            ("PGDATABASE", "envdb"),
+            ("PGPORT", "7000"),
+        ];
+        let settings = parse("dbname=shop", &env);
+        assert_eq!(settings.host, "envhost");
+        assert_eq!(settings.user, "envuser");
+        assert_eq!(settings.dbname, "shop");
+        assert_eq!(settings.port, 7000);
+    }
+
+    #[test]
+    fn pgpass_supplies_the_password() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("pgpass");
+        std::fs::write(
+            &file,
+            "# comment\nother:*:*:*:nope\ndb.example.com:*:shop:alice:pa\\:ss\n",
+        )
+        .expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let passfile = file.display().to_string();
+        let settings = parse(
+            "host=db.example.com dbname=shop user=alice",
+            &[("PGPASSFILE", &passfile)],
+        );
+        assert_eq!(settings.password.as_deref(), Some("pa:ss"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let settings = parse(
+            "host=db.example.com dbname=shop user=alice",
+            &[("PGPASSFILE", &passfile)],
+        );
+        assert_eq!(
+            settings.password, None,
+            "a world-readable pgpass is ignored, as libpq does"
+        );
+    }
+
+    #[test]
+    fn redact_hides_passwords_in_every_form() {
+        assert_eq!(
+            redact("postgres://alice:hunter2@h:5/db"),
+            "postgres://alice:***@h:5/db"
+        );
+        assert_eq!(
+            redact("postgres://h/db?password=hunter2&sslmode=require"),
+            "postgres://h/db?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact("host=h password=hunter2 dbname=db"),
+            "dbname=db host=h password=***"
+        );
+        assert!(!format!("{:?}", parse("postgres://a:hunter2@h/db", &[])).contains("hunter2"));
+        assert!(
+            !parse("postgres://a:hunter2@h/db", &[])
+                .to_string()
+                .contains("hunter2")
+        );
+    }
+
+    #[test]
+    fn literal_passwords_are_detected() {
+        assert!(has_literal_password("postgres://a:b@h/db"));
+        assert!(has_literal_password("host=h password=x"));
+        assert!(!has_literal_password("postgres://a@h/db"));
+        assert!(!has_literal_password("dbname=shop_prod"));
+    }
+
+    #[test]
+    fn bad_input_is_a_clear_error() {
+        let err = Settings::parse_with_env("host=h port=abc", &|_| None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid port `abc`: expected a number from 1 to 65535"
+        );
+        let err = Settings::parse_with_env("sslmode=maybe", &|_| None).unwrap_err();
+        assert!(err.to_string().starts_with("unknown sslmode `maybe`"));
+    }
+
+    #[test]
+    fn locality() {
+        assert!(parse("host=/var/run/postgresql", &[]).is_local());
+        assert!(parse("host=127.0.0.1", &[]).is_local());
+        assert!(parse("host=localhost", &[]).is_local());
+        assert!(!parse("host=db.example.com", &[]).is_local());
+    }
+}

@@ -1,0 +1,691 @@
+//! COPY OUT -> decode -> transform -> encode -> COPY IN. One table at a time per worker,
+//! tables in parallel across workers that share one exported snapshot of the source.
+
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use postgres::Client;
+
+use crate::conn::{self, Settings};
+use crate::policy::model::{Policy, Rule, TableAction, TableName, quote_ident};
+use crate::rowcodec::{Parsed, binary, text};
+use crate::schema::{Catalog, Table, TableKind};
+use crate::sqltype::SqlType;
+use crate::transform::{self, ColumnTransform, Format, Salt, Written};
+
+/// What to copy from one table: the columns, their effective rules and the COPY format.
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    /// The table rows are read from and written to (a partition, never a partitioned parent).
+    pub table: TableName,
+    /// The copied columns in order (generated columns left out: the target computes them).
+    pub columns: Vec<String>,
+    /// The rule applied to each copied column (foreign keys follow the key they reference).
+    pub rules: Vec<Rule>,
+    pub column_types: Vec<SqlType>,
+    /// The policy's `where` condition, if any.
+    pub filter: Option<String>,
+    pub format: Format,
+    pub estimated_rows: i64,
+    pub estimated_bytes: i64,
+}
+
+impl TablePlan {
+    /// Every column is kept: rows pass through without being decoded.
+    pub fn is_passthrough(&self) -> bool {
+        self.rules.iter().all(Rule::is_keep)
+    }
+
+    /// The `COPY … TO STDOUT` statement run on the source.
+    pub fn copy_out_sql(&self) -> String {
+        let columns = self.column_list();
+        let options = self.copy_options();
+        match &self.filter {
+            None => format!(
+                "COPY {} ({columns}) TO STDOUT {options}",
+                self.table.quoted()
+            ),
+            Some(filter) => format!(
+                "COPY (SELECT {columns} FROM ONLY {} WHERE ({filter})) TO STDOUT {options}",
+                self.table.quoted()
+            ),
+        }
+    }
+
+    /// The `COPY … FROM STDIN` statement run on the target. `freeze` needs the table to have
+    /// been created or truncated in the same transaction.
+    pub fn copy_in_sql(&self, freeze: bool) -> String {
+        let format = match self.format {
+            Format::Binary => "binary",
+            Format::Text => "text",
+        };
+        let freeze = if freeze { ", FREEZE" } else { "" };
+        format!(
+            "COPY {} ({}) FROM STDIN (FORMAT {format}{freeze})",
+            self.table.quoted(),
+            self.column_list()
+        )
+    }
+
+    pub fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|column| quote_ident(column))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn copy_options(&self) -> &'static str {
+        match self.format {
+            Format::Binary => "(FORMAT binary)",
+            Format::Text => "(FORMAT text)",
+        }
+    }
+}
+
+/// Options for `plan_tables`.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanOptions {
+    /// Binary COPY is allowed (same major version on both sides, not a dump file).
+    pub binary: bool,
+}
+
+/// Turn the policy into per-table copy plans, largest tables first. Refuses (G1) any table
+/// or column the policy does not classify, and any `todo`.
+pub fn plan_tables(
+    catalog: &Catalog,
+    policy: &Policy,
+    options: PlanOptions,
+) -> Result<Vec<TablePlan>> {
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for table in &catalog.tables {
+        if table.kind == TableKind::Partitioned {
+            continue;
+        }
+        // A partition follows its partitioned parent's rules and foreign keys.
+        let rules_table = match (&table.kind, &table.parent) {
+            (TableKind::Partition, Some(parent)) => catalog.table(parent).unwrap_or(table),
+            _ => table,
+        };
+        let Some(table_rule) = policy.table(&rules_table.name) else {
+            problems.push(format!(
+                "table `{}` is not classified in the policy",
+                rules_table.name
+            ));
+            continue;
+        };
+        let keep_all = match &table_rule.action {
+            TableAction::Skip => continue,
+            TableAction::KeepAll { .. } => true,
+            TableAction::Copy => false,
+        };
+        let mut columns = Vec::new();
+        let mut rules = Vec::new();
+        let mut column_types = Vec::new();
+        let mut binary_ok = options.binary;
+        for column in table.columns.iter().filter(|column| !column.generated) {
+            let rule = if keep_all {
+                Rule::keep()
+            } else {
+                match effective_rule(catalog, policy, rules_table, &column.name, 0) {
+                    Ok(rule) => rule,
+                    Err(problem) => {
+                        problems.push(problem);
+                        continue;
+                    }
+                }
+            };
+            binary_ok &= column.binary_safe
+                && (rule.is_keep() || transform::supports_binary(&column.sql_type));
+            columns.push(column.name.clone());
+            rules.push(rule);
+            column_types.push(column.sql_type.clone());
+        }
+        plans.push(TablePlan {
+            table: table.name.clone(),
+            columns,
+            rules,
+            column_types,
+            filter: table_rule.filter.clone(),
+            format: if binary_ok {
+                Format::Binary
+            } else {
+                Format::Text
+            },
+            estimated_rows: table.estimated_rows.max(0),
+            estimated_bytes: table.total_bytes,
+        });
+    }
+    if !problems.is_empty() {
+        bail!(
+            "the policy does not cover the source schema:\n  {}\n  run `cargo xtask check-policy` for details",
+            problems.join("\n  ")
+        );
+    }
+    plans.sort_by(|a, b| {
+        b.estimated_bytes
+            .cmp(&a.estimated_bytes)
+            .then(a.table.cmp(&b.table))
+    });
+    Ok(plans)
+}
+
+/// The rule a column really gets: its own, except that a kept foreign-key column takes the
+/// rule of the key it references, so joins still match after anonymisation (G6).
+fn effective_rule(
+    catalog: &Catalog,
+    policy: &Policy,
+    table: &Table,
+    column: &str,
+    depth: usize,
+) -> Result<Rule, String> {
+    let Some(table_rule) = policy.table(&table.name) else {
+        return Err(format!(
+            "table `{}` is not classified in the policy",
+            table.name
+        ));
+    };
+    let rule = match &table_rule.action {
+        TableAction::KeepAll { .. } | TableAction::Skip => Rule::keep(),
+        TableAction::Copy => match table_rule.column(column) {
+            Some(column_rule) => column_rule.rule.clone(),
+            None => {
+                return Err(format!(
+                    "column `{}.{column}` is not classified in the policy",
+                    table.name
+                ));
+            }
+        },
+    };
+    if let crate::policy::model::Strategy::Todo { .. } = rule.strategy {
+        return Err(format!(
+            "column `{}.{column}` is still `todo` in the policy",
+            table.name
+        ));
+    }
+    // `null` drops the link on purpose; any other rule on a foreign key follows the key.
+    if matches!(rule.strategy, crate::policy::model::Strategy::Null) || depth > 8 {
+        return Ok(rule);
+    }
+    let referenced = table
+        .references(column)
+        .and_then(|(referenced_table, referenced_column)| {
+            let referenced = catalog.table(referenced_table)?;
+            let same_column = referenced.name == table.name && referenced_column == column;
+            (!same_column).then_some((referenced, referenced_column))
+        });
+    match referenced {
+        Some((referenced, referenced_column)) => {
+            let followed =
+                effective_rule(catalog, policy, referenced, referenced_column, depth + 1)?;
+            Ok(if followed.is_keep() { rule } else { followed })
+        }
+        None => Ok(rule),
+    }
+}
+
+/// Rows and bytes one table produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCopied {
+    pub table: TableName,
+    pub rows: u64,
+    /// Bytes of COPY data read from the source.
+    pub bytes: u64,
+}
+
+/// Reports progress; implemented by the terminal progress display.
+pub trait Progress: Sync {
+    fn started(&self, plan: &TablePlan);
+    fn advanced(&self, table: &TableName, bytes: u64);
+    fn finished(&self, copied: &TableCopied);
+}
+
+/// A progress display that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn started(&self, _plan: &TablePlan) {}
+    fn advanced(&self, _table: &TableName, _bytes: u64) {}
+    fn finished(&self, _copied: &TableCopied) {}
+}
+
+/// Open a source session for a worker: read-only, REPEATABLE READ, in the shared snapshot (G4).
+pub fn open_source_worker(source: &Settings, snapshot: &str) -> Result<Client> {
+    let mut client = conn::connect_settings(source, "the source")?;
+    conn::make_read_only(&mut client)?;
+    client
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+            snapshot.replace('\'', "''")
+        ))
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .context("failed to join the source snapshot")?;
+    Ok(client)
+}
+
+/// Copy every planned table into the new database with `jobs` workers in parallel.
+/// Each table is truncated and loaded with `COPY … FREEZE` in one transaction.
+pub fn copy_into_database(
+    source: &Settings,
+    snapshot: &str,
+    target: &Settings,
+    plans: &[TablePlan],
+    salt: &Salt,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<Vec<TableCopied>> {
+    let next = AtomicUsize::new(0);
+    let cancel = AtomicBool::new(false);
+    let results = std::sync::Mutex::new(Vec::new());
+    let jobs = jobs.clamp(1, plans.len().max(1));
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    let outcome = (|| -> Result<()> {
+                        let mut source_client = open_source_worker(source, snapshot)?;
+                        let mut target_client =
+                            conn::connect_settings(target, "the new dev database")?;
+                        target_client
+                            .batch_execute("SET synchronous_commit = off")
+                            .context("failed to set up the new dev database session")?;
+                        loop {
+                            if cancel.load(Ordering::Relaxed) {
+                                return Ok(());
+                            }
+                            let idx = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(plan) = plans.get(idx) else {
+                                return Ok(());
+                            };
+                            progress.started(plan);
+                            let copied = load_table(
+                                &mut source_client,
+                                &mut target_client,
+                                plan,
+                                salt,
+                                &cancel,
+                                progress,
+                            )
+                            .with_context(|| format!("failed to copy `{}`", plan.table))?;
+                            progress.finished(&copied);
+                            crate::fault::point("data-table-done");
+                            results
+                                .lock()
+                                .expect("no worker panics holding the lock")
+                                .push(copied);
+                        }
+                    })();
+                    if outcome.is_err() {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                    outcome
+                })
+            })
+            .collect();
+        let mut first_error = None;
+        for worker in workers {
+            let outcome = worker
+                .join()
+                .map_err(|_| anyhow!("a copy worker panicked"))?;
+            if let Err(err) = outcome {
+                first_error.get_or_insert(err);
+            }
+        }
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    })?;
+    let mut results = results.into_inner().expect("workers are done");
+    results.sort_by(|a, b| a.table.cmp(&b.table));
+    Ok(results)
+}
+
+/// One table into the target: TRUNCATE + COPY FREEZE in one transaction.
+fn load_table(
+    source: &mut Client,
+    target: &mut Client,
+    plan: &TablePlan,
+    salt: &Salt,
+    cancel: &AtomicBool,
+    progress: &dyn Progress,
+) -> Result<TableCopied> {
+    let mut transaction = target
+        .transaction()
+        .context("failed to begin a transaction on the new database")?;
+    transaction
+        .batch_execute(&format!("TRUNCATE {}", plan.table.quoted()))
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .context("failed to prepare the table in the new database")?;
+    let mut writer = transaction
+        .copy_in(&plan.copy_in_sql(true))
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .context("failed to open COPY FROM STDIN on the new database")?;
+    let copied = copy_table(source, plan, salt, &mut writer, cancel, progress)?;
+    let loaded = writer
+        .finish()
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .context("the new database rejected the data")?;
+    if loaded != copied.rows {
+        bail!(
+            "the new database loaded {loaded} rows but {} were sent",
+            copied.rows
+        );
+    }
+    transaction
+        .commit()
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .context("failed to commit the table in the new database")?;
+    Ok(copied)
+}
+
+/// Size of the blocks the reader thread hands to the transformer.
+const BLOCK: usize = 256 * 1024;
+/// Output is flushed to the sink in writes of about this size.
+const FLUSH_AT: usize = 1024 * 1024;
+
+/// Stream one table from `source` (in its current transaction) through the transforms into
+/// `sink`, in `plan.format`. Reading runs on its own thread, overlapped with transforming and
+/// writing; memory stays at a few blocks whatever the table's size.
+pub fn copy_table(
+    source: &mut Client,
+    plan: &TablePlan,
+    salt: &Salt,
+    sink: &mut dyn Write,
+    cancel: &AtomicBool,
+    progress: &dyn Progress,
+) -> Result<TableCopied> {
+    let mut rows = RowTransformer::new(plan, salt)?;
+    let sql = plan.copy_out_sql();
+    let mut copy_out = source
+        .copy_out(&sql)
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .context("failed to open COPY TO STDOUT on the source")?;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    let mut bytes = 0u64;
+    let mut out = Vec::with_capacity(FLUSH_AT + BLOCK);
+    let mut pending: Vec<u8> = Vec::with_capacity(2 * BLOCK);
+
+    std::thread::scope(|scope| -> Result<()> {
+        let reader = scope.spawn(move || -> Result<()> {
+            loop {
+                let mut block = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK));
+                block.clear();
+                let n = (&mut copy_out)
+                    .take(BLOCK as u64)
+                    .read_to_end(&mut block)
+                    .map_err(|err| anyhow!("{}", describe_io_error(&err)))
+                    .context("failed to read from the source")?;
+                if n == 0 {
+                    return Ok(());
+                }
+                // A short block means the stream ended: never read past the end (the
+                // protocol has moved on to the command's completion).
+                let ended = n < BLOCK;
+                if full_tx.send(block).is_err() || ended {
+                    return Ok(());
+                }
+            }
+        });
+        let consumed = (|| -> Result<()> {
+            for block in &full_rx {
+                if cancel.load(Ordering::Relaxed) {
+                    bail!("cancelled because another table failed");
+                }
+                bytes += block.len() as u64;
+                progress.advanced(&plan.table, block.len() as u64);
+                let input: &[u8] = if pending.is_empty() {
+                    &block
+                } else {
+                    pending.extend_from_slice(&block);
+                    &pending
+                };
+                let used = rows.feed(input, &mut out)?;
+                let rest = input.len() - used;
+                if pending.is_empty() {
+                    pending.extend_from_slice(&block[used..]);
+                } else {
+                    pending.drain(..used);
+                }
+                debug_assert_eq!(pending.len(), rest);
+                let _ = empty_tx.send(block);
+                if out.len() >= FLUSH_AT {
+                    sink.write_all(&out)
+                        .context("failed to write to the new database")?;
+                    out.clear();
+                }
+            }
+            Ok(())
+        })();
+        drop(full_rx);
+        let read = reader
+            .join()
+            .map_err(|_| anyhow!("the source reader panicked"))?;
+        read?;
+        consumed
+    })?;
+    rows.finish(&pending, &mut out)?;
+    sink.write_all(&out)
+        .context("failed to write to the new database")?;
+    crate::fault::point("data-first-block");
+    Ok(TableCopied {
+        table: plan.table.clone(),
+        rows: rows.rows,
+        bytes,
+    })
+}
+
+fn describe_io_error(err: &std::io::Error) -> String {
+    match err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<postgres::Error>())
+    {
+        Some(pg) => conn::describe_pg_error(pg),
+        None => err.to_string(),
+    }
+}
+
+/// Decodes rows, applies the column transforms and re-encodes them. Kept columns are copied
+/// as the bytes they arrived as; only transformed columns are decoded.
+struct RowTransformer {
+    format: Format,
+    table: TableName,
+    columns: Vec<String>,
+    /// One per copied column; `None` for kept columns.
+    transforms: Vec<Option<ColumnTransform>>,
+    passthrough: bool,
+    header_done: bool,
+    ended: bool,
+    rows: u64,
+    binary_fields: Vec<binary::Field>,
+    text_fields: Vec<Range<usize>>,
+    scratch_in: Vec<u8>,
+    scratch_out: Vec<u8>,
+}
+
+impl RowTransformer {
+    fn new(plan: &TablePlan, salt: &Salt) -> Result<RowTransformer> {
+        let mut transforms = Vec::with_capacity(plan.rules.len());
+        for ((rule, column_type), column) in
+            plan.rules.iter().zip(&plan.column_types).zip(&plan.columns)
+        {
+            transforms.push(if rule.is_keep() {
+                None
+            } else {
+                Some(
+                    ColumnTransform::new(rule, column_type, plan.format, salt)
+                        .map_err(|err| anyhow!("{err}"))
+                        .with_context(|| {
+                            format!("cannot apply the policy to `{}.{column}`", plan.table)
+                        })?,
+                )
+            });
+        }
+        Ok(RowTransformer {
+            format: plan.format,
+            table: plan.table.clone(),
+            columns: plan.columns.clone(),
+            passthrough: transforms.iter().all(Option::is_none),
+            transforms,
+            header_done: false,
+            ended: false,
+            rows: 0,
+            binary_fields: Vec::new(),
+            text_fields: Vec::new(),
+            scratch_in: Vec::new(),
+            scratch_out: Vec::new(),
+        })
+    }
+
+    /// Process the complete rows at the start of `input`; returns how many bytes were used.
+    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize> {
+        match self.format {
+            Format::Binary => self.feed_binary(input, out),
+            Format::Text => self.feed_text(input, out),
+        }
+    }
+
+    /// The stream ended: no partial row may be left, and binary streams need their trailer.
+    fn finish(&mut self, rest: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if !rest.is_empty() {
+            bail!(
+                "the source's COPY stream for `{}` ended inside a row",
+                self.table
+            );
+        }
+        if self.format == Format::Binary {
+            if !self.header_done {
+                // An empty COPY never happens in binary (the header always comes), but be exact.
+                out.extend_from_slice(&binary::HEADER);
+            }
+            if !self.ended {
+                out.extend_from_slice(&binary::TRAILER);
+            }
+        }
+        Ok(())
+    }
+
+    fn feed_binary(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize> {
+        let mut pos = 0;
+        if !self.header_done {
+            match binary::header_len(input)? {
+                Some(len) => {
+                    out.extend_from_slice(&binary::HEADER);
+                    pos = len;
+                    self.header_done = true;
+                }
+                None => return Ok(0),
+            }
+        }
+        while !self.ended {
+            let row = &input[pos..];
+            match binary::parse_row(row, &mut self.binary_fields)? {
+                Parsed::NeedMore => break,
+                Parsed::End { consumed } => {
+                    out.extend_from_slice(&binary::TRAILER);
+                    self.ended = true;
+                    pos += consumed;
+                }
+                Parsed::Row { consumed } => {
+                    if self.binary_fields.len() != self.transforms.len() {
+                        bail!(
+                            "the source sent {} fields for `{}`, expected {}",
+                            self.binary_fields.len(),
+                            self.table,
+                            self.transforms.len()
+                        );
+                    }
+                    if self.passthrough {
+                        out.extend_from_slice(&row[..consumed]);
+                    } else {
+                        binary::write_count(out, self.binary_fields.len());
+                        for (idx, field) in self.binary_fields.iter().enumerate() {
+                            match &mut self.transforms[idx] {
+                                None => out.extend_from_slice(field.framed(row)),
+                                Some(transform) => {
+                                    let start = binary::begin_field(out);
+                                    let written =
+                                        transform.apply(field.value(row), out).map_err(|err| {
+                                            column_error(&self.table, &self.columns[idx], &err)
+                                        })?;
+                                    binary::finish_field(out, start, written == Written::Null);
+                                }
+                            }
+                        }
+                    }
+                    self.rows += 1;
+                    pos += consumed;
+                }
+            }
+        }
+        Ok(pos)
+    }
+
+    fn feed_text(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize> {
+        let mut pos = 0;
+        loop {
+            let row = &input[pos..];
+            let Parsed::Row { consumed } = text::parse_row(row, &mut self.text_fields) else {
+                break;
+            };
+            if self.text_fields.len() != self.transforms.len() {
+                bail!(
+                    "the source sent {} fields for `{}`, expected {}",
+                    self.text_fields.len(),
+                    self.table,
+                    self.transforms.len()
+                );
+            }
+            if self.passthrough {
+                out.extend_from_slice(&row[..consumed]);
+            } else {
+                for (idx, range) in self.text_fields.iter().enumerate() {
+                    if idx > 0 {
+                        out.push(b'\t');
+                    }
+                    let field = &row[range.clone()];
+                    match &mut self.transforms[idx] {
+                        None => out.extend_from_slice(field),
+                        Some(transform) => {
+                            let value = if text::is_null(field) {
+                                None
+                            } else if text::is_plain(field) {
+                                Some(field)
+                            } else {
+                                self.scratch_in.clear();
+                                text::unescape(field, &mut self.scratch_in);
+                                Some(&self.scratch_in[..])
+                            };
+                            self.scratch_out.clear();
+                            let written =
+                                transform
+                                    .apply(value, &mut self.scratch_out)
+                                    .map_err(|err| {
+                                        column_error(&self.table, &self.columns[idx], &err)
+                                    })?;
+                            match written {
+                                Written::Null => text::write_null(out),
+                                Written::Value => text::escape(&self.scratch_out, out),
+                            }
+                        }
+                    }
+                }
+                out.push(b'\n');
+            }
+            self.rows += 1;
+            pos += consumed;
+        }
+        Ok(pos)
+    }
+}
+
+fn column_error(table: &TableName, column: &str, err: &transform::TransformError) -> anyhow::Error {
+    anyhow!("failed to transform a value of `{table}.{column}`: {err}")
+}

@@ -1,0 +1,753 @@
+//! `pull-prod`: the refusals, then source snapshot -> new database -> swap, with audit.
+//! The steps are in `target` (database side) and `pipeline` (rows); this file orders them.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use postgres::Client;
+use sha2::{Digest, Sha256};
+
+use xshell::{Shell, cmd};
+
+use crate::check;
+use crate::config::{self, Config};
+use crate::conn::{self, Settings};
+use crate::diag::{self, Diagnostic, Sources};
+use crate::fault;
+use crate::pipeline::{self, PlanOptions, TableCopied, TablePlan};
+use crate::policy::model::{Policy, Strategy, TableAction};
+use crate::progress::TableProgress;
+use crate::schema::{self, Catalog};
+use crate::target::{self, Section, SwapOptions};
+use crate::transform::Salt;
+
+/// Everything a pull needs, resolved: no configuration lookups happen after this.
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    /// The source's name in the configuration (`production`, `staging`…), for messages and audit.
+    pub source_name: String,
+    pub source: Settings,
+    pub target: Settings,
+    pub policy: Policy,
+    /// sha256 of the policy files and the dump table, recorded in the audit.
+    pub policy_sha256: String,
+    /// The project's git commit, if any, recorded in the audit.
+    pub commit: Option<String>,
+    pub salt: Salt,
+    pub options: PullOptions,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    /// Parallel copy workers (0: the number of cores).
+    pub jobs: usize,
+    /// Close other sessions on the dev database when swapping.
+    pub force: bool,
+    /// Refuse instead of warning when the source role could write.
+    pub strict: bool,
+    /// Allow a target that is not on this machine.
+    pub allow_remote_target: bool,
+    /// Print the plan and touch nothing.
+    pub plan_only: bool,
+    /// No progress output (tests).
+    pub quiet: bool,
+    /// Use COPY text format even where binary is possible.
+    pub force_text: bool,
+    /// Where the local audit log lives (default: `$XDG_STATE_HOME/pullprod/audit.log`).
+    pub audit_log: Option<PathBuf>,
+}
+
+/// Seconds spent in each named phase, in order.
+pub type Phases = Vec<(&'static str, f64)>;
+
+/// What a pull did.
+#[derive(Debug, Clone)]
+pub struct PullSummary {
+    pub plan: Vec<TablePlan>,
+    pub copied: Vec<TableCopied>,
+    /// Seconds spent in each phase: schema, data, post-data, swap.
+    pub phases: Phases,
+    /// The source role could write (a warning was printed).
+    pub source_could_write: bool,
+}
+
+/// Run a pull: refuse early when something is wrong, else build the new database under a
+/// temporary name and swap it in only when everything succeeded (G5).
+pub fn run(request: &PullRequest) -> Result<PullSummary> {
+    let progress = TableProgress::new(request.options.quiet);
+    if !request.target.is_local() && !request.options.allow_remote_target {
+        bail!(
+            "refusing to load `{}`: the dev database is not on this machine; pass `--allow-remote-target` \
+             if that is really what you want",
+            request.target
+        );
+    }
+
+    // The source: read-only session, one exported snapshot for schema, data and sequences (G4).
+    let mut coordinator = open_source(&request.source, &request.source_name)?;
+    let source_could_write = role_can_write(&mut coordinator)?;
+    if source_could_write {
+        let message = format!(
+            "the role `{}` could write to the `{}` source: pullprod only reads (read-only transactions), \
+             but connect with a read-only role to be safe",
+            request.source.user, request.source_name
+        );
+        if request.options.strict {
+            bail!("refusing to pull with `--strict`: {message}");
+        }
+        progress.line(&format!("warning: {message}"));
+    }
+    coordinator
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .context("failed to start the source snapshot")?;
+    let snapshot: String = coordinator
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .context("failed to export the source snapshot")?
+        .get(0);
+    let catalog = schema::load(&mut coordinator)?;
+    let source_major = target::server_major(&mut coordinator)?;
+
+    let mut admin = target::connect_admin(&request.target)?;
+    refuse_same_database(&mut coordinator, &mut admin, &request.target)?;
+    let target_major = target::server_major(&mut admin)?;
+
+    let plan = pipeline::plan_tables(
+        &catalog,
+        &request.policy,
+        PlanOptions {
+            binary: source_major == target_major && !request.options.force_text,
+        },
+    )?;
+    if request.options.plan_only {
+        print_plan(&progress, request, &catalog, &plan);
+        return Ok(PullSummary {
+            plan,
+            copied: Vec::new(),
+            phases: Vec::new(),
+            source_could_write,
+        });
+    }
+
+    let pg_dump = target::find_tool("pg_dump", source_major)?;
+    let psql = target::find_tool("psql", 0)?;
+    for name in target::drop_leftovers(&mut admin, &request.target.dbname)? {
+        progress.line(&format!(
+            "dropped `{name}`, left over by an interrupted run"
+        ));
+    }
+    let new_name = target::temp_name(&request.target.dbname, "new", std::process::id());
+    let new_settings = request.target.with_dbname(&new_name);
+    let locale = target::source_locale(&mut coordinator)?;
+    target::create_database(&mut admin, &new_name, &locale)?;
+    fault::point("after-create");
+
+    // Everything from here builds only the new database; on failure it is dropped and the old
+    // dev database was never touched.
+    let built = build(
+        request,
+        &progress,
+        &mut coordinator,
+        &snapshot,
+        &catalog,
+        &plan,
+        &new_settings,
+        &pg_dump,
+        &psql,
+    );
+    let (copied, mut phases) = match built {
+        Ok(done) => done,
+        Err(err) => {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                crate::policy::model::quote_ident(&new_name)
+            ));
+            return Err(err.context("nothing was changed: the dev database is as it was"));
+        }
+    };
+    drop(coordinator);
+
+    fault::point("before-swap");
+    let started = Instant::now();
+    target::swap_in(
+        &mut admin,
+        &new_name,
+        &request.target.dbname,
+        SwapOptions {
+            force: request.options.force,
+        },
+    )
+    .inspect_err(|_| {
+        let _ = admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            crate::policy::model::quote_ident(&new_name)
+        ));
+    })?;
+    phases.push(("swap", started.elapsed().as_secs_f64()));
+    write_local_audit(request, &copied)?;
+    progress.line(&format!(
+        "`{}` now holds an anonymised copy of `{}` ({} rows in {} tables)",
+        request.target.dbname,
+        request.source_name,
+        copied.iter().map(|table| table.rows).sum::<u64>(),
+        copied.len()
+    ));
+    Ok(PullSummary {
+        plan,
+        copied,
+        phases,
+        source_could_write,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    request: &PullRequest,
+    progress: &TableProgress,
+    coordinator: &mut Client,
+    snapshot: &str,
+    catalog: &Catalog,
+    plan: &[TablePlan],
+    new_settings: &Settings,
+    pg_dump: &Path,
+    psql: &Path,
+) -> Result<(Vec<TableCopied>, Phases)> {
+    let mut phases = Vec::new();
+    let started = Instant::now();
+    target::pipe_schema(
+        pg_dump,
+        psql,
+        &request.source,
+        Some(snapshot),
+        Section::PreData,
+        new_settings,
+    )?;
+    fault::point("after-pre-data");
+    phases.push(("schema", started.elapsed().as_secs_f64()));
+
+    let started = Instant::now();
+    let jobs = if request.options.jobs == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        request.options.jobs
+    };
+    let copied = pipeline::copy_into_database(
+        &request.source,
+        snapshot,
+        new_settings,
+        plan,
+        &request.salt,
+        jobs,
+        progress,
+    )?;
+    fault::point("after-data");
+    phases.push(("data", started.elapsed().as_secs_f64()));
+
+    let started = Instant::now();
+    target::pipe_schema(
+        pg_dump,
+        psql,
+        &request.source,
+        Some(snapshot),
+        Section::PostData,
+        new_settings,
+    )?;
+    fault::point("after-post-data");
+    let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
+    let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
+    target::set_sequences(&mut new_client, &sequences)?;
+    target::refresh_matviews(&mut new_client, &catalog.matviews)?;
+    write_target_audit(&mut new_client, request, &copied)?;
+    new_client
+        .batch_execute("ANALYZE")
+        .context("failed to analyse the new database")?;
+    phases.push(("post-data", started.elapsed().as_secs_f64()));
+    Ok((copied, phases))
+}
+
+/// Open the coordinating source session: read-only for good (G4).
+pub fn open_source(source: &Settings, source_name: &str) -> Result<Client> {
+    let mut client = conn::connect_settings(source, &format!("the `{source_name}` source"))?;
+    conn::make_read_only(&mut client)?;
+    Ok(client)
+}
+
+/// Could this session write, were it not read-only? Superusers and roles with write grants can.
+fn role_can_write(client: &mut Client) -> Result<bool> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR EXISTS ( \
+               SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                 AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE'))",
+            &[],
+        )
+        .context("failed to check the source role's privileges")?;
+    Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
+}
+
+/// The target is the source when both sessions reach the same cluster and database, as the
+/// servers themselves say (not the connection strings).
+fn refuse_same_database(
+    source: &mut Client,
+    target_admin: &mut Client,
+    target: &Settings,
+) -> Result<()> {
+    let identity = |client: &mut Client| -> Result<String> {
+        let row = client
+            .query_one(
+                "SELECT coalesce((SELECT system_identifier::text FROM pg_control_system()), '') || '/' || \
+                        pg_postmaster_start_time()::text || '/' || current_setting('port')",
+                &[],
+            )
+            .or_else(|_| {
+                client.query_one(
+                    "SELECT pg_postmaster_start_time()::text || '/' || current_setting('port')",
+                    &[],
+                )
+            })
+            .context("failed to identify the server")?;
+        Ok(row.get(0))
+    };
+    let source_server = identity(source)?;
+    let target_server = identity(target_admin)?;
+    let source_db: String = source.query_one("SELECT current_database()", &[])?.get(0);
+    if source_server == target_server && source_db == target.dbname {
+        bail!(
+            "refusing to pull: the dev database `{}` is the source database itself (same server, same database); \
+             point `target` at your own development database",
+            target.dbname
+        );
+    }
+    Ok(())
+}
+
+fn print_plan(
+    progress: &TableProgress,
+    request: &PullRequest,
+    catalog: &Catalog,
+    plan: &[TablePlan],
+) {
+    progress.line(&format!(
+        "plan: `{}` -> `{}` (nothing will be read or written)",
+        request.source_name, request.target.dbname
+    ));
+    for table in plan {
+        let strategies: Vec<String> = table
+            .columns
+            .iter()
+            .zip(&table.rules)
+            .filter(|(_, rule)| !rule.is_keep())
+            .map(|(column, rule)| format!("{column}: {}", strategy_name(&rule.strategy)))
+            .collect();
+        progress.line(&format!(
+            "  {:<36} ~{:>10} rows  {:?}  {}",
+            table.table.to_string(),
+            table.estimated_rows,
+            table.format,
+            if strategies.is_empty() {
+                "all kept".to_string()
+            } else {
+                strategies.join(", ")
+            }
+        ));
+    }
+    for rule in request
+        .policy
+        .tables
+        .iter()
+        .filter(|rule| rule.action == TableAction::Skip)
+    {
+        progress.line(&format!(
+            "  {:<36} schema only (skip)",
+            rule.table.to_string()
+        ));
+    }
+    progress.line(&format!(
+        "  then: indexes and constraints, {} sequences, {} materialized views, swap",
+        catalog.sequences.len(),
+        catalog.matviews.len()
+    ));
+}
+
+/// The strategy's name as the policy spells it, for plans and docs.
+pub fn strategy_name(strategy: &Strategy) -> String {
+    match strategy {
+        Strategy::Keep => "keep".into(),
+        Strategy::Null => "null".into(),
+        Strategy::Redact => "redact".into(),
+        Strategy::Const(_) => "const".into(),
+        Strategy::Hash => "hash".into(),
+        Strategy::Fake(spec) => format!("fake.{}", spec.kind.name()),
+        Strategy::Generalise(_) => "generalise".into(),
+        Strategy::Shift { .. } => "shift".into(),
+        Strategy::Mask { .. } => "mask".into(),
+        Strategy::Json(_) => "json".into(),
+        Strategy::Todo { .. } => "todo".into(),
+    }
+}
+
+fn audit_rows(copied: &[TableCopied]) -> serde_json::Value {
+    serde_json::Value::Object(
+        copied
+            .iter()
+            .map(|table| (table.table.to_string(), serde_json::Value::from(table.rows)))
+            .collect(),
+    )
+}
+
+fn who() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
+}
+
+fn write_target_audit(
+    client: &mut Client,
+    request: &PullRequest,
+    copied: &[TableCopied],
+) -> Result<()> {
+    client
+        .batch_execute(
+            "CREATE SCHEMA IF NOT EXISTS pullprod; \
+             CREATE TABLE IF NOT EXISTS pullprod.audit (pulled_at timestamptz NOT NULL DEFAULT now(), \
+               who text NOT NULL, source text NOT NULL, policy_sha256 text NOT NULL, git_commit text, rows jsonb NOT NULL); \
+             COMMENT ON SCHEMA pullprod IS 'written by pullprod: where this database came from'",
+        )
+        .context("failed to create the audit table in the new database")?;
+    client
+        .execute(
+            "INSERT INTO pullprod.audit (who, source, policy_sha256, git_commit, rows) VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+            &[
+                &who(),
+                &request.source_name,
+                &request.policy_sha256,
+                &request.commit,
+                &audit_rows(copied).to_string(),
+            ],
+        )
+        .context("failed to record the audit entry in the new database")?;
+    Ok(())
+}
+
+/// `$XDG_STATE_HOME/pullprod` (default `~/.local/state/pullprod`): outside every repository.
+pub fn state_dir() -> Result<PathBuf> {
+    let base = match std::env::var_os("XDG_STATE_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(std::env::var_os("HOME").ok_or_else(|| anyhow!("HOME is not set"))?)
+            .join(".local/state"),
+    };
+    Ok(base.join("pullprod"))
+}
+
+fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()> {
+    use std::io::Write;
+    let path = match &request.options.audit_log {
+        Some(path) => path.clone(),
+        None => state_dir()?.join("audit.log"),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    }
+    let entry = serde_json::json!({
+        "pulled_at_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        "who": who(),
+        "source": request.source_name,
+        "target": request.target.dbname,
+        "policy_sha256": request.policy_sha256,
+        "commit": request.commit,
+        "rows": audit_rows(copied),
+    });
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("failed to open the audit log `{}`", path.display()))?;
+    writeln!(file, "{entry}")
+        .with_context(|| format!("failed to write the audit log `{}`", path.display()))
+}
+
+/// sha256 over files (in the given order), each preceded by its name.
+pub fn sha256_of_files(files: &[(String, Vec<u8>)]) -> String {
+    let mut hasher = Sha256::new();
+    for (name, bytes) in files {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// `cargo xtask pull-prod` as the CLI runs it: configuration, refusals, then `run`.
+#[derive(Debug, Clone, Default)]
+pub struct PullProdOptions {
+    pub manifest_path: Option<PathBuf>,
+    /// The configured source to read (`production` by default).
+    pub from: String,
+    pub pull: PullOptions,
+}
+
+/// Load the project's configuration and policy, refuse what must be refused (before a single
+/// row is read), then pull.
+pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
+    let (config, config_diagnostics) = config::load(options.manifest_path.as_deref())?;
+    if config_diagnostics.iter().any(Diagnostic::is_error) {
+        let mut sources = Sources::new();
+        sources.insert(config.manifest_path.clone(), config.manifest_text.clone());
+        bail!(
+            "refusing to pull: the `[package.metadata.dump]` table has errors:\n{}",
+            diag::render(
+                &config_diagnostics,
+                &sources,
+                &config.project_dir,
+                diag::Format::Human
+            )
+            .trim_end()
+        );
+    }
+    let source_name = options.from.as_str();
+    let source_url = config.source(source_name)?;
+    let target_url = config
+        .target
+        .as_ref()
+        .ok_or_else(|| anyhow!("no dev database configured: set `target = \"env:DATABASE_URL\"` in `[package.metadata.dump]`"))?
+        .resolve()
+        .context("cannot find the dev database's connection settings")?;
+    let salt = match &config.salt {
+        Some(_) => config::resolve_salt(&config)?,
+        None => bail!(
+            "refusing to pull: no salt is configured, so pseudonyms could not be keyed; \
+             set `salt = \"env:PULLPROD_SALT\"` in `[package.metadata.dump]` and export a long random value"
+        ),
+    };
+    let source = Settings::parse(&source_url)
+        .with_context(|| format!("invalid connection settings for the `{source_name}` source"))?;
+    let target =
+        Settings::parse(&target_url).context("invalid connection settings for the dev database")?;
+
+    let files = check::policy_files(&config)?;
+    let mut hashed: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|file| {
+            (
+                file.path.display().to_string(),
+                file.text.as_bytes().to_vec(),
+            )
+        })
+        .collect();
+    hashed.push((
+        "[package.metadata.dump]".into(),
+        dump_table_text(&config).into_bytes(),
+    ));
+    let policy_sha256 = sha256_of_files(&hashed);
+
+    let is_production = source_name == "production";
+    if is_production {
+        refuse_unreviewed(&config)?;
+        if config.require_staging_run && !staging_run_recorded(&config.project, &policy_sha256)? {
+            bail!(
+                "refusing to pull from production: this policy (sha256 {}) has not completed a pull from staging on \
+                 this machine, and the project sets `require-staging-run = true`; run \
+                 `cargo xtask pull-prod --from staging` first",
+                &policy_sha256[..12]
+            );
+        }
+    }
+
+    // The policy must pass check-policy against the live source schema.
+    let catalog = {
+        let mut client = open_source(&source, source_name)?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .context("failed to start a read-only transaction on the source")?;
+        schema::load(&mut client)?
+    };
+    let policy = match check::policy_for_catalog(&config, &catalog) {
+        Ok(policy) => policy,
+        Err((diagnostics, sources)) => bail!(
+            "refusing to pull from `{source_name}`: the policy does not pass check-policy against its schema:\n{}",
+            diag::render(
+                &diagnostics,
+                &sources,
+                &config.project_dir,
+                diag::Format::Human
+            )
+            .trim_end()
+        ),
+    };
+    let request = PullRequest {
+        source_name: source_name.to_string(),
+        source,
+        target,
+        policy,
+        policy_sha256: policy_sha256.clone(),
+        commit: git_commit(&config.project_dir),
+        salt,
+        options: options.pull.clone(),
+    };
+    let summary = run(&request)?;
+    if source_name == "staging" && !request.options.plan_only {
+        record_staging_run(&config.project, &policy_sha256)?;
+    }
+    Ok(summary)
+}
+
+/// The `[package.metadata.dump]` (or workspace) table's text, part of what the audit hashes.
+fn dump_table_text(config: &Config) -> String {
+    let doc: toml_edit::DocumentMut = config.manifest_text.parse().unwrap_or_default();
+    ["package", "workspace"]
+        .iter()
+        .find_map(|section| {
+            doc.get(section)?
+                .get("metadata")?
+                .get("dump")
+                .map(|item| item.to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// G8: a production pull runs only a committed policy that `review-ref` contains.
+fn refuse_unreviewed(config: &Config) -> Result<()> {
+    let sh = Shell::new().context("failed to start a shell for git")?;
+    sh.change_dir(&config.project_dir);
+    let policy = &config.policy_path;
+    let manifest = &config.manifest_path;
+    let inside = cmd!(sh, "git rev-parse --is-inside-work-tree")
+        .quiet()
+        .ignore_stderr()
+        .read();
+    if !inside.is_ok_and(|answer| answer == "true") {
+        bail!(
+            "refusing to pull from production: `{}` is not in a Git repository, so the policy cannot have been \
+             reviewed; commit it to a repository whose `{}` contains it",
+            config.project_dir.display(),
+            config.review_ref
+        );
+    }
+    let dirty = cmd!(
+        sh,
+        "git status --porcelain --untracked-files=all -- {policy} {manifest}"
+    )
+    .quiet()
+    .read()
+    .context("failed to run `git status`")?;
+    if !dirty.trim().is_empty() {
+        let files: Vec<&str> = dirty
+            .lines()
+            .map(|line| line.get(3..).unwrap_or(line))
+            .collect();
+        bail!(
+            "refusing to pull from production: the policy has uncommitted changes ({}); commit them and get them \
+             reviewed into `{}`, or try them with `--from staging`",
+            files.join(", "),
+            config.review_ref
+        );
+    }
+    let review_ref = &config.review_ref;
+    let commit_of_ref = format!("{review_ref}^{{commit}}");
+    let known = cmd!(sh, "git rev-parse --verify --quiet {commit_of_ref}")
+        .quiet()
+        .ignore_stderr()
+        .read();
+    if known.is_err() {
+        bail!(
+            "refusing to pull from production: the review ref `{review_ref}` does not exist here; \
+             run `git fetch` or set `review-ref` in `[package.metadata.dump]`"
+        );
+    }
+    let same = cmd!(sh, "git diff --quiet {review_ref} -- {policy} {manifest}")
+        .quiet()
+        .ignore_stderr()
+        .run();
+    if same.is_err() {
+        bail!(
+            "refusing to pull from production: the policy differs from `{review_ref}`; get it reviewed and merged \
+             there first (staging pulls are allowed meanwhile: `--from staging`)"
+        );
+    }
+    Ok(())
+}
+
+fn git_commit(dir: &Path) -> Option<String> {
+    let sh = Shell::new().ok()?;
+    sh.change_dir(dir);
+    cmd!(sh, "git rev-parse HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+}
+
+fn staging_runs_file(project: &str) -> Result<PathBuf> {
+    Ok(state_dir()?.join(format!("{project}.staging-runs")))
+}
+
+fn staging_run_recorded(project: &str, policy_sha256: &str) -> Result<bool> {
+    let path = staging_runs_file(project)?;
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text.lines().any(|line| line.trim() == policy_sha256)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err).with_context(|| format!("failed to read `{}`", path.display())),
+    }
+}
+
+fn record_staging_run(project: &str, policy_sha256: &str) -> Result<()> {
+    use std::io::Write;
+    if staging_run_recorded(project, policy_sha256)? {
+        return Ok(());
+    }
+    let path = staging_runs_file(project)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("failed to open `{}`", path.display()))?;
+    writeln!(file, "{policy_sha256}")
+        .with_context(|| format!("failed to write `{}`", path.display()))
+}
+
+/// The process's peak resident memory (`VmHWM`), on Linux.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A machine-readable summary of a finished pull, for the benchmark.
+pub fn write_summary_json(
+    path: &Path,
+    summary: &PullSummary,
+    seconds: f64,
+    peak_rss: Option<u64>,
+) -> Result<()> {
+    let json = serde_json::json!({
+        "seconds": seconds,
+        "phases": summary.phases.iter().map(|(name, secs)| serde_json::json!({"name": name, "seconds": secs})).collect::<Vec<_>>(),
+        "rows": summary.copied.iter().map(|t| t.rows).sum::<u64>(),
+        "bytes": summary.copied.iter().map(|t| t.bytes).sum::<u64>(),
+        "tables": summary.copied.iter().map(|t| serde_json::json!({"table": t.table.to_string(), "rows": t.rows})).collect::<Vec<_>>(),
+        "peak_rss_bytes": peak_rss,
+    });
+    std::fs::write(path, json.to_string())
+        .with_context(|| format!("failed to write `{}`", path.display()))
+}

@@ -1,0 +1,446 @@
+//! The developer's side: build the new database under a temporary name (schema before and
+//! after the data, sequences, materialized views), then swap it in atomically (G5).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, anyhow, bail};
+use postgres::Client;
+
+use crate::conn::{self, Settings};
+use crate::policy::model::{TableName, quote_ident};
+
+/// Which part of `pg_dump --schema-only` to pipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Types, functions, tables, sequences: everything the data needs.
+    PreData,
+    /// Indexes, constraints, triggers, policies: built after the data.
+    PostData,
+}
+
+impl Section {
+    fn flag(self) -> &'static str {
+        match self {
+            Section::PreData => "--section=pre-data",
+            Section::PostData => "--section=post-data",
+        }
+    }
+}
+
+/// Names pullprod gives its temporary databases: `<target>__pp_new_<pid>` while building and
+/// `<target>__pp_old_<pid>` for the replaced one until it is dropped.
+pub fn temp_name(target_db: &str, role: &str, pid: u32) -> String {
+    let suffix = format!("__pp_{role}_{pid}");
+    let mut prefix: String = target_db.to_string();
+    while prefix.len() + suffix.len() > 63 {
+        prefix.pop();
+    }
+    format!("{prefix}{suffix}")
+}
+
+/// A maintenance connection to the target's server (database `postgres`).
+pub fn connect_admin(target: &Settings) -> Result<Client> {
+    let admin = target.with_dbname("postgres");
+    conn::connect_settings(&admin, "the dev database server")
+}
+
+/// Drop databases left by killed runs for this target: `__pp_new_` ones (half-built) and
+/// `__pp_old_` ones (already replaced). Those of live pullprod processes are left alone.
+pub fn drop_leftovers(admin: &mut Client, target_db: &str) -> Result<Vec<String>> {
+    let rows = admin
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pp\\_%'",
+            &[],
+        )
+        .context("failed to list databases on the dev server")?;
+    let mut dropped = Vec::new();
+    for row in rows {
+        let name: String = row.get(0);
+        let Some(pid) = leftover_pid(&name, target_db) else {
+            continue;
+        };
+        if pid != std::process::id() && std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&name)
+            ))
+            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .with_context(|| format!("failed to drop the leftover database `{name}`"))?;
+        dropped.push(name);
+    }
+    Ok(dropped)
+}
+
+fn leftover_pid(name: &str, target_db: &str) -> Option<u32> {
+    for role in ["new", "old"] {
+        let marker = format!("__pp_{role}_");
+        if let Some(idx) = name.rfind(&marker) {
+            let pid: u32 = name[idx + marker.len()..].parse().ok()?;
+            if name == temp_name(target_db, role, pid) {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}
+
+/// Encoding and locale of the source database, so the new one sorts and stores text alike.
+#[derive(Debug, Clone)]
+pub struct DatabaseLocale {
+    pub encoding: String,
+    pub collate: String,
+    pub ctype: String,
+}
+
+pub fn source_locale(source: &mut Client) -> Result<DatabaseLocale> {
+    let row = source
+        .query_one(
+            "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database \
+             WHERE datname = current_database()",
+            &[],
+        )
+        .context("failed to read the source database's encoding")?;
+    Ok(DatabaseLocale {
+        encoding: row.get(0),
+        collate: row.get(1),
+        ctype: row.get(2),
+    })
+}
+
+/// Create the empty database the pull builds into.
+pub fn create_database(admin: &mut Client, name: &str, locale: &DatabaseLocale) -> Result<()> {
+    let sql = format!(
+        "CREATE DATABASE {} TEMPLATE template0 ENCODING '{}' LC_COLLATE '{}' LC_CTYPE '{}'",
+        quote_ident(name),
+        locale.encoding.replace('\'', "''"),
+        locale.collate.replace('\'', "''"),
+        locale.ctype.replace('\'', "''"),
+    );
+    admin
+        .batch_execute(&sql)
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .with_context(|| format!("failed to create the new database `{name}`"))
+}
+
+/// `pg_dump` for this server's major version: the one on PATH if new enough, else Debian's
+/// `/usr/lib/postgresql/<major>/bin/pg_dump`.
+pub fn find_tool(tool: &str, server_major: u32) -> Result<PathBuf> {
+    let mut candidates = vec![PathBuf::from(tool)];
+    if let Ok(dir) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut versions: Vec<u32> = dir
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|major| *major >= server_major)
+            .collect();
+        versions.sort_unstable();
+        candidates.extend(
+            versions
+                .iter()
+                .map(|major| PathBuf::from(format!("/usr/lib/postgresql/{major}/bin/{tool}"))),
+        );
+    }
+    let mut found_older = None;
+    for candidate in candidates {
+        let Ok(output) = Command::new(&candidate).arg("--version").output() else {
+            continue;
+        };
+        let version = String::from_utf8_lossy(&output.stdout);
+        let major: u32 = version
+            .split_whitespace()
+            .last()
+            .and_then(|v| v.split('.').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if major >= server_major {
+            return Ok(candidate);
+        }
+        found_older.get_or_insert(major);
+    }
+    match found_older {
+        Some(major) => bail!(
+            "`{tool}` is version {major} but the source server is PostgreSQL {server_major}: \
+             install the PostgreSQL {server_major} client tools (e.g. `apt install postgresql-client-{server_major}`) \
+             and put them first on PATH"
+        ),
+        None => bail!(
+            "`{tool}` was not found: install the PostgreSQL client tools (e.g. `apt install postgresql-client`)"
+        ),
+    }
+}
+
+/// The server's major version (`server_version_num / 10000`).
+pub fn server_major(client: &mut Client) -> Result<u32> {
+    let row = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .context("failed to read the server version")?;
+    let num: i32 = row.get(0);
+    Ok((num / 10000) as u32)
+}
+
+/// Pipe `pg_dump --schema-only <section>` of the source (in `snapshot`) into `psql` on the new
+/// database. Nothing touches disk; passwords travel in the environment, not on command lines.
+pub fn pipe_schema(
+    pg_dump: &std::path::Path,
+    psql: &std::path::Path,
+    source: &Settings,
+    snapshot: Option<&str>,
+    section: Section,
+    target: &Settings,
+) -> Result<()> {
+    let mut dump = Command::new(pg_dump);
+    dump.args([
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--exclude-schema=pullprod",
+        section.flag(),
+    ]);
+    if let Some(snapshot) = snapshot {
+        dump.arg(format!("--snapshot={snapshot}"));
+    }
+    dump.envs(source.libpq_env())
+        // G4: even pg_dump's session cannot write.
+        .env("PGOPTIONS", "-c default_transaction_read_only=on")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut dump_child = dump.spawn().context("failed to start `pg_dump`")?;
+    let dump_out = dump_child.stdout.take().expect("stdout is piped");
+
+    let mut load = Command::new(psql);
+    load.args([
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "--single-transaction",
+        "-o",
+        "/dev/null",
+    ])
+    .envs(target.libpq_env())
+    .env_remove("PGOPTIONS")
+    .stdin(Stdio::from(dump_out))
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let mut load_child = load.spawn().context("failed to start `psql`")?;
+
+    crate::fault::point(match section {
+        Section::PreData => "pre-data-running",
+        Section::PostData => "post-data-running",
+    });
+    let dump_err = read_all(dump_child.stderr.take());
+    let load_err = read_all(load_child.stderr.take());
+    let dump_status = dump_child.wait().context("failed to wait for `pg_dump`")?;
+    let load_status = load_child.wait().context("failed to wait for `psql`")?;
+    let section_name = match section {
+        Section::PreData => "schema",
+        Section::PostData => "indexes and constraints",
+    };
+    if !dump_status.success() {
+        bail!(
+            "`pg_dump` failed to read the source {section_name}: {}",
+            first_lines(&dump_err.join())
+        );
+    }
+    if !load_status.success() {
+        bail!(
+            "the new database rejected the source {section_name}: {}",
+            first_lines(&load_err.join())
+        );
+    }
+    Ok(())
+}
+
+struct Reader(Option<std::thread::JoinHandle<String>>);
+
+impl Reader {
+    fn join(self) -> String {
+        self.0
+            .and_then(|handle| handle.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+fn read_all(stream: Option<impl Read + Send + 'static>) -> Reader {
+    Reader(stream.map(|mut stream| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stream.read_to_string(&mut text);
+            text
+        })
+    }))
+}
+
+fn first_lines(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .take(5)
+        .collect();
+    if lines.is_empty() {
+        "no error output".to_string()
+    } else {
+        lines.join("; ")
+    }
+}
+
+/// Sequence positions read from the source's snapshot.
+pub fn read_sequences(
+    source: &mut Client,
+    sequences: &[TableName],
+) -> Result<Vec<(TableName, i64, bool)>> {
+    let mut values = Vec::with_capacity(sequences.len());
+    for sequence in sequences {
+        let row = source
+            .query_one(
+                &format!("SELECT last_value, is_called FROM {}", sequence.quoted()),
+                &[],
+            )
+            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .with_context(|| format!("failed to read sequence `{sequence}`"))?;
+        values.push((sequence.clone(), row.get(0), row.get(1)));
+    }
+    Ok(values)
+}
+
+pub fn set_sequences(target: &mut Client, values: &[(TableName, i64, bool)]) -> Result<()> {
+    for (sequence, last_value, is_called) in values {
+        target
+            .execute(
+                "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
+                &[&sequence.quoted(), last_value, is_called],
+            )
+            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .with_context(|| format!("failed to set sequence `{sequence}`"))?;
+    }
+    Ok(())
+}
+
+pub fn refresh_matviews(target: &mut Client, matviews: &[TableName]) -> Result<()> {
+    for matview in matviews {
+        target
+            .batch_execute(&format!("REFRESH MATERIALIZED VIEW {}", matview.quoted()))
+            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .with_context(|| format!("failed to refresh materialized view `{matview}`"))?;
+    }
+    Ok(())
+}
+
+/// Options for `swap_in`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SwapOptions {
+    /// Close other sessions connected to the old dev database instead of refusing.
+    pub force: bool,
+}
+
+/// Rename `new_db` to `target_db` and the old one out of the way in ONE transaction (so a kill
+/// at any moment leaves either the old or the new database under the target's name), then drop
+/// the old one.
+pub fn swap_in(
+    admin: &mut Client,
+    new_db: &str,
+    target_db: &str,
+    options: SwapOptions,
+) -> Result<()> {
+    let old_db = temp_name(target_db, "old", std::process::id());
+    for attempt in 0..5 {
+        let sessions = admin
+            .query(
+                "SELECT pid, coalesce(nullif(application_name, ''), 'unnamed client') FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&target_db],
+            )
+            .context("failed to list sessions on the dev database")?;
+        if !sessions.is_empty() {
+            let names: Vec<String> = sessions.iter().map(|row| row.get(1)).collect();
+            if !options.force {
+                bail!(
+                    "{} other session(s) are connected to `{target_db}` ({}): close them (stop your app server, \
+                     psql…) or pass `--force` to close them; the new data is ready and nothing was changed",
+                    sessions.len(),
+                    names.join(", ")
+                );
+            }
+            admin
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[&target_db],
+                )
+                .context("failed to close sessions on the dev database")?;
+            std::thread::sleep(std::time::Duration::from_millis(100 * (attempt + 1)));
+        }
+        let exists = admin
+            .query_opt(
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                &[&target_db],
+            )
+            .context("failed to look up the dev database")?
+            .is_some();
+        let mut transaction = admin.transaction().context("failed to begin the swap")?;
+        let renamed = (|| -> Result<(), postgres::Error> {
+            if exists {
+                transaction.batch_execute(&format!(
+                    "ALTER DATABASE {} RENAME TO {}",
+                    quote_ident(target_db),
+                    quote_ident(&old_db)
+                ))?;
+            }
+            crate::fault::point("swap-half-renamed");
+            transaction.batch_execute(&format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(new_db),
+                quote_ident(target_db)
+            ))
+        })();
+        match renamed {
+            Ok(()) => {
+                transaction.commit().context("failed to commit the swap")?;
+                crate::fault::point("after-swap-commit");
+                if exists {
+                    admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&old_db)))
+                        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+                        .with_context(|| format!("the new data is in place, but dropping the old copy `{old_db}` failed"))?;
+                }
+                return Ok(());
+            }
+            Err(err) if options.force && attempt < 4 => {
+                drop(transaction);
+                let _ = err;
+                continue;
+            }
+            Err(err) => {
+                return Err(anyhow!("{}", conn::describe_pg_error(&err))).with_context(|| {
+                    format!("failed to swap the new database in as `{target_db}`")
+                });
+            }
+        }
+    }
+    bail!("other sessions kept reconnecting to `{target_db}`: stop them and run again")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_fit_and_are_recognised() {
+        let long = "d".repeat(70);
+        let name = temp_name(&long, "new", 4_000_000);
+        assert!(name.len() <= 63);
+        assert_eq!(leftover_pid(&name, &long), Some(4_000_000));
+        assert_eq!(
+            leftover_pid(&temp_name("shop_dev", "old", 12), "shop_dev"),
+            Some(12)
+        );
+        assert_eq!(
+            leftover_pid("shop_dev2__pp_new_12", "shop_dev"),
+            None,
+            "another target's leftovers are not ours"
+        );
+        assert_eq!(leftover_pid("shop_dev", "shop_dev"), None);
+    }
+}
