@@ -1124,7 +1124,10 @@ mod tests {
         );
         assert_eq!(parsed["contact"]["phone"], "+44 1");
         assert_eq!(parsed["items"][0]["name"].as_str().unwrap().len(), 32);
-        assert!(out.contains("1e3"), "kept numbers keep their spelling: {out}");
+        assert!(
+            out.contains("1e3"),
+            "kept numbers keep their spelling: {out}"
+        );
         assert_eq!(parsed["grid"], serde_json::json!([[0, 20.0], [-10]]));
         assert_eq!(parsed["secret"], serde_json::json!({}));
         assert_eq!(parsed["born"], "1987-01-01");
