@@ -7,3 +7,4 @@ mod pull;
 mod pull_cli;
 mod schema;
 mod support;
+mod transform;
