@@ -2,6 +2,7 @@
 #![allow(clippy::print_stderr)]
 
 mod check;
+mod doc;
 mod pull;
 mod schema;
 mod support;
