@@ -149,7 +149,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::PullProd(_) => anyhow::bail!("`pull-prod` is not available in this build yet"),
+        Command::PullProd(args) => pull_prod(cli, args),
         Command::CheckPolicy(args) => check_policy(cli, args),
         Command::SeedDev(_) => anyhow::bail!("`seed-dev` is not available in this build yet"),
         Command::Policy(PolicyCommand::Init(args)) => {
@@ -201,6 +201,51 @@ fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
+    if args.to_file.is_some() {
+        anyhow::bail!("`--to-file` is not available in this build yet");
+    }
+    let started = std::time::Instant::now();
+    let options = crate::pull::PullProdOptions {
+        manifest_path: cli.manifest_path.clone(),
+        from: args.from.clone(),
+        pull: crate::pull::PullOptions {
+            jobs: args.jobs.unwrap_or(0),
+            force: args.force,
+            strict: args.strict,
+            allow_remote_target: args.allow_remote_target,
+            plan_only: args.plan,
+            ..Default::default()
+        },
+    };
+    let summary = crate::pull::pull_prod(&options)?;
+    if args.plan {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let phases: Vec<String> = summary
+        .phases
+        .iter()
+        .map(|(name, seconds)| format!("{name} {seconds:.1}s"))
+        .collect();
+    let peak = crate::pull::peak_rss_bytes();
+    eprintln!(
+        "done in {:.1}s ({}), peak memory {}",
+        started.elapsed().as_secs_f64(),
+        phases.join(", "),
+        peak.map(|bytes| format!("{} MiB", bytes / (1024 * 1024)))
+            .unwrap_or_else(|| "unknown".into())
+    );
+    if let Some(path) = std::env::var_os("PULLPROD_SUMMARY_JSON") {
+        crate::pull::write_summary_json(
+            std::path::Path::new(&path),
+            &summary,
+            started.elapsed().as_secs_f64(),
+            peak,
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn policy_doc(cli: &Cli, check: bool) -> anyhow::Result<ExitCode> {

@@ -489,8 +489,10 @@ fn render_rules_of_access(out: &mut String, config: &Config) {
     );
     let _ = writeln!(
         out,
-        "- A pull from `production` runs only a policy that is committed, with no local changes, and \
-         contained in {} (`review-ref`): every change to the policy is reviewed before it can touch production.",
+        "- A pull from `production` runs only a policy (and the dump settings in {}) that is \
+         committed, with no local changes, and identical to {} (`review-ref`): every change to the policy \
+         is reviewed before it can touch production.",
+        code(&relative(&config.manifest_path, &config.project_dir)),
         code(&config.review_ref)
     );
     let others: Vec<String> = config
@@ -508,8 +510,8 @@ fn render_rules_of_access(out: &mut String, config: &Config) {
     }
     if config.require_staging_run {
         out.push_str(
-            "- A policy must have run successfully against `staging` before it may run against \
-             `production` (`require-staging-run = true`).\n",
+            "- A policy must have completed a pull from `staging` on the same machine before it may run \
+             against `production` (`require-staging-run = true`).\n",
         );
     } else {
         out.push_str(

@@ -4,5 +4,6 @@
 mod check;
 mod doc;
 mod pull;
+mod pull_cli;
 mod schema;
 mod support;
