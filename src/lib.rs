@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod coverage;
+pub mod demo;
 pub mod detect;
 pub mod diag;
 pub mod fault;

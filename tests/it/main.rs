@@ -2,6 +2,7 @@
 #![allow(clippy::print_stderr)]
 
 mod check;
+mod demo;
 mod doc;
 mod pull;
 mod pull_cli;
