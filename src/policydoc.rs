@@ -528,10 +528,9 @@ fn render_rules_of_access(out: &mut String, config: &Config) {
 fn render_files(out: &mut String, config: &Config) {
     out.push_str("### Files and retention\n\n");
     let dump_dir = match dump_dir_text(config) {
-        Some(text) => code(&text),
-        None => {
-            "`dumps` in the system's temporary folder (`/tmp/dumps` on most systems)".to_string()
-        }
+        Some(text) => format!("{} (`dump-dir`)", code(&text)),
+        None => "`dumps` in the system's temporary folder (the default `dump-dir`; `/tmp/dumps` on most systems)"
+            .to_string(),
     };
     out.push_str(
         "- `pull-prod` writes no file: rows stream from the source into a new dev database, which \
@@ -539,7 +538,7 @@ fn render_files(out: &mut String, config: &Config) {
     );
     let _ = writeln!(
         out,
-        "- `pull-prod --to-file` writes an anonymised SQL file ({} by default) into {dump_dir} (`dump-dir`): \
+        "- `pull-prod --to-file` writes an anonymised SQL file ({} by default) into {dump_dir}: \
          never inside a Git work tree, readable only by its owner (mode 0600).",
         code(&format!("{}.sql", config.project))
     );
