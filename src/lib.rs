@@ -13,6 +13,7 @@ pub mod diag;
 pub mod fault;
 pub mod pipeline;
 pub mod policy;
+pub mod policydoc;
 pub mod progress;
 pub mod pull;
 pub mod rowcodec;

@@ -3,6 +3,7 @@
 
 mod check;
 mod demo;
+mod doc;
 mod pull;
 mod pull_cli;
 mod schema;
