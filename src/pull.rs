@@ -247,23 +247,13 @@ fn build(
     phases.push(("data", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
-    target::pipe_schema(
-        pg_dump,
-        psql,
-        &request.source,
-        Some(snapshot),
-        Section::PostData,
-        new_settings,
-    )?;
+    target::build_post_data(pg_dump, &request.source, Some(snapshot), new_settings, jobs)?;
     fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
     let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
     target::set_sequences(&mut new_client, &sequences)?;
     target::refresh_matviews(&mut new_client, &catalog.matviews)?;
     write_target_audit(&mut new_client, request, &copied)?;
-    new_client
-        .batch_execute("ANALYZE")
-        .context("failed to analyse the new database")?;
     phases.push(("post-data", started.elapsed().as_secs_f64()));
     Ok((copied, phases))
 }
