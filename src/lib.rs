@@ -4,12 +4,14 @@
 pub mod cli;
 pub mod conn;
 pub mod diag;
+pub mod dumpfile;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod pull;
 pub mod rowcodec;
 pub mod schema;
+pub mod seed;
 pub mod sqltype;
 pub mod target;
 pub mod transform;

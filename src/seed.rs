@@ -1,0 +1,1 @@
+//! seed-dev (placeholder while being written).
