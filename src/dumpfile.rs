@@ -173,7 +173,8 @@ pub fn enclosing_git_work_tree(path: &Path) -> Result<Option<PathBuf>> {
                     io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
                 ) => {}
             Err(err) => {
-                return Err(err).with_context(|| format!("failed to inspect `{}`", marker.display()));
+                return Err(err)
+                    .with_context(|| format!("failed to inspect `{}`", marker.display()));
             }
         }
         dir = current.parent();
@@ -190,7 +191,9 @@ pub fn check_destination(path: &Path, options: &DumpOptions) -> Result<u32> {
              choose a path outside every repository (the default is `{}`)",
             path.display(),
             work_tree.display(),
-            default_dump_dir().join(format!("{}.sql", options.project)).display()
+            default_dump_dir()
+                .join(format!("{}.sql", options.project))
+                .display()
         );
     }
     match options.retention_days {
@@ -302,8 +305,12 @@ impl DumpWriter {
         let sink = self.sink.take().expect("a dump is committed once");
         let buffered = match sink {
             Sink::Plain(buffered) => buffered,
-            Sink::Gzip(encoder) => encoder.finish().context("failed to finish gzip compression")?,
-            Sink::Zstd(encoder) => encoder.finish().context("failed to finish zstd compression")?,
+            Sink::Gzip(encoder) => encoder
+                .finish()
+                .context("failed to finish gzip compression")?,
+            Sink::Zstd(encoder) => encoder
+                .finish()
+                .context("failed to finish zstd compression")?,
         };
         let file = buffered
             .into_inner()
@@ -314,7 +321,12 @@ impl DumpWriter {
         let temp = self.temp.take().expect("a dump is committed once");
         temp.persist(&self.path)
             .map_err(|err| anyhow!("{}", err.error))
-            .with_context(|| format!("failed to move the dump into place at `{}`", self.path.display()))?;
+            .with_context(|| {
+                format!(
+                    "failed to move the dump into place at `{}`",
+                    self.path.display()
+                )
+            })?;
         record_in_index(&self.index, &self.meta)?;
         Ok(self.meta.clone())
     }
@@ -355,7 +367,13 @@ pub fn write_pull(
     let pg_dump = target::find_tool("pg_dump", source_major)?;
     let mut writer = DumpWriter::create(&path, &request.source_name, &to_file.dump)?;
 
-    capture_schema(&pg_dump, &request.source, snapshot, "--section=pre-data", &mut writer)?;
+    capture_schema(
+        &pg_dump,
+        &request.source,
+        snapshot,
+        "--section=pre-data",
+        &mut writer,
+    )?;
     writer.write_all(
         b"\n--\n-- Data, anonymised by pullprod\n--\n\nSET client_encoding = 'UTF8';\nSET session_replication_role = DEFAULT;\n\n",
     )?;
@@ -368,14 +386,29 @@ pub fn write_pull(
             plan.table.quoted(),
             plan.column_list()
         )?;
-        let table = pipeline::copy_table(coordinator, plan, &request.salt, &mut writer, &cancel, &NoProgress)
-            .with_context(|| format!("failed to write `{}` to the dump", plan.table))?;
+        let table = pipeline::copy_table(
+            coordinator,
+            plan,
+            &request.salt,
+            &mut writer,
+            &cancel,
+            &NoProgress,
+        )
+        .with_context(|| format!("failed to write `{}` to the dump", plan.table))?;
         writer.write_all(b"\\.\n\n")?;
         copied.push(table);
     }
-    capture_schema(&pg_dump, &request.source, snapshot, "--section=post-data", &mut writer)?;
+    capture_schema(
+        &pg_dump,
+        &request.source,
+        snapshot,
+        "--section=post-data",
+        &mut writer,
+    )?;
     writer.write_all(b"\n--\n-- Sequences and materialized views\n--\n\n")?;
-    for (sequence, last_value, is_called) in target::read_sequences(coordinator, &catalog.sequences)? {
+    for (sequence, last_value, is_called) in
+        target::read_sequences(coordinator, &catalog.sequences)?
+    {
         writeln!(
             writer,
             "SELECT pg_catalog.setval('{}', {last_value}, {is_called});",
@@ -447,8 +480,9 @@ pub fn prune_expired(options: &DumpOptions, now: SystemTime) -> Result<Vec<PathB
                 Ok(()) => {}
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {}
                 Err(err) => {
-                    return Err(err)
-                        .with_context(|| format!("failed to delete the expired dump `{}`", path.display()));
+                    return Err(err).with_context(|| {
+                        format!("failed to delete the expired dump `{}`", path.display())
+                    });
                 }
             }
         }
@@ -470,7 +504,8 @@ pub fn prune_expired(options: &DumpOptions, now: SystemTime) -> Result<Vec<PathB
 /// Load a dump file (plain or compressed) into `database` with `psql -v ON_ERROR_STOP=1 -X -q`.
 pub fn load_into(path: &Path, database: &Settings) -> Result<()> {
     let psql = target::find_tool("psql", 0)?;
-    let file = File::open(path).with_context(|| format!("failed to open the dump `{}`", path.display()))?;
+    let file = File::open(path)
+        .with_context(|| format!("failed to open the dump `{}`", path.display()))?;
     let mut reader: Box<dyn Read + Send> = match Compression::from_path(path) {
         Compression::None => Box::new(io::BufReader::new(file)),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(file))),
@@ -500,11 +535,19 @@ pub fn load_into(path: &Path, database: &Settings) -> Result<()> {
     let errors = errors.join().unwrap_or_default();
     if !status.success() {
         // psql's messages name statements and lines, never the data rows of a COPY.
-        let first: Vec<&str> = errors.lines().filter(|l| !l.trim().is_empty()).take(3).collect();
+        let first: Vec<&str> = errors
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .collect();
         bail!(
             "the dump `{}` did not load: {}",
             path.display(),
-            if first.is_empty() { "no error output".to_string() } else { first.join("; ") }
+            if first.is_empty() {
+                "no error output".to_string()
+            } else {
+                first.join("; ")
+            }
         );
     }
     fed.with_context(|| format!("failed to read the dump `{}`", path.display()))?;
@@ -574,7 +617,8 @@ fn prepare_dir(dir: &Path, options: &DumpOptions) -> Result<()> {
             .create(dir)
             .with_context(|| format!("failed to create the dump folder `{}`", dir.display()))?;
     }
-    let meta = fs::metadata(dir).with_context(|| format!("failed to inspect `{}`", dir.display()))?;
+    let meta =
+        fs::metadata(dir).with_context(|| format!("failed to inspect `{}`", dir.display()))?;
     if !meta.is_dir() {
         bail!("`{}` is not a folder", dir.display());
     }
@@ -588,8 +632,9 @@ fn prepare_dir(dir: &Path, options: &DumpOptions) -> Result<()> {
                 options.dump_dir().display()
             );
         }
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("failed to make the dump folder `{}` private", dir.display()))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).with_context(|| {
+            format!("failed to make the dump folder `{}` private", dir.display())
+        })?;
     }
     Ok(())
 }
@@ -630,8 +675,15 @@ fn capture_schema(
     let status = child.wait().context("failed to wait for `pg_dump`")?;
     let errors = errors.join().unwrap_or_default();
     if !status.success() {
-        let first: Vec<&str> = errors.lines().filter(|l| !l.trim().is_empty()).take(3).collect();
-        bail!("`pg_dump` failed to read the source schema: {}", first.join("; "));
+        let first: Vec<&str> = errors
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .collect();
+        bail!(
+            "`pg_dump` failed to read the source schema: {}",
+            first.join("; ")
+        );
     }
     copied.context("failed to write the schema to the dump")?;
     Ok(())
@@ -656,7 +708,9 @@ fn read_sidecar(path: &Path) -> Result<Option<DumpMeta>> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err).with_context(|| format!("failed to read `{}`", path.display())),
+        Err(err) => {
+            return Err(err).with_context(|| format!("failed to read `{}`", path.display()));
+        }
     };
     // A sidecar we cannot read is not ours to delete.
     Ok(serde_json::from_str(&text).ok())
@@ -666,7 +720,9 @@ fn read_index(path: &Path) -> Result<Vec<DumpMeta>> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => return Err(err).with_context(|| format!("failed to read `{}`", path.display())),
+        Err(err) => {
+            return Err(err).with_context(|| format!("failed to read `{}`", path.display()));
+        }
     };
     Ok(text
         .lines()
@@ -739,7 +795,8 @@ fn real_path(path: &Path) -> Result<PathBuf> {
                 };
             }
             Err(err) => {
-                return Err(err).with_context(|| format!("failed to resolve `{}`", existing.display()));
+                return Err(err)
+                    .with_context(|| format!("failed to resolve `{}`", existing.display()));
             }
         }
     }
@@ -781,7 +838,10 @@ mod tests {
             Some(fs::canonicalize(&repo).unwrap()),
             "inside the `.git` folder itself"
         );
-        assert_eq!(enclosing_git_work_tree(&root.path().join("outside/d.sql")).unwrap(), None);
+        assert_eq!(
+            enclosing_git_work_tree(&root.path().join("outside/d.sql")).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -789,7 +849,11 @@ mod tests {
         let root = temp_tree();
         let sub = root.path().join("linked");
         fs::create_dir_all(&sub).unwrap();
-        fs::write(sub.join(".git"), "gitdir: /elsewhere/.git/worktrees/linked\n").unwrap();
+        fs::write(
+            sub.join(".git"),
+            "gitdir: /elsewhere/.git/worktrees/linked\n",
+        )
+        .unwrap();
         assert_eq!(
             enclosing_git_work_tree(&sub.join("d.sql")).unwrap(),
             Some(fs::canonicalize(&sub).unwrap())
@@ -809,14 +873,22 @@ mod tests {
             enclosing_git_work_tree(&outside.join("link/d.sql")).unwrap(),
             Some(fs::canonicalize(&repo).unwrap())
         );
-        assert_eq!(enclosing_git_work_tree(&outside.join("d.sql")).unwrap(), None);
+        assert_eq!(
+            enclosing_git_work_tree(&outside.join("d.sql")).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn retention_arithmetic() {
         assert_eq!(expires_at(1_000, 1).unwrap(), 1_000 + 86_400);
         assert_eq!(expires_at(0, 30).unwrap(), 30 * 86_400);
-        assert!(expires_at(0, 31).unwrap_err().to_string().contains("between 1 and 30"));
+        assert!(
+            expires_at(0, 31)
+                .unwrap_err()
+                .to_string()
+                .contains("between 1 and 30")
+        );
         assert!(expires_at(0, 0).is_err());
         let meta = DumpMeta {
             project: "shop".into(),
@@ -840,9 +912,18 @@ mod tests {
 
     #[test]
     fn compression_follows_the_extension() {
-        assert_eq!(Compression::from_path(Path::new("a.sql")), Compression::None);
-        assert_eq!(Compression::from_path(Path::new("a.sql.gz")), Compression::Gzip);
-        assert_eq!(Compression::from_path(Path::new("a.sql.zst")), Compression::Zstd);
+        assert_eq!(
+            Compression::from_path(Path::new("a.sql")),
+            Compression::None
+        );
+        assert_eq!(
+            Compression::from_path(Path::new("a.sql.gz")),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::from_path(Path::new("a.sql.zst")),
+            Compression::Zstd
+        );
     }
 
     #[test]

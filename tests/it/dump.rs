@@ -139,7 +139,11 @@ fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
         );
         out.push((table, client.query_one(&sql, &[]).unwrap().get(0)));
     }
-    for sequence in ["public.orders_id_seq", "public.invoice_seq", "public.people_id_seq"] {
+    for sequence in [
+        "public.orders_id_seq",
+        "public.invoice_seq",
+        "public.people_id_seq",
+    ] {
         let sql = format!("SELECT last_value::text || '/' || is_called::text FROM {sequence}");
         out.push((sequence.into(), client.query_one(&sql, &[]).unwrap().get(0)));
     }
@@ -166,7 +170,11 @@ fn dump_file_loads_with_psql_and_equals_a_direct_pull() {
     let state = tempfile::tempdir().unwrap();
     pull::run(&request(&source, &direct, None, state.path())).expect("direct pull");
     let expected = fingerprint(&direct);
-    assert!(expected.iter().any(|(t, f)| t == "public.people" && f.starts_with("50:")));
+    assert!(
+        expected
+            .iter()
+            .any(|(t, f)| t == "public.people" && f.starts_with("50:"))
+    );
 
     let dir = tempfile::tempdir().unwrap();
     for file_name in ["shop.sql", "shop.sql.gz", "shop.sql.zst"] {
@@ -178,7 +186,12 @@ fn dump_file_loads_with_psql_and_equals_a_direct_pull() {
         let unused = TestDb::new("dump_equal_unused");
         let summary = pull::run(&request(&source, &unused, Some(to_file), state.path()))
             .expect("pull to file");
-        assert!(summary.copied.iter().any(|t| t.table.name == "orders" && t.rows == 200));
+        assert!(
+            summary
+                .copied
+                .iter()
+                .any(|t| t.table.name == "orders" && t.rows == 200)
+        );
         assert!(path.is_file(), "{file_name} written");
         assert!(
             !dir.path().read_dir().unwrap().any(|e| e
@@ -188,10 +201,9 @@ fn dump_file_loads_with_psql_and_equals_a_direct_pull() {
                 .ends_with(".part")),
             "no temporary file left"
         );
-        let sidecar: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dumpfile::sidecar_path(&path)).unwrap(),
-        )
-        .unwrap();
+        let sidecar: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dumpfile::sidecar_path(&path)).unwrap())
+                .unwrap();
         assert_eq!(sidecar["project"], "shop");
         assert_eq!(sidecar["retention_days"], 3);
         assert_eq!(
@@ -199,7 +211,14 @@ fn dump_file_loads_with_psql_and_equals_a_direct_pull() {
             3 * 86_400
         );
         assert_eq!(
-            unused.client().query_one("SELECT count(*) FROM pg_class WHERE relname = 'people'", &[]).unwrap().get::<_, i64>(0),
+            unused
+                .client()
+                .query_one(
+                    "SELECT count(*) FROM pg_class WHERE relname = 'people'",
+                    &[]
+                )
+                .unwrap()
+                .get::<_, i64>(0),
             0,
             "the dev database is not touched by --to-file"
         );
@@ -211,19 +230,32 @@ fn dump_file_loads_with_psql_and_equals_a_direct_pull() {
             assert!(text.starts_with("--\n-- pullprod anonymised dump of project `shop`"));
             assert!(text.contains("-- expires: "));
             assert!(text.contains("COPY \"public\".\"orders\" (\"id\", \"person_id\", \"note\", \"total\") FROM stdin;\n"));
-            assert!(text.contains("SELECT pg_catalog.setval('\"public\".\"invoice_seq\"', 104, true);"));
+            assert!(
+                text.contains("SELECT pg_catalog.setval('\"public\".\"invoice_seq\"', 104, true);")
+            );
             assert!(text.contains("REFRESH MATERIALIZED VIEW \"public\".\"people_count\";"));
         } else {
             dumpfile::load_into(&path, &Settings::parse(loaded.url()).unwrap())
                 .expect("compressed dump loads");
             let head = std::fs::read(&path).unwrap();
-            let magic: &[u8] = if file_name.ends_with(".gz") { &[0x1f, 0x8b] } else { &[0x28, 0xb5, 0x2f, 0xfd] };
+            let magic: &[u8] = if file_name.ends_with(".gz") {
+                &[0x1f, 0x8b]
+            } else {
+                &[0x28, 0xb5, 0x2f, 0xfd]
+            };
             assert!(head.starts_with(magic), "{file_name} is compressed");
         }
-        assert_eq!(fingerprint(&loaded), expected, "{file_name} gives the direct pull's contents");
+        assert_eq!(
+            fingerprint(&loaded),
+            expected,
+            "{file_name} gives the direct pull's contents"
+        );
         let fks: i64 = loaded
             .client()
-            .query_one("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated", &[])
+            .query_one(
+                "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated",
+                &[],
+            )
             .unwrap()
             .get(0);
         assert!(fks >= 2, "constraints were restored");
@@ -247,7 +279,10 @@ fn dump_file_holds_no_canary() {
     // Sanity: the canary is in the source, and kept values are in the file.
     let planted: i64 = source
         .client()
-        .query_one(&format!("SELECT count(*) FROM people WHERE secret LIKE '{CANARY}%'"), &[])
+        .query_one(
+            &format!("SELECT count(*) FROM people WHERE secret LIKE '{CANARY}%'"),
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(planted, 50);
@@ -261,12 +296,25 @@ fn dump_file_holds_no_canary() {
 
 fn git(dir: &Path, args: &[&str]) {
     let output = Command::new("git")
-        .args(["-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "protocol.file.allow=always", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .expect("run git");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn git_repo(dir: &Path) {
@@ -294,20 +342,40 @@ fn dump_refuses_git_work_trees_submodules_and_symlinks_into_them() {
     git_repo(&repo);
     let message = refused(&repo.join("data/shop.sql"), &options);
     assert!(message.contains("inside the Git work tree"), "{message}");
-    assert!(!repo.join("data").exists(), "nothing created inside the repository");
+    assert!(
+        !repo.join("data").exists(),
+        "nothing created inside the repository"
+    );
 
     // A submodule: its `.git` is a file.
     let library = root.path().join("library");
     git_repo(&library);
     let host = root.path().join("host");
     git_repo(&host);
-    git(&host, &["submodule", "add", "-q", library.to_str().unwrap(), "vendor/library"]);
+    git(
+        &host,
+        &[
+            "submodule",
+            "add",
+            "-q",
+            library.to_str().unwrap(),
+            "vendor/library",
+        ],
+    );
     assert!(host.join("vendor/library/.git").is_file());
     let message = refused(&host.join("vendor/library/shop.sql"), &options);
     assert!(message.contains("vendor/library"), "{message}");
 
     // A linked worktree.
-    git(&repo, &["worktree", "add", "-q", root.path().join("linked").to_str().unwrap()]);
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            root.path().join("linked").to_str().unwrap(),
+        ],
+    );
     let message = refused(&root.path().join("linked/shop.sql"), &options);
     assert!(message.contains("linked"), "{message}");
 
@@ -331,7 +399,11 @@ fn dump_refuses_git_work_trees_submodules_and_symlinks_into_them() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(path.parent().unwrap()), 0o700);
     assert_eq!(mode(&dumpfile::sidecar_path(&path)), 0o600);
-    assert!(std::fs::read_to_string(&path).unwrap().ends_with("SELECT 1;\n"));
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .ends_with("SELECT 1;\n")
+    );
 
     // A shared folder that is not the dump dir is refused; the dump dir is made private.
     let shared = root.path().join("shared");
@@ -360,9 +432,15 @@ fn dump_refused_before_reading_a_row_through_pull() {
     };
     let err = pull::run(&request(&source, &unused, Some(to_file), root.path()))
         .expect_err("a dump inside a repository is refused");
-    assert!(format!("{err:#}").contains("inside the Git work tree"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("inside the Git work tree"),
+        "{err:#}"
+    );
     assert!(!repo.join("shop.sql").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(&repo).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&repo)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 2, "only README and .git: {leftovers:?}");
 }
 
@@ -376,13 +454,19 @@ fn dump_outside_temp_needs_a_retention() {
     };
     let outside: PathBuf = PathBuf::from("/var/lib/pullprod-never-created/shop.sql");
     let err = dumpfile::check_destination(&outside, &options).unwrap_err();
-    assert!(format!("{err:#}").contains("set `retention-days`"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("set `retention-days`"),
+        "{err:#}"
+    );
     let inside = std::env::temp_dir().join("dumps/shop.sql");
     assert_eq!(
         dumpfile::check_destination(&inside, &options).unwrap(),
         dumpfile::DEFAULT_RETENTION_DAYS
     );
-    let too_long = DumpOptions { retention_days: Some(31), ..options };
+    let too_long = DumpOptions {
+        retention_days: Some(31),
+        ..options
+    };
     let err = dumpfile::check_destination(&inside, &too_long).unwrap_err();
     assert!(format!("{err:#}").contains("between 1 and 30"), "{err:#}");
 }
@@ -408,8 +492,13 @@ fn prune_removes_exactly_the_projects_expired_dumps() {
 
     let options = dump_options(&dir, state.path(), "shop", 3);
     let now = SystemTime::now();
-    assert!(dumpfile::prune_expired(&options, now).unwrap().is_empty(), "nothing expired yet");
-    let newest = dumpfile::newest_unexpired(&options, now).unwrap().expect("a dump");
+    assert!(
+        dumpfile::prune_expired(&options, now).unwrap().is_empty(),
+        "nothing expired yet"
+    );
+    let newest = dumpfile::newest_unexpired(&options, now)
+        .unwrap()
+        .expect("a dump");
     assert_eq!(newest.project, "shop");
 
     let later = now + Duration::from_secs(2 * 86_400);
@@ -427,14 +516,22 @@ fn prune_removes_exactly_the_projects_expired_dumps() {
     }
     assert!(dumpfile::sidecar_path(&dir.join("blog.sql")).exists());
     assert_eq!(
-        dumpfile::newest_unexpired(&options, later).unwrap().map(|m| m.file),
+        dumpfile::newest_unexpired(&options, later)
+            .unwrap()
+            .map(|m| m.file),
         Some(dir.join("shop-week.sql.gz"))
     );
-    assert!(dumpfile::prune_expired(&options, later).unwrap().is_empty(), "pruning twice removes nothing more");
+    assert!(
+        dumpfile::prune_expired(&options, later).unwrap().is_empty(),
+        "pruning twice removes nothing more"
+    );
     let much_later = now + Duration::from_secs(8 * 86_400);
     assert_eq!(
         dumpfile::prune_expired(&options, much_later).unwrap(),
         vec![dir.join("shop-week.sql.gz")]
     );
-    assert!(dir.join("blog.sql").exists(), "another project's dump is never ours to prune");
+    assert!(
+        dir.join("blog.sql").exists(),
+        "another project's dump is never ours to prune"
+    );
 }

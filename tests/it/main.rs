@@ -4,4 +4,5 @@
 mod dump;
 mod pull;
 mod schema;
+mod seed;
 mod support;
