@@ -180,7 +180,7 @@ fn synthetic(
     let catalog = schema::load(&mut client)?;
     let order = insertion_order(&catalog);
 
-    let mut keys: HashMap<(TableName, Vec<String>), Vec<Vec<Option<String>>>> = HashMap::new();
+    let mut keys: GeneratedKeys = HashMap::new();
     let referenced = referenced_keys(&catalog);
     let mut results = Vec::new();
     for step in &order.tables {
@@ -419,6 +419,9 @@ fn read_keys(
         .collect())
 }
 
+/// Values read back from inserted rows, per (table, referenced columns): key tuples as text.
+type GeneratedKeys = HashMap<(TableName, Vec<String>), Vec<Vec<Option<String>>>>;
+
 /// How one column gets its values.
 enum Source {
     /// The type-based synthetic value, passed through the policy's transform if it has one.
@@ -450,7 +453,7 @@ impl<'a> TableGenerator<'a> {
         catalog: &'a Catalog,
         table: &'a Table,
         deferred: &[DeferredKey],
-        keys: &'a HashMap<(TableName, Vec<String>), Vec<Vec<Option<String>>>>,
+        keys: &'a GeneratedKeys,
     ) -> Result<TableGenerator<'a>> {
         let _ = catalog;
         let columns: Vec<&Column> = table.columns.iter().filter(|c| !c.generated).collect();
@@ -643,12 +646,11 @@ impl<'a> TableGenerator<'a> {
     fn write_row(&mut self, row: u64, attempts: &[u32], out: &mut Vec<u8>) {
         let mut value = String::new();
         let mut transformed = Vec::new();
-        for idx in 0..self.columns.len() {
+        for (idx, &attempt) in attempts.iter().enumerate() {
             if idx > 0 {
                 out.push(b'\t');
             }
             let column = self.columns[idx];
-            let attempt = attempts[idx];
             let field: Option<Vec<u8>> = match &mut self.sources[idx] {
                 Source::Deferred => None,
                 Source::Foreign { .. } if attempt >= 3 && !column.not_null => None,
