@@ -143,13 +143,100 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::PullProd(_) => anyhow::bail!("`pull-prod` is not available in this build yet"),
-        Command::CheckPolicy(_) => {
-            anyhow::bail!("`check-policy` is not available in this build yet")
-        }
+        Command::PullProd(args) => pull_prod(cli, args),
+        Command::CheckPolicy(args) => check_policy(cli, args),
         Command::SeedDev(_) => anyhow::bail!("`seed-dev` is not available in this build yet"),
-        Command::Policy(_) => anyhow::bail!("`policy` is not available in this build yet"),
+        Command::Policy(PolicyCommand::Init(args)) => {
+            let written =
+                crate::check::policy_init(cli.manifest_path.as_deref(), &args.database_url)?;
+            for path in &written {
+                eprintln!("wrote `{}`", path.display());
+            }
+            eprintln!("every column is `todo`: classify them, then run `cargo xtask check-policy`");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),
         Command::DemoProd(_) => anyhow::bail!("`demo-prod` is not available in this build yet"),
     }
+}
+
+fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
+    let options = crate::check::CheckPolicyOptions {
+        manifest_path: cli.manifest_path.clone(),
+        database_url: args.database_url.clone(),
+        sample: args.sample,
+        fix: args.fix,
+    };
+    let report = crate::check::check_policy(&options)?;
+    let format = match args.format {
+        Some(OutputFormat::Human) => crate::diag::Format::Human,
+        Some(OutputFormat::Github) => crate::diag::Format::Github,
+        Some(OutputFormat::Json) => crate::diag::Format::Json,
+        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| !value.is_empty()) => {
+            crate::diag::Format::Github
+        }
+        None => crate::diag::Format::Human,
+    };
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    crate::diag::print(
+        &report.diagnostics,
+        &report.sources,
+        &report.project_dir,
+        format,
+    );
+    let n_errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
+    if format != crate::diag::Format::Json {
+        match report.exit_code() {
+            0 => eprintln!("policy ok"),
+            _ => eprintln!("error: check-policy found {n_errors} problem(s)"),
+        }
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
+    if args.to_file.is_some() {
+        anyhow::bail!("`--to-file` is not available in this build yet");
+    }
+    let started = std::time::Instant::now();
+    let options = crate::pull::PullProdOptions {
+        manifest_path: cli.manifest_path.clone(),
+        from: args.from.clone(),
+        pull: crate::pull::PullOptions {
+            jobs: args.jobs.unwrap_or(0),
+            force: args.force,
+            strict: args.strict,
+            allow_remote_target: args.allow_remote_target,
+            plan_only: args.plan,
+            ..Default::default()
+        },
+    };
+    let summary = crate::pull::pull_prod(&options)?;
+    if args.plan {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let phases: Vec<String> = summary
+        .phases
+        .iter()
+        .map(|(name, seconds)| format!("{name} {seconds:.1}s"))
+        .collect();
+    let peak = crate::pull::peak_rss_bytes();
+    eprintln!(
+        "done in {:.1}s ({}), peak memory {}",
+        started.elapsed().as_secs_f64(),
+        phases.join(", "),
+        peak.map(|bytes| format!("{} MiB", bytes / (1024 * 1024)))
+            .unwrap_or_else(|| "unknown".into())
+    );
+    if let Some(path) = std::env::var_os("PULLPROD_SUMMARY_JSON") {
+        crate::pull::write_summary_json(
+            std::path::Path::new(&path),
+            &summary,
+            started.elapsed().as_secs_f64(),
+            peak,
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

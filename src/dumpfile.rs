@@ -20,9 +20,9 @@ use crate::schema::Catalog;
 use crate::target;
 
 /// Retention is at most this many days (DESIGN G7).
-pub const MAX_RETENTION_DAYS: u32 = 30;
+pub const MAX_RETENTION_DAYS: u32 = crate::config::MAX_RETENTION_DAYS;
 /// Retention of a dump in the system temp directory when none is configured.
-pub const DEFAULT_RETENTION_DAYS: u32 = 7;
+pub const DEFAULT_RETENTION_DAYS: u32 = crate::config::DEFAULT_RETENTION_DAYS;
 /// Suffix of the sidecar that records a dump's project and expiry: `<file>.pullprod.json`.
 pub const SIDECAR_SUFFIX: &str = ".pullprod.json";
 
@@ -110,6 +110,20 @@ pub fn default_dump_dir() -> PathBuf {
 }
 
 impl DumpOptions {
+    /// `dump-dir`, `project` and `retention-days` as configured; the retention counts as set
+    /// only when the manifest writes it.
+    pub fn from_config(config: &crate::config::Config) -> DumpOptions {
+        DumpOptions {
+            dir: Some(config.dump_dir.clone()),
+            project: config.project.clone(),
+            retention_days: config
+                .spans
+                .contains_key("retention-days")
+                .then_some(config.retention_days),
+            state_dir: None,
+        }
+    }
+
     pub fn dump_dir(&self) -> PathBuf {
         self.dir.clone().unwrap_or_else(default_dump_dir)
     }

@@ -30,6 +30,9 @@ pub enum SchemaSource {
     Migrations(PathBuf),
     /// `--schema-from URL`: `pg_dump --schema-only` of this database (only the schema is read).
     Database(Settings),
+    /// The project's migrations command (`schema = "…"` in the configuration), run by `sh -c`
+    /// in `dir` with `DATABASE_URL` (and the `PG*` variables) naming the new database.
+    Command { command: String, dir: PathBuf },
 }
 
 /// Everything `seed-dev` needs, resolved by the caller.
@@ -168,6 +171,9 @@ fn synthetic(
 ) -> Result<Vec<(TableName, u64, u64)>> {
     match &request.schema {
         SchemaSource::Migrations(dir) => apply_migrations(dir, new_settings)?,
+        SchemaSource::Command { command, dir } => {
+            run_migrations_command(command, dir, new_settings)?
+        }
         SchemaSource::Database(source) => {
             let pg_dump = target::find_tool("pg_dump", 0)?;
             let psql = target::find_tool("psql", 0)?;
@@ -264,6 +270,60 @@ pub fn apply_migrations(dir: &Path, database: &Settings) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Run the project's migrations command against `database` (`DATABASE_URL` and `PG*` set).
+pub fn run_migrations_command(command: &str, dir: &Path, database: &Settings) -> Result<()> {
+    let output = Command::new("sh")
+        .args(["-c", command])
+        .current_dir(dir)
+        .envs(database.libpq_env())
+        .env("DATABASE_URL", database_url(database))
+        .env_remove("PGOPTIONS")
+        .output()
+        .with_context(|| format!("failed to start the migrations command `{command}`"))?;
+    if !output.status.success() {
+        let errors = String::from_utf8_lossy(&output.stderr);
+        let first: Vec<&str> = errors
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .collect();
+        bail!(
+            "the migrations command `{command}` failed ({}): {}",
+            output.status,
+            first.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// `postgres://user:password@host:port/dbname?sslmode=…`, parts percent-encoded (a socket
+/// directory as the host too), for migration tools that read `DATABASE_URL`.
+pub fn database_url(settings: &Settings) -> String {
+    fn encode(text: &str) -> String {
+        text.bytes()
+            .map(|byte| match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (byte as char).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect()
+    }
+    let password = settings
+        .password
+        .as_deref()
+        .map(|password| format!(":{}", encode(password)))
+        .unwrap_or_default();
+    format!(
+        "postgres://{}{password}@{}:{}/{}?sslmode={}",
+        encode(&settings.user),
+        encode(&settings.host),
+        settings.port,
+        encode(&settings.dbname),
+        settings.sslmode.name()
+    )
 }
 
 /// A foreign key left NULL at insert time and set afterwards, to break a cycle.

@@ -227,6 +227,10 @@ pub fn pipe_schema(
     .stderr(Stdio::piped());
     let mut load_child = load.spawn().context("failed to start `psql`")?;
 
+    crate::fault::point(match section {
+        Section::PreData => "pre-data-running",
+        Section::PostData => "post-data-running",
+    });
     let dump_err = read_all(dump_child.stderr.take());
     let load_err = read_all(load_child.stderr.take());
     let dump_status = dump_child.wait().context("failed to wait for `pg_dump`")?;
@@ -384,6 +388,7 @@ pub fn swap_in(
                     quote_ident(&old_db)
                 ))?;
             }
+            crate::fault::point("swap-half-renamed");
             transaction.batch_execute(&format!(
                 "ALTER DATABASE {} RENAME TO {}",
                 quote_ident(new_db),
@@ -393,6 +398,7 @@ pub fn swap_in(
         match renamed {
             Ok(()) => {
                 transaction.commit().context("failed to commit the swap")?;
+                crate::fault::point("after-swap-commit");
                 if exists {
                     admin
                         .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&old_db)))

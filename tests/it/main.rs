@@ -1,8 +1,10 @@
 //! The integration tests: one binary, one module per area, each test in its own databases.
 #![allow(clippy::print_stderr)]
 
+mod check;
 mod dump;
 mod pull;
+mod pull_cli;
 mod schema;
 mod seed;
 mod support;

@@ -176,3 +176,123 @@ fn pull_small_shop_end_to_end() {
         .get(0);
     assert_eq!(text, "tab\there\nnewline \\ backslash 7");
 }
+
+/// md5 of every user table's rows, in a stable order, for comparing two databases.
+pub fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
+    let mut client = db.client();
+    let tables: Vec<String> = client
+        .query(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pullprod') ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    tables
+        .into_iter()
+        .map(|table| {
+            let sql = format!(
+                "SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM {table} t"
+            );
+            let digest: String = client.query_one(&sql, &[]).unwrap().get(0);
+            (table, digest)
+        })
+        .collect()
+}
+
+#[test]
+fn one_worker_and_two_workers_give_identical_targets() {
+    let source = TestDb::new("pull_jobs_src");
+    source.exec(include_str!("../data/small_shop.sql"));
+    let one = TestDb::new("pull_jobs_one");
+    let two = TestDb::new("pull_jobs_two");
+    pull::run(&request(&source, &one, small_shop_policy(), 1)).expect("pull with one worker");
+    pull::run(&request(&source, &two, small_shop_policy(), 2)).expect("pull with two workers");
+    let fingerprint_one = fingerprint(&one);
+    assert!(fingerprint_one.len() >= 5);
+    assert_eq!(fingerprint_one, fingerprint(&two));
+}
+
+#[test]
+fn text_and_binary_formats_give_identical_targets() {
+    let source = TestDb::new("pull_fmt_src");
+    source.exec(include_str!("../data/small_shop.sql"));
+    let binary = TestDb::new("pull_fmt_bin");
+    let text = TestDb::new("pull_fmt_txt");
+    pull::run(&request(&source, &binary, small_shop_policy(), 2)).expect("binary pull");
+    let mut text_request = request(&source, &text, small_shop_policy(), 2);
+    text_request.options.force_text = true;
+    pull::run(&text_request).expect("text pull");
+    assert_eq!(fingerprint(&binary), fingerprint(&text));
+}
+
+#[test]
+fn source_sessions_cannot_write() {
+    let source = TestDb::new("pull_readonly_src");
+    source.exec("CREATE TABLE t (x int)");
+    let settings = Settings::parse(source.url()).unwrap();
+    let mut coordinator = pull::open_source(&settings, "production").expect("opens");
+    let err = coordinator
+        .batch_execute("INSERT INTO t VALUES (1)")
+        .unwrap_err();
+    let err = pullprod::conn::describe_pg_error(&err);
+    assert!(err.contains("read-only transaction"), "{err}");
+    coordinator
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .unwrap();
+    let snapshot: String = coordinator
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .unwrap()
+        .get(0);
+    let mut worker =
+        pullprod::pipeline::open_source_worker(&settings, &snapshot).expect("worker joins");
+    let err = worker.batch_execute("CREATE TABLE u (x int)").unwrap_err();
+    let err = pullprod::conn::describe_pg_error(&err);
+    assert!(err.contains("read-only transaction"), "{err}");
+    assert_eq!(count(&source, "SELECT count(*) FROM t"), 0);
+}
+
+#[test]
+fn refuses_when_the_target_is_the_source() {
+    let source = TestDb::new("pull_same_src");
+    source.exec(include_str!("../data/small_shop.sql"));
+    // Same database, spelt differently: a TCP URL instead of the socket.
+    let mut same = request(&source, &source, small_shop_policy(), 1);
+    same.target = Settings::parse(&format!("host=127.0.0.1 dbname={}", source.name())).unwrap();
+    let err = pull::run(&same).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("is the source database itself"),
+        "{err:#}"
+    );
+    assert_eq!(count(&source, "SELECT count(*) FROM people"), 50);
+}
+
+#[test]
+fn refuses_a_remote_target_unless_allowed() {
+    let source = TestDb::new("pull_remote_src");
+    let target = TestDb::new("pull_remote_dst");
+    let mut remote = request(&source, &target, small_shop_policy(), 1);
+    remote.target = Settings::parse("host=db.example.invalid dbname=shop_dev").unwrap();
+    let err = pull::run(&remote).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--allow-remote-target"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn refuses_unclassified_columns_before_reading_rows() {
+    let source = TestDb::new("pull_uncls_src");
+    source.exec(include_str!("../data/small_shop.sql"));
+    source.exec("ALTER TABLE people ADD COLUMN national_insurance text");
+    let target = TestDb::new("pull_uncls_dst");
+    target.exec("CREATE TABLE old_marker (x int); INSERT INTO old_marker VALUES (42)");
+    let err = pull::run(&request(&source, &target, small_shop_policy(), 1)).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("`public.people.national_insurance` is not classified"),
+        "{err:#}"
+    );
+    assert_eq!(count(&target, "SELECT count(*) FROM old_marker"), 1);
+}

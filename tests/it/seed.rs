@@ -286,6 +286,38 @@ fn seed_synthetic_breaks_foreign_key_cycles() {
 }
 
 #[test]
+fn seed_schema_from_the_migrations_command() {
+    let target = TestDb::new("seed_command");
+    let fixture = data("seed_cycle_migrations/001_cycle.sql");
+    let schema = SchemaSource::Command {
+        command: format!(
+            "psql -X -q -v ON_ERROR_STOP=1 -d \"$DATABASE_URL\" -f '{}'",
+            fixture.display()
+        ),
+        dir: std::env::temp_dir(),
+    };
+    let summary = seed::run(&seed_request(&target, Policy::default(), schema, Some(3)))
+        .expect("seed-dev with a migrations command");
+    assert_eq!(summary.tables.len(), 3);
+    assert_eq!(count(&target, "SELECT count(*) FROM players"), 3);
+
+    let failing = SchemaSource::Command {
+        command: "echo 'no such migration' >&2; exit 3".into(),
+        dir: std::env::temp_dir(),
+    };
+    let err = seed::run(&seed_request(&target, Policy::default(), failing, Some(3)))
+        .expect_err("a failing migrations command");
+    let message = format!("{err:#}");
+    assert!(message.contains("no such migration"), "{message}");
+    assert!(message.contains("nothing was changed"), "{message}");
+    assert_eq!(
+        count(&target, "SELECT count(*) FROM players"),
+        3,
+        "the dev database is as it was"
+    );
+}
+
+#[test]
 fn seed_schema_from_a_database() {
     let source = TestDb::new("seed_schema_src");
     source.exec(include_str!("../data/small_shop.sql"));
