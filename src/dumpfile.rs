@@ -502,6 +502,7 @@ pub fn prune_expired(options: &DumpOptions, now: SystemTime) -> Result<Vec<PathB
         }
         removed.push(meta.file);
     }
+    removed.extend(remove_stale_parts(options, now)?);
     // Forget the project's index entries whose sidecar is gone.
     let index = options.index_path()?;
     let entries = read_index(&index)?;
@@ -511,6 +512,35 @@ pub fn prune_expired(options: &DumpOptions, now: SystemTime) -> Result<Vec<PathB
         .collect();
     if kept.len() != entries.len() {
         write_index(&index, &kept)?;
+    }
+    Ok(removed)
+}
+
+/// Temporary files of the project's default-named dumps (`.<project>.sql….part`) left in
+/// the dump dir by a killed run, once a day old.
+fn remove_stale_parts(options: &DumpOptions, now: SystemTime) -> Result<Vec<PathBuf>> {
+    let dir = options.dump_dir();
+    let prefix = format!(".{}.sql", options.project);
+    let mut removed = Vec::new();
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(&prefix) || !name.ends_with(".part") {
+            continue;
+        }
+        let Ok(modified) = entry.metadata().and_then(|meta| meta.modified()) else {
+            continue;
+        };
+        if now.duration_since(modified).unwrap_or(Duration::ZERO) < Duration::from_secs(86_400) {
+            continue;
+        }
+        let path = entry.path();
+        fs::remove_file(&path).with_context(|| {
+            format!("failed to delete the unfinished dump `{}`", path.display())
+        })?;
+        removed.push(path);
     }
     Ok(removed)
 }

@@ -175,7 +175,12 @@ fn synthetic(
             run_migrations_command(command, dir, new_settings)?
         }
         SchemaSource::Database(source) => {
-            let pg_dump = target::find_tool("pg_dump", 0)?;
+            let source_major = {
+                let mut client = conn::connect_settings(source, "the `--schema-from` database")?;
+                conn::make_read_only(&mut client)?;
+                target::server_major(&mut client)?
+            };
+            let pg_dump = target::find_tool("pg_dump", source_major)?;
             let psql = target::find_tool("psql", 0)?;
             for section in [Section::PreData, Section::PostData] {
                 target::pipe_schema(&pg_dump, &psql, source, None, section, new_settings)?;

@@ -488,6 +488,10 @@ fn prune_removes_exactly_the_projects_expired_dumps() {
     write(&dir.join("blog.sql"), "blog", 1);
     write(&elsewhere.join("shop-copy.sql"), "shop", 1);
     std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    // Unfinished files of killed runs: the project's own is pruned once old, another's never.
+    for part in [".shop.sql.AbC123.part", ".blog.sql.AbC123.part"] {
+        std::fs::write(dir.join(part), "COPY").unwrap();
+    }
     std::fs::write(dir.join("unrelated.sql"), "SELECT 2;").unwrap();
 
     let options = dump_options(&dir, state.path(), "shop", 3);
@@ -504,14 +508,24 @@ fn prune_removes_exactly_the_projects_expired_dumps() {
     let later = now + Duration::from_secs(2 * 86_400);
     let mut removed = dumpfile::prune_expired(&options, later).unwrap();
     removed.sort();
-    let mut expected = vec![dir.join("shop.sql"), elsewhere.join("shop-copy.sql")];
+    let mut expected = vec![
+        dir.join("shop.sql"),
+        elsewhere.join("shop-copy.sql"),
+        dir.join(".shop.sql.AbC123.part"),
+    ];
     expected.sort();
     assert_eq!(removed, expected);
     for gone in &expected {
         assert!(!gone.exists());
         assert!(!dumpfile::sidecar_path(gone).exists());
     }
-    for kept in ["shop-week.sql.gz", "blog.sql", "notes.txt", "unrelated.sql"] {
+    for kept in [
+        "shop-week.sql.gz",
+        "blog.sql",
+        "notes.txt",
+        "unrelated.sql",
+        ".blog.sql.AbC123.part",
+    ] {
         assert!(dir.join(kept).exists(), "{kept} untouched");
     }
     assert!(dumpfile::sidecar_path(&dir.join("blog.sql")).exists());
