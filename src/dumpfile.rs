@@ -380,6 +380,12 @@ pub fn write_pull(
     let plans = pipeline::plan_tables(catalog, &request.policy, PlanOptions { binary: false })?;
     let pg_dump = target::find_tool("pg_dump", source_major)?;
     let mut writer = DumpWriter::create(&path, &request.source_name, &to_file.dump)?;
+    writeln!(
+        writer,
+        "-- policy sha256: {}, commit: {}\n",
+        request.policy_sha256,
+        request.commit.as_deref().unwrap_or("none")
+    )?;
 
     capture_schema(
         &pg_dump,

@@ -549,3 +549,33 @@ fn prune_removes_exactly_the_projects_expired_dumps() {
         "another project's dump is never ours to prune"
     );
 }
+
+#[test]
+fn failed_dump_leaves_nothing_behind() {
+    let source = shop_source("dump_failed_src");
+    let unused = TestDb::new("dump_failed_dst");
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.sql");
+    // Fails while the rows are read, after the schema has been written to the temporary file.
+    let mut request = request(
+        &source,
+        &unused,
+        Some(ToFile {
+            path: Some(path.clone()),
+            dump: dump_options(dir.path(), state.path(), "shop", 1),
+        }),
+        state.path(),
+    );
+    request.policy.tables[1].filter = Some("no_such_column > 0".into());
+    let err = pull::run(&request).expect_err("the broken filter fails the copy");
+    assert!(format!("{err:#}").contains("orders"), "{err:#}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "no dump, sidecar or temporary file: {left:?}"
+    );
+}
