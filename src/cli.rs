@@ -33,6 +33,18 @@ pub enum Command {
     PruneDumps,
     /// Create the demo "production" shop database with deterministic synthetic rows.
     DemoProd(DemoProd),
+    /// Time pull-prod against PostgreSQL's own COPY pipes and pg_dump | psql on the demo data.
+    Bench(Bench),
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Demo scale (users); 200000 is about 1.2 GB.
+    #[arg(long, default_value_t = 20000)]
+    pub scale: u64,
+    /// Repetitions of each measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
 }
 
 #[derive(Debug, Args)]
@@ -156,8 +168,28 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),
-        Command::DemoProd(_) => anyhow::bail!("`demo-prod` is not available in this build yet"),
+        Command::Bench(args) => bench(cli, args),
+        Command::DemoProd(args) => demo_prod(args),
     }
+}
+
+fn demo_prod(args: &DemoProd) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let opts = crate::demo::DemoOptions {
+        scale: args.scale,
+        database_url: args.database_url.clone(),
+    };
+    let summary = crate::demo::demo_prod(&opts)?;
+    println!("created `{}` at scale {}:", summary.database, args.scale);
+    for (table, n_rows) in &summary.rows {
+        println!("  {table:<12} {n_rows:>12} rows");
+    }
+    println!(
+        "  {:.1} MB in {:.1} s",
+        summary.bytes as f64 / 1_048_576.0,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
@@ -237,6 +269,22 @@ fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64(),
             peak,
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
+    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
+    let options = crate::bench::BenchOptions {
+        scale: args.scale,
+        reps: args.reps.max(1),
+        project_dir: config.project_dir.clone(),
+        pullprod_exe: std::env::current_exe()?,
+    };
+    let report = crate::bench::run(&options, &|line| eprintln!("{line}"))?;
+    println!("{}", report.render());
+    if report.rows_loaded != report.rows {
+        anyhow::bail!("pull-prod loaded {} rows but the source has {}", report.rows_loaded, report.rows);
     }
     Ok(ExitCode::SUCCESS)
 }

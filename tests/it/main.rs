@@ -2,9 +2,11 @@
 #![allow(clippy::print_stderr)]
 
 mod check;
+mod demo;
 mod dump;
 mod pull;
 mod pull_cli;
 mod schema;
 mod seed;
 mod support;
+mod transform;
