@@ -66,7 +66,8 @@ pub struct SeedSummary {
     /// The dump that was loaded, if one was.
     pub from_dump: Option<PathBuf>,
     /// Synthetic rows per table: (table, inserted, generated rows that no variant could fit
-    /// into the table's constraints and were left out).
+    /// into the table's constraints and were left out). A table the schema step already
+    /// filled (reference data inserted by migrations) is kept as it is and shows (0, 0).
     pub tables: Vec<(TableName, u64, u64)>,
     /// Dumps pruned because they had expired.
     pub pruned: Vec<PathBuf>,
@@ -153,11 +154,12 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
     Ok(summary)
 }
 
-/// Rows for a table: the policy's `rows`, else `--rows`, else `DEFAULT_ROWS`; a skipped table gets none.
+/// Rows for a table: the policy's `rows`, else `--rows`, else `DEFAULT_ROWS`; a `skip` table
+/// gets none unless the policy gives it `rows`.
 pub fn rows_for(policy: &Policy, table: &TableName, rows: Option<u64>) -> u64 {
     match policy.table(table) {
-        Some(rule) if rule.action == TableAction::Skip => 0,
         Some(rule) if rule.seed_rows.is_some() => rule.seed_rows.unwrap_or(0),
+        Some(rule) if rule.action == TableAction::Skip => 0,
         _ => rows.unwrap_or(DEFAULT_ROWS),
     }
 }
@@ -198,7 +200,13 @@ fn synthetic(
         let table = catalog
             .table(step)
             .expect("ordered tables are in the catalog");
-        let n_rows = rows_for(&request.policy, &table.name, request.options.rows);
+        // Reference data the migrations inserted (countries, currencies…) is used as it is.
+        let prefilled = has_rows(&mut client, &table.name)?;
+        let n_rows = if prefilled {
+            0
+        } else {
+            rows_for(&request.policy, &table.name, request.options.rows)
+        };
         let generator = TableGenerator::new(request, &catalog, table, &order.deferred, &keys)?;
         let (inserted, left_out) = generator.load(&mut client, n_rows)?;
         if left_out > 0 {
@@ -225,6 +233,16 @@ fn synthetic(
         .context("failed to analyse the new database")?;
     results.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(results)
+}
+
+fn has_rows(client: &mut Client, table: &TableName) -> Result<bool> {
+    client
+        .query_one(
+            &format!("SELECT EXISTS (SELECT 1 FROM {})", table.quoted()),
+            &[],
+        )
+        .map(|row| row.get(0))
+        .with_context(|| format!("failed to read `{table}` in the new database"))
 }
 
 /// Apply every `.sql` file of the folder (not recursively), in file-name order, each in one
@@ -1241,6 +1259,12 @@ mod tests {
         policy.tables.push(rule("c", TableAction::Copy, None));
         let name = |n: &str| TableName::new("public", n);
         assert_eq!(rows_for(&policy, &name("a"), Some(50)), 5);
+        assert_eq!(
+            rows_for(&policy, &name("b"), Some(50)),
+            5,
+            "`rows` on a skipped table"
+        );
+        policy.tables[1].seed_rows = None;
         assert_eq!(rows_for(&policy, &name("b"), Some(50)), 0);
         assert_eq!(rows_for(&policy, &name("c"), Some(50)), 50);
         assert_eq!(rows_for(&policy, &name("c"), None), DEFAULT_ROWS);
