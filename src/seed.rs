@@ -508,7 +508,7 @@ type GeneratedKeys = HashMap<(TableName, Vec<String>), Vec<Vec<Option<String>>>>
 /// How one column gets its values.
 enum Source {
     /// The type-based synthetic value, passed through the policy's transform if it has one.
-    Generated(Option<ColumnTransform>),
+    Generated(Option<Box<ColumnTransform>>),
     /// Part `part` of the foreign key `fk` (an index into `TableGenerator::foreign_keys`).
     Foreign { fk: usize, part: usize },
     /// NULL now, set by `close_cycle` later.
@@ -597,6 +597,7 @@ impl<'a> TableGenerator<'a> {
                         // type-based value: seed data needs no anonymising.
                         ColumnTransform::new(rule, &column.sql_type, Format::Text, &request.salt)
                             .ok()
+                            .map(Box::new)
                     });
                 Source::Generated(transform)
             };
