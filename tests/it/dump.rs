@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use pullprod::conn::Settings;
 use pullprod::dumpfile::{self, DumpOptions, DumpWriter, ToFile};
 use pullprod::policy::model::{
-    ColumnRule, Origin, Policy, Rule, Strategy, TableAction, TableName, TableRule,
+    ColumnRule, FakeKind, FakeSpec, Locale, Origin, Policy, Rule, Strategy, TableAction, TableName,
+    TableRule,
 };
 use pullprod::pull::{self, PullOptions, PullRequest};
 use pullprod::transform::Salt;
@@ -40,17 +41,24 @@ fn table(name: &str, action: TableAction, columns: &[(&str, Strategy)]) -> Table
     }
 }
 
-/// small_shop's policy with `null` on the columns the canaries are planted in.
+/// small_shop's policy with transforms (`fake.email`, `hash`, `null`) on the columns the
+/// canaries are planted in.
 fn policy() -> Policy {
     use Strategy::*;
-    Policy {
+    let email = Fake(FakeSpec {
+        kind: FakeKind::Email,
+        locale: Locale::default(),
+        min: None,
+        max: None,
+    });
+    let mut policy = Policy {
         tables: vec![
             table(
                 "people",
                 TableAction::Copy,
                 &[
                     ("id", Keep),
-                    ("email", Keep),
+                    ("email", email),
                     ("secret", Null),
                     ("code", Keep),
                     ("moods", Keep),
@@ -64,7 +72,7 @@ fn policy() -> Policy {
                 &[
                     ("id", Keep),
                     ("person_id", Keep),
-                    ("note", Null),
+                    ("note", Hash),
                     ("total", Keep),
                 ],
             ),
@@ -75,14 +83,17 @@ fn policy() -> Policy {
             ),
             table("sessions", TableAction::Skip, &[]),
         ],
-    }
+    };
+    policy.tables[0].columns[1].rule.unique = true;
+    policy
 }
 
 fn shop_source(test: &str) -> TestDb {
     let source = TestDb::new(test);
     source.exec(include_str!("../data/small_shop.sql"));
     source.exec(&format!(
-        "UPDATE people SET secret = '{CANARY}-secret-' || id; \
+        "UPDATE people SET secret = '{CANARY}-secret-' || id, \
+                email = '{CANARY}-mail-' || id || '@example.com' WHERE id % 2 = 0; \
          UPDATE orders SET note = '{CANARY}-note-' || id WHERE id % 3 = 0; \
          UPDATE sessions SET token = '{CANARY}-token'"
     ));
@@ -285,9 +296,13 @@ fn dump_file_holds_no_canary() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(planted, 50);
+    assert_eq!(planted, 25);
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.contains("user17@example.com"));
+    assert!(!text.contains("user17@example.com"), "emails are faked");
+    assert!(
+        text.contains("\t{sad,happy}\t"),
+        "kept values are in the file"
+    );
     assert!(!text.contains(CANARY), "a canary reached the dump file");
     assert!(!text.contains("CANARY"), "a canary reached the dump file");
     let log = std::fs::read_to_string(state.path().join("audit.log")).unwrap();
