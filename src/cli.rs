@@ -112,6 +112,12 @@ pub struct SeedDev {
 pub enum PolicyCommand {
     /// Write a first policy for an existing database, every column marked `todo`.
     Init(PolicyInit),
+    /// Write the data-handling section (sources, commands, tables) into the project's doc file.
+    Doc {
+        /// Change nothing; exit 1 with a diff when the section is out of date.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +173,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             eprintln!("every column is `todo`: classify them, then run `cargo xtask check-policy`");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Policy(PolicyCommand::Doc { check }) => policy_doc(cli, *check),
         Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),
         Command::Bench(args) => bench(cli, args),
         Command::DemoProd(args) => demo_prod(args),
@@ -289,6 +296,49 @@ fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
             report.rows_loaded,
             report.rows
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy_doc(cli: &Cli, check: bool) -> anyhow::Result<ExitCode> {
+    use crate::policydoc::DocOutcome;
+    let options = crate::policydoc::PolicyDocOptions {
+        manifest_path: cli.manifest_path.clone(),
+        check,
+    };
+    let report = crate::policydoc::policy_doc(&options)?;
+    let doc = report.doc_file.display();
+    match report.outcome {
+        DocOutcome::InvalidPolicy {
+            diagnostics,
+            sources,
+            project_dir,
+        } => {
+            crate::diag::print(
+                &diagnostics,
+                &sources,
+                &project_dir,
+                crate::diag::Format::Human,
+            );
+            eprintln!("error: the policy has problems: fix them before generating `{doc}`");
+            let unusable = diagnostics
+                .iter()
+                .any(|d| d.code == crate::diag::Code::ParseError);
+            return Ok(ExitCode::from(if unusable { 2 } else { 1 }));
+        }
+        DocOutcome::UpToDate => eprintln!("`{doc}` is up to date with the policy"),
+        DocOutcome::Updated => eprintln!("updated the data-handling section of `{doc}`"),
+        DocOutcome::Appended => eprintln!(
+            "`{doc}` had no `{}` marker: appended the data-handling section at its end",
+            crate::policydoc::BEGIN_MARKER
+        ),
+        DocOutcome::Created => eprintln!("created `{doc}` with the data-handling section"),
+        DocOutcome::OutOfDate { message, diff } => {
+            print!("{diff}");
+            eprintln!("error: {message}");
+            eprintln!("  help: run `cargo xtask policy doc`");
+            return Ok(ExitCode::from(1));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

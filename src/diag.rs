@@ -31,6 +31,7 @@ pub enum Code {
     DumpDirInRepo,
     RetentionTooLong,
     DuplicateRule,
+    DocOutOfDate,
 }
 
 impl Code {
@@ -51,6 +52,7 @@ impl Code {
         (Code::DumpDirInRepo, "dump-dir-in-repo"),
         (Code::RetentionTooLong, "retention-too-long"),
         (Code::DuplicateRule, "duplicate-rule"),
+        (Code::DocOutOfDate, "doc-out-of-date"),
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -14,6 +14,7 @@ pub mod dumpfile;
 pub mod fault;
 pub mod pipeline;
 pub mod policy;
+pub mod policydoc;
 pub mod progress;
 pub mod pull;
 pub mod rowcodec;

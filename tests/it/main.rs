@@ -3,6 +3,7 @@
 
 mod check;
 mod demo;
+mod doc;
 mod dump;
 mod pull;
 mod pull_cli;
