@@ -56,6 +56,8 @@ pub struct PullOptions {
     pub force_text: bool,
     /// Where the local audit log lives (default: `$XDG_STATE_HOME/pullprod/audit.log`).
     pub audit_log: Option<PathBuf>,
+    /// `--to-file [PATH]`: write an anonymised SQL dump instead of loading the dev database.
+    pub to_file: Option<crate::dumpfile::ToFile>,
 }
 
 /// Seconds spent in each named phase, in order.
@@ -108,6 +110,31 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         .get(0);
     let catalog = schema::load(&mut coordinator)?;
     let source_major = target::server_major(&mut coordinator)?;
+    if let (Some(to_file), false) = (&request.options.to_file, request.options.plan_only) {
+        let (meta, plan, copied) = crate::dumpfile::write_pull(
+            request,
+            to_file,
+            &mut coordinator,
+            &snapshot,
+            &catalog,
+            source_major,
+        )?;
+        write_local_audit(request, &copied)?;
+        progress.line(&format!(
+            "wrote an anonymised dump of `{}` to `{}` ({} rows in {} tables); it expires {}",
+            request.source_name,
+            meta.file.display(),
+            copied.iter().map(|table| table.rows).sum::<u64>(),
+            copied.len(),
+            crate::dumpfile::format_utc(meta.expires)
+        ));
+        return Ok(PullSummary {
+            plan,
+            copied,
+            phases: Vec::new(),
+            source_could_write,
+        });
+    }
 
     let mut admin = target::connect_admin(&request.target)?;
     refuse_same_database(&mut coordinator, &mut admin, &request.target)?;

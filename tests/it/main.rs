@@ -4,8 +4,10 @@
 mod check;
 mod demo;
 mod doc;
+mod dump;
 mod pull;
 mod pull_cli;
 mod schema;
+mod seed;
 mod support;
 mod transform;
