@@ -160,10 +160,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
+    if !matches!(
+        cli.command,
+        Command::PruneDumps | Command::DemoProd(_) | Command::Bench(_)
+    ) {
+        prune_quietly(cli);
+    }
     match &cli.command {
         Command::PullProd(args) => pull_prod(cli, args),
         Command::CheckPolicy(args) => check_policy(cli, args),
-        Command::SeedDev(_) => anyhow::bail!("`seed-dev` is not available in this build yet"),
+        Command::SeedDev(args) => seed_dev(cli, args),
         Command::Policy(PolicyCommand::Init(args)) => {
             let written =
                 crate::check::policy_init(cli.manifest_path.as_deref(), &args.database_url)?;
@@ -174,7 +180,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Doc { check }) => policy_doc(cli, *check),
-        Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),
+        Command::PruneDumps => prune_dumps(cli),
         Command::Bench(args) => bench(cli, args),
         Command::DemoProd(args) => demo_prod(args),
     }
@@ -236,13 +242,11 @@ fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
 }
 
 fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
-    if args.to_file.is_some() {
-        anyhow::bail!("`--to-file` is not available in this build yet");
-    }
     let started = std::time::Instant::now();
     let options = crate::pull::PullProdOptions {
         manifest_path: cli.manifest_path.clone(),
         from: args.from.clone(),
+        to_file: args.to_file.clone(),
         pull: crate::pull::PullOptions {
             jobs: args.jobs.unwrap_or(0),
             force: args.force,
@@ -253,7 +257,7 @@ fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
         },
     };
     let summary = crate::pull::pull_prod(&options)?;
-    if args.plan {
+    if args.plan || args.to_file.is_some() {
         return Ok(ExitCode::SUCCESS);
     }
     let phases: Vec<String> = summary
@@ -341,4 +345,127 @@ fn policy_doc(cli: &Cli, check: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every command prunes the project's expired dumps first (G7); a project whose
+/// configuration cannot be read is left to the command itself to report.
+fn prune_quietly(cli: &Cli) {
+    let Ok((config, _)) = crate::config::load(cli.manifest_path.as_deref()) else {
+        return;
+    };
+    let options = crate::dumpfile::DumpOptions::from_config(&config);
+    match crate::dumpfile::prune_expired(&options, std::time::SystemTime::now()) {
+        Ok(removed) => {
+            for path in removed {
+                eprintln!("removed the expired dump `{}`", path.display());
+            }
+        }
+        Err(err) => eprintln!("warning: could not prune expired dumps: {err:#}"),
+    }
+}
+
+fn prune_dumps(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
+    let options = crate::dumpfile::DumpOptions::from_config(&config);
+    let removed = crate::dumpfile::prune_expired(&options, std::time::SystemTime::now())?;
+    if removed.is_empty() {
+        eprintln!("no expired dumps of `{}`", config.project);
+    }
+    for path in &removed {
+        println!("removed `{}`", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seed_dev(cli: &Cli, args: &SeedDev) -> anyhow::Result<ExitCode> {
+    let (config, diagnostics) = crate::config::load(cli.manifest_path.as_deref())?;
+    let (policy, policy_diagnostics) = crate::check::load_policy(&config);
+    let Some(policy) = policy else {
+        let mut sources = crate::diag::Sources::new();
+        for file in crate::check::policy_files(&config).unwrap_or_default() {
+            sources.insert(file.path.clone(), file.text.clone());
+        }
+        crate::diag::print(
+            &policy_diagnostics,
+            &sources,
+            &config.project_dir,
+            crate::diag::Format::Human,
+        );
+        anyhow::bail!(
+            "the policy has errors: fix them (`cargo xtask check-policy`) before seeding"
+        );
+    };
+    if diagnostics.iter().any(crate::diag::Diagnostic::is_error) {
+        anyhow::bail!(
+            "the `[package.metadata.dump]` table has errors: run `cargo xtask check-policy`"
+        );
+    }
+    let target_url = config
+        .target
+        .as_ref()
+        .ok_or_else(|| {
+            anyhow::anyhow!("no dev database configured: set `target` in `[package.metadata.dump]`")
+        })?
+        .resolve()?;
+    let target = crate::conn::Settings::parse(&target_url)?;
+    // Seed data has nothing to protect, but the configured salt keeps it identical to pulls.
+    let salt = match &config.salt {
+        Some(_) => crate::config::resolve_salt(&config)?,
+        None => crate::transform::Salt::new(b"pullprod seed-dev".to_vec()),
+    };
+    let schema = match (&args.schema_from, &config.schema) {
+        (Some(url), _) => crate::seed::SchemaSource::Database(crate::conn::Settings::parse(url)?),
+        (None, crate::config::SchemaSource::Command(command)) => {
+            crate::seed::SchemaSource::Command {
+                command: command.clone(),
+                dir: config.project_dir.clone(),
+            }
+        }
+        (None, crate::config::SchemaSource::PgDump)
+            if config.project_dir.join("migrations").is_dir() =>
+        {
+            crate::seed::SchemaSource::Migrations(config.project_dir.join("migrations"))
+        }
+        (None, crate::config::SchemaSource::PgDump) => anyhow::bail!(
+            "seed-dev needs the schema without production: pass `--schema-from URL`, add a `migrations/` folder, \
+             or set `schema = {{ command = \"…\" }}` in `[package.metadata.dump]`"
+        ),
+    };
+    let request = crate::seed::SeedRequest {
+        target,
+        policy,
+        salt,
+        schema,
+        dumps: Some(crate::dumpfile::DumpOptions::from_config(&config)),
+        options: crate::seed::SeedOptions {
+            synthetic: args.synthetic,
+            rows: args.rows,
+            force: false,
+            quiet: false,
+        },
+    };
+    let summary = crate::seed::run(&request)?;
+    match &summary.from_dump {
+        Some(path) => eprintln!(
+            "loaded the anonymised dump `{}` into `{}`",
+            path.display(),
+            target_url_name(&request)
+        ),
+        None => {
+            for (table, inserted, left_out) in &summary.tables {
+                let note = if *left_out > 0 {
+                    format!(" ({left_out} left out by constraints)")
+                } else {
+                    String::new()
+                };
+                eprintln!("  {table:<32} {inserted:>8} rows{note}");
+            }
+            eprintln!("filled `{}` with synthetic rows", target_url_name(&request));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn target_url_name(request: &crate::seed::SeedRequest) -> String {
+    request.target.dbname.clone()
 }

@@ -78,7 +78,10 @@ pub struct PullSummary {
 /// temporary name and swap it in only when everything succeeded (G5).
 pub fn run(request: &PullRequest) -> Result<PullSummary> {
     let progress = TableProgress::new(request.options.quiet);
-    if !request.target.is_local() && !request.options.allow_remote_target {
+    if request.options.to_file.is_none()
+        && !request.target.is_local()
+        && !request.options.allow_remote_target
+    {
         bail!(
             "refusing to load `{}`: the dev database is not on this machine; pass `--allow-remote-target` \
              if that is really what you want",
@@ -516,6 +519,8 @@ pub struct PullProdOptions {
     pub manifest_path: Option<PathBuf>,
     /// The configured source to read (`production` by default).
     pub from: String,
+    /// `--to-file [PATH]`: write an anonymised SQL file instead of loading the dev database.
+    pub to_file: Option<Option<PathBuf>>,
     pub pull: PullOptions,
 }
 
@@ -539,12 +544,17 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
     }
     let source_name = options.from.as_str();
     let source_url = config.source(source_name)?;
-    let target_url = config
+    let target_url = if options.to_file.is_some() {
+        // A dump file needs no dev database.
+        String::new()
+    } else {
+        config
         .target
         .as_ref()
         .ok_or_else(|| anyhow!("no dev database configured: set `target = \"env:DATABASE_URL\"` in `[package.metadata.dump]`"))?
         .resolve()
-        .context("cannot find the dev database's connection settings")?;
+        .context("cannot find the dev database's connection settings")?
+    };
     let salt = match &config.salt {
         Some(_) => config::resolve_salt(&config)?,
         None => bail!(
@@ -615,7 +625,16 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
         policy_sha256: policy_sha256.clone(),
         commit: git_commit(&config.project_dir),
         salt,
-        options: options.pull.clone(),
+        options: PullOptions {
+            to_file: options
+                .to_file
+                .as_ref()
+                .map(|path| crate::dumpfile::ToFile {
+                    path: path.clone(),
+                    dump: crate::dumpfile::DumpOptions::from_config(&config),
+                }),
+            ..options.pull.clone()
+        },
     };
     let summary = run(&request)?;
     if source_name == "staging" && !request.options.plan_only {

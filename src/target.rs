@@ -462,7 +462,11 @@ pub fn split_dump(sql: &str) -> (String, Vec<DumpEntry>) {
         if line.starts_with('\\') {
             continue;
         }
-        if line == "--" && lines.peek().is_some_and(|next| next.starts_with("-- Name: ")) {
+        if line == "--"
+            && lines
+                .peek()
+                .is_some_and(|next| next.starts_with("-- Name: "))
+        {
             let header = lines.next().expect("peeked");
             let kind = header
                 .split("; Type: ")
@@ -470,7 +474,10 @@ pub fn split_dump(sql: &str) -> (String, Vec<DumpEntry>) {
                 .and_then(|rest| rest.split("; Schema: ").next())
                 .unwrap_or("")
                 .to_string();
-            entries.push(DumpEntry { kind, sql: String::new() });
+            entries.push(DumpEntry {
+                kind,
+                sql: String::new(),
+            });
             continue;
         }
         if line.starts_with("--") {
@@ -494,9 +501,21 @@ pub fn split_dump(sql: &str) -> (String, Vec<DumpEntry>) {
 /// Build indexes and constraints (pg_dump's post-data section, read in the snapshot) with
 /// `jobs` sessions: indexes and unique keys in parallel, then partition index attachments,
 /// then foreign keys added `NOT VALID` and validated in parallel, then the rest in order.
-pub fn build_post_data(pg_dump: &std::path::Path, source: &Settings, snapshot: Option<&str>, target: &Settings, jobs: usize) -> Result<()> {
+pub fn build_post_data(
+    pg_dump: &std::path::Path,
+    source: &Settings,
+    snapshot: Option<&str>,
+    target: &Settings,
+    jobs: usize,
+) -> Result<()> {
     let mut dump = Command::new(pg_dump);
-    dump.args(["--schema-only", "--no-owner", "--no-privileges", "--exclude-schema=pullprod", "--section=post-data"]);
+    dump.args([
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--exclude-schema=pullprod",
+        "--section=post-data",
+    ]);
     if let Some(snapshot) = snapshot {
         dump.arg(format!("--snapshot={snapshot}"));
     }
@@ -515,7 +534,11 @@ pub fn build_post_data(pg_dump: &std::path::Path, source: &Settings, snapshot: O
     let sql = String::from_utf8(output.stdout).context("`pg_dump` wrote text that is not UTF-8")?;
     let (preamble, entries) = split_dump(&sql);
     let parallel = |kinds: &[&str]| -> Vec<String> {
-        entries.iter().filter(|entry| kinds.contains(&entry.kind.as_str())).map(|entry| entry.sql.clone()).collect()
+        entries
+            .iter()
+            .filter(|entry| kinds.contains(&entry.kind.as_str()))
+            .map(|entry| entry.sql.clone())
+            .collect()
     };
     let jobs = jobs.max(1);
     let mut sessions = Vec::with_capacity(jobs);
@@ -584,16 +607,21 @@ fn run_parallel(sessions: &mut [Client], statements: &[String]) -> Result<()> {
                             return Ok(());
                         }
                         let idx = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(statement) = statements.get(idx) else { return Ok(()) };
+                        let Some(statement) = statements.get(idx) else {
+                            return Ok(());
+                        };
                         let mut outcome = client.batch_execute(statement);
                         // Two foreign keys between the same tables can deadlock; one retry settles it.
-                        if outcome.as_ref().err().and_then(|err| err.code()) == Some(&postgres::error::SqlState::T_R_DEADLOCK_DETECTED) {
+                        if outcome.as_ref().err().and_then(|err| err.code())
+                            == Some(&postgres::error::SqlState::T_R_DEADLOCK_DETECTED)
+                        {
                             outcome = client.batch_execute(statement);
                         }
                         if let Err(err) = outcome {
                             failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                            return Err(anyhow!("{}", conn::describe_pg_error(&err)))
-                                .context("the new database rejected the source indexes and constraints");
+                            return Err(anyhow!("{}", conn::describe_pg_error(&err))).context(
+                                "the new database rejected the source indexes and constraints",
+                            );
                         }
                     }
                 })
