@@ -169,10 +169,16 @@ impl Scalar {
                 generator.min_chars(rule.unique)
             )));
         }
+        // An email always carries its keyed suffix when it fits, unique or not, so the same
+        // address gets the same pseudonym in every column and JSON document (G6).
+        let unique = rule.unique
+            || matches!(&strategy, Strat::Fake(generator)
+                if generator.kind == FakeKind::Email
+                    && limit.is_none_or(|n| n >= generator.min_chars(true)));
         Ok(Scalar {
             ty,
             strategy,
-            unique: rule.unique,
+            unique,
             keyed: Keyed::new(salt, tag.as_bytes()),
             limit,
             is_const: matches!(rule.strategy, Strategy::Const(_)),
@@ -195,7 +201,8 @@ impl Scalar {
                 literal_val(base, buf)
             }
             Strat::Hash => {
-                let digest = digest_of(&self.keyed, &input, base, &mut self.lower);
+                let fold_case = *base == BaseType::Citext;
+                let digest = digest_of(&self.keyed, &input, fold_case, &mut self.lower);
                 hash_value(
                     &self.ty,
                     self.limit,
@@ -207,7 +214,8 @@ impl Scalar {
                 )?
             }
             Strat::Fake(generator) => {
-                let digest = digest_of(&self.keyed, &input, base, &mut self.lower);
+                let fold_case = *base == BaseType::Citext || generator.kind == FakeKind::Email;
+                let digest = digest_of(&self.keyed, &input, fold_case, &mut self.lower);
                 match base {
                     BaseType::Uuid => Val::Uuid(FakeGen::uuid(&digest)),
                     BaseType::Inet | BaseType::Cidr => {
@@ -243,7 +251,7 @@ impl Scalar {
             }
             Strat::Bucket { width, decimal } => bucket(&self.ty, input, *width, *decimal, buf)?,
             Strat::Shift { max_days } => {
-                let digest = digest_of(&self.keyed, &input, base, &mut self.lower);
+                let digest = digest_of(&self.keyed, &input, false, &mut self.lower);
                 let span = 2 * *max_days as u64 + 1;
                 let pick = u64::from_le_bytes(digest[..8].try_into().expect("eight bytes")) % span;
                 let offset = pick as i64 - *max_days as i64;
@@ -309,11 +317,12 @@ fn literal_val<'c>(base: &BaseType, buf: &'c [u8]) -> Val<'c> {
         .expect("literal validated at construction")
 }
 
-fn digest_of(keyed: &Keyed, input: &Val<'_>, base: &BaseType, lower: &mut String) -> [u8; 32] {
-    if let (BaseType::Citext, Val::Text(text)) = (base, input)
+/// The keyed digest of a value. Case-insensitive values (citext, and email addresses in any
+/// column or JSON document) are keyed on their lower-case form: equal values, equal pseudonyms.
+fn digest_of(keyed: &Keyed, input: &Val<'_>, fold_case: bool, lower: &mut String) -> [u8; 32] {
+    if let (true, Val::Text(text)) = (fold_case, input)
         && text.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
     {
-        // citext compares case-insensitively: equal values must get equal pseudonyms.
         lower.clear();
         lower.extend(text.chars().flat_map(char::to_lowercase));
         return keyed.digest(lower.as_bytes());

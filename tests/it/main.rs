@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod doc;
 mod dump;
+mod guarantees;
 mod pull;
 mod pull_cli;
 mod schema;

@@ -68,9 +68,13 @@ impl TestDb {
 
     /// Run SQL (several statements allowed).
     pub fn exec(&self, sql: &str) {
-        self.client()
-            .batch_execute(sql)
-            .unwrap_or_else(|err| panic!("SQL failed in `{}`: {err}", self.name));
+        self.client().batch_execute(sql).unwrap_or_else(|err| {
+            panic!(
+                "SQL failed in `{}`: {}",
+                self.name,
+                pullprod::conn::describe_pg_error(&err)
+            )
+        });
     }
 }
 
