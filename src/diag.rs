@@ -31,6 +31,11 @@ pub enum Code {
     DumpDirInRepo,
     RetentionTooLong,
     DuplicateRule,
+    SubsetUnknownTable,
+    SubsetNoForeignKey,
+    SubsetBadCondition,
+    SubsetFollowCycle,
+    SubsetBadNullify,
 }
 
 impl Code {
@@ -51,6 +56,11 @@ impl Code {
         (Code::DumpDirInRepo, "dump-dir-in-repo"),
         (Code::RetentionTooLong, "retention-too-long"),
         (Code::DuplicateRule, "duplicate-rule"),
+        (Code::SubsetUnknownTable, "subset-unknown-table"),
+        (Code::SubsetNoForeignKey, "subset-no-foreign-key"),
+        (Code::SubsetBadCondition, "subset-bad-condition"),
+        (Code::SubsetFollowCycle, "subset-follow-cycle"),
+        (Code::SubsetBadNullify, "subset-bad-nullify"),
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -16,5 +16,6 @@ pub mod pull;
 pub mod rowcodec;
 pub mod schema;
 pub mod sqltype;
+pub mod subset;
 pub mod target;
 pub mod transform;

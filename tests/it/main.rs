@@ -4,4 +4,5 @@
 mod check;
 mod pull;
 mod schema;
+mod subset;
 mod support;
