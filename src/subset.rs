@@ -525,11 +525,12 @@ impl<'a> Graph<'a> {
             if self.nodes[idx].kind == Kind::Whole {
                 continue;
             }
+            // No alias: a `where` condition may name its table (`users.created_at`).
+            let table = self.nodes[idx].table.name.quoted();
             ctes.push(format!(
-                "{} AS (SELECT x.tableoid AS rel, x.ctid AS rid FROM {} x WHERE {})",
+                "{} AS (SELECT {table}.tableoid AS rel, {table}.ctid AS rid FROM {table} WHERE {})",
                 downward_cte(idx),
-                self.nodes[idx].table.name.quoted(),
-                self.downward(idx, "x", &order.cut)
+                self.downward(idx, &table, &order.cut)
             ));
         }
         let restricted: Vec<usize> = (0..self.nodes.len())
@@ -601,12 +602,14 @@ impl<'a> Graph<'a> {
         let node = &self.nodes[idx];
         match node.rule.subset.limit {
             None => self.condition(idx, alias, cut),
-            Some(limit) => format!(
-                "({alias}.tableoid, {alias}.ctid) IN (SELECT l.tableoid, l.ctid FROM {} l WHERE {} ORDER BY {} LIMIT {limit})",
-                node.table.name.quoted(),
-                self.condition(idx, "l", cut),
-                order_key(node.table, "l")
-            ),
+            Some(limit) => {
+                let table = node.table.name.quoted();
+                format!(
+                    "({alias}.tableoid, {alias}.ctid) IN (SELECT {table}.tableoid, {table}.ctid FROM {table} WHERE {} ORDER BY {} LIMIT {limit})",
+                    self.condition(idx, &table, cut),
+                    order_key(node.table, &table)
+                )
+            }
         }
     }
 
@@ -787,7 +790,7 @@ fn key_equals(left: &str, left_columns: &[String], right: &str, right_columns: &
 /// The text hashed by `percent`: the primary key, else the whole row.
 fn row_key(table: &Table, alias: &str) -> String {
     if table.primary_key.is_empty() {
-        format!("{alias}::text")
+        format!("ROW({alias}.*)::text")
     } else {
         format!(
             "ROW({})::text",
@@ -804,7 +807,7 @@ fn row_key(table: &Table, alias: &str) -> String {
 /// The order `limit` takes the first rows in: the primary key, else the whole row's text.
 fn order_key(table: &Table, alias: &str) -> String {
     if table.primary_key.is_empty() {
-        format!("{alias}::text")
+        format!("ROW({alias}.*)::text")
     } else {
         table
             .primary_key
@@ -812,5 +815,261 @@ fn order_key(table: &Table, alias: &str) -> String {
             .map(|column| format!("{alias}.{}", quote_ident(column)))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::validate::{PolicyFile, parse, table_name};
+    use crate::schema::Column;
+    use crate::sqltype::{BaseType, SqlType};
+
+    /// `table: col, col!` (`!` = NOT NULL) and `fk: table(cols) -> table(cols)` lines.
+    fn catalog(text: &str) -> Catalog {
+        let mut catalog = Catalog::default();
+        for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+            if let Some(fk) = line.strip_prefix("fk:") {
+                let (from, to) = fk.split_once("->").expect("fk: a(x) -> b(y)");
+                let parse_side = |side: &str| {
+                    let (table, columns) = side.trim().split_once('(').expect("table(cols)");
+                    let columns: Vec<String> = columns
+                        .trim_end_matches(')')
+                        .split(',')
+                        .map(|column| column.trim().to_string())
+                        .collect();
+                    (table_name(table), columns)
+                };
+                let (from_table, columns) = parse_side(from);
+                let (referenced_table, referenced_columns) = parse_side(to);
+                let table = catalog
+                    .tables
+                    .iter_mut()
+                    .find(|table| table.name == from_table)
+                    .expect("fk from a known table");
+                table.foreign_keys.push(ForeignKey {
+                    constraint: format!("{}_{}_fkey", from_table.name, columns.join("_")),
+                    columns,
+                    referenced_table,
+                    referenced_columns,
+                });
+                continue;
+            }
+            let (name, columns) = line.split_once(':').expect("table: columns");
+            catalog.tables.push(Table {
+                name: table_name(name.trim()),
+                kind: TableKind::Ordinary,
+                parent: None,
+                columns: columns
+                    .split(',')
+                    .map(|column| {
+                        let column = column.trim();
+                        Column {
+                            name: column.trim_end_matches('!').to_string(),
+                            sql_type: SqlType::simple(BaseType::Int4, "integer"),
+                            not_null: column.ends_with('!'),
+                            generated: false,
+                            identity: false,
+                            unique: false,
+                            binary_safe: true,
+                        }
+                    })
+                    .collect(),
+                primary_key: vec!["id".to_string()],
+                foreign_keys: Vec::new(),
+                estimated_rows: 0,
+                total_bytes: 0,
+                row_security: false,
+            });
+        }
+        catalog
+    }
+
+    fn shop() -> Catalog {
+        catalog(
+            "
+            countries: id!
+            users: id!, country_id!, referred_by
+            addresses: id!, user_id!
+            orders: id!, user_id!, address_id
+            order_items: id!, order_id!, line_no!, product_id!
+            products: id!
+            shipments: id!, order_id!, line_no!
+            notes: id!, user_id
+            fk: users(country_id) -> countries(id)
+            fk: users(referred_by) -> users(id)
+            fk: addresses(user_id) -> users(id)
+            fk: orders(user_id) -> users(id)
+            fk: orders(address_id) -> addresses(id)
+            fk: order_items(order_id) -> orders(id)
+            fk: order_items(product_id) -> products(id)
+            fk: shipments(order_id, line_no) -> order_items(order_id, line_no)
+            fk: notes(user_id) -> users(id)
+            ",
+        )
+    }
+
+    fn policy(text: &str) -> Policy {
+        let parsed = parse(&[PolicyFile {
+            path: "/p/policy/shop.toml".into(),
+            text: text.to_string(),
+        }]);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        parsed.policy
+    }
+
+    /// Every table of `catalog` classified as a whole-table keep, plus `extra` rules.
+    fn policy_for(catalog: &Catalog, extra: &str) -> Policy {
+        let mut text = String::new();
+        for table in &catalog.tables {
+            text.push_str(&format!(
+                "[{}]\nkeep = {{ reason = \"test\" }}\n",
+                table.name.name
+            ));
+            let header = format!("[{}]\n", table.name.name);
+            if let Some(start) = extra.find(&header) {
+                let rest = &extra[start + header.len()..];
+                let end = rest.find("\n[").map(|end| end + 1).unwrap_or(rest.len());
+                text.push_str(&rest[..end]);
+            }
+        }
+        policy(&text)
+    }
+
+    fn kinds(catalog: &Catalog, policy: &Policy) -> String {
+        let graph = Graph::new(catalog, policy);
+        graph
+            .nodes
+            .iter()
+            .map(|node| format!("{}={:?}", node.table.name.name, node.kind))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn kinds_spread_through_references() {
+        let shop = shop();
+        let policy = policy_for(
+            &shop,
+            "[users]\npercent = 5\n[addresses]\nfollow = \"users\"\n[orders]\nfollow = \"users\"\n\
+             [order_items]\nfollow = \"orders\"\n[notes]\nnullify = [\"user_id\"]\n",
+        );
+        assert_eq!(
+            kinds(&shop, &policy),
+            "countries=Whole users=Root addresses=Follower orders=Follower \
+             order_items=Follower products=Whole shipments=Implicit notes=Whole"
+        );
+        let selections = select(&shop, &policy).expect("selects");
+        let names: Vec<&str> = selections
+            .iter()
+            .map(|(table, _)| table.name.as_str())
+            .collect();
+        // Whole tables are copied as they are; `notes` keeps every row but drops references.
+        assert_eq!(
+            names,
+            ["addresses", "notes", "order_items", "orders", "shipments", "users"]
+        );
+        let notes = selections.get(&table_name("notes")).unwrap();
+        assert!(!notes.is_restricted());
+        assert!(
+            notes
+                .query(&table_name("notes"), &["id".into(), "user_id".into()])
+                .contains("CASE WHEN (x.\"user_id\" IS NULL OR (x.\"user_id\") IN")
+        );
+    }
+
+    #[test]
+    fn without_subset_keys_where_is_a_plain_filter() {
+        let shop = shop();
+        let policy = policy_for(&shop, "[users]\nwhere = \"id < 10\"\n");
+        assert!(!is_subset(&policy));
+        assert!(select(&shop, &policy).unwrap().is_empty());
+    }
+
+    #[test]
+    fn selection_sql() {
+        let shop = catalog(
+            "
+            users: id!, referred_by
+            orders: id!, user_id!
+            fk: users(referred_by) -> users(id)
+            fk: orders(user_id) -> users(id)
+            ",
+        );
+        let policy = policy_for(
+            &shop,
+            "[users]\npercent = 5\nwhere = \"id > 0\"\n[orders]\nfollow = \"users\"\nlimit = 10\n",
+        );
+        let selections = select(&shop, &policy).unwrap();
+        let orders = table_name("orders");
+        let sql = selections
+            .get(&orders)
+            .unwrap()
+            .query(&orders, &["id".into(), "user_id".into()]);
+        insta::assert_snapshot!(sql.replace(", pullprod_", ",\n  pullprod_").replace(" SELECT x.", "\nSELECT x."));
+    }
+
+    #[test]
+    fn cycles_through_closure_are_cut_but_follow_cycles_are_errors() {
+        let cyclic = catalog(
+            "
+            users: id!
+            a: id!, user_id!, b_id
+            b: id!, a_id!
+            fk: a(user_id) -> users(id)
+            fk: a(b_id) -> b(id)
+            fk: b(a_id) -> a(id)
+            ",
+        );
+        let policy = policy_for(&cyclic, "[users]\nlimit = 3\n");
+        assert_eq!(kinds(&cyclic, &policy), "users=Root a=Implicit b=Implicit");
+        let graph = Graph::new(&cyclic, &policy);
+        let order = graph.order().expect("soft cycles are cut");
+        assert_eq!(order.cut.len(), 1);
+        assert_eq!(order.nodes.len(), 3);
+        assert!(select(&cyclic, &policy).is_ok());
+
+        let policy = policy_for(&cyclic, "[a]\nfollow = \"b\"\n[b]\nfollow = \"a\"\n");
+        let err = select(&cyclic, &policy).unwrap_err();
+        assert_eq!(
+            err,
+            ["`follow` goes round in a cycle: `a` follows `b` follows `a` [subset-follow-cycle]"]
+        );
+
+        // A follow edge closing a cycle with a closure edge: the closure edge is cut.
+        let policy = policy_for(&cyclic, "[users]\nlimit = 3\n[b]\nfollow = \"a\"\n");
+        assert_eq!(kinds(&cyclic, &policy), "users=Root a=Implicit b=Follower");
+        assert!(select(&cyclic, &policy).is_ok());
+    }
+
+    fn check_diagnostics(extra: &str) -> String {
+        let mut shop = shop();
+        let note = Column {
+            name: "note".into(),
+            ..shop.tables[2].columns[0].clone()
+        };
+        shop.tables[2].columns.push(note);
+        let policy = policy_for(&shop, extra);
+        check(&policy, &shop)
+            .iter()
+            .map(|diagnostic| {
+                format!(
+                    "{}: {} ({})",
+                    diagnostic.code,
+                    diagnostic.message,
+                    diagnostic.help.clone().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn check_reports_bad_follow_and_nullify() {
+        insta::assert_snapshot!(check_diagnostics(
+            "[addresses]\nfollow = [\"user\", \"orders\", \"billing.accounts\"]\nnullify = [\"user_id\", \"nope\", \"note\"]\n\
+             [shipments]\nnullify = [\"order_id\"]\n[orders]\nnullify = [\"address_id\"]\n"
+        ));
+        assert_eq!(check_diagnostics("[orders]\nfollow = \"users\"\n"), "");
     }
 }

@@ -45,6 +45,7 @@ keep = { reason = "no personal data" }
 
 [products]
 limit = 20
+where = "products.price > 0"
 keep = { reason = "catalogue" }
 
 [reviews]
@@ -385,4 +386,45 @@ fn where_without_subset_keys_stays_a_plain_filter() {
     assert!(countries.copy_out_sql().contains("WHERE (code <> 'NL')"));
     assert_eq!(count(&target, "SELECT count(*) FROM countries"), 3);
     assert_eq!(count(&target, "SELECT count(*) FROM users"), 1000);
+}
+
+#[test]
+fn percent_and_limit_work_without_a_primary_key() {
+    let source = TestDb::new("subset_nopk_src");
+    source.exec(
+        "CREATE TABLE log (n int, msg text); \
+         INSERT INTO log SELECT g, 'message ' || g FROM generate_series(1, 200) g;",
+    );
+    let target = TestDb::new("subset_nopk_dst");
+    let policy = parse_policy(
+        r#"
+[log]
+percent = 50
+limit = 30
+where = "log.n > 10"
+keep = { reason = "test" }
+"#,
+    );
+    pull::run(&request(&source, &target, policy, 2)).expect("subset pull");
+    let expected: Vec<i32> = source
+        .client()
+        .query(
+            "SELECT n FROM (SELECT l.* FROM log l WHERE n > 10 \
+               AND (hashtextextended(ROW(l.*)::text, 0) & 9223372036854775807) % 10000 < 5000 \
+             ORDER BY ROW(l.*)::text LIMIT 30) s ORDER BY n",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(expected.len(), 30);
+    let copied: Vec<i32> = target
+        .client()
+        .query("SELECT n FROM log ORDER BY n", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(copied, expected);
 }
