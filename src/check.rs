@@ -140,11 +140,16 @@ fn check_conditions(url: &str, policy: &Policy, catalog: &Catalog) -> Result<Vec
     crate::conn::make_read_only(&mut client)?;
     let mut diagnostics = Vec::new();
     for (table, condition, origin) in conditions {
-        let sql = format!("EXPLAIN SELECT 1 FROM {} WHERE ({condition})", table.quoted());
+        let sql = format!(
+            "EXPLAIN SELECT 1 FROM {} WHERE ({condition})",
+            table.quoted()
+        );
         if let Err(err) = client.query(sql.as_str(), &[]) {
             if err.as_db_error().is_none() {
                 return Err(anyhow::anyhow!("{}", crate::conn::describe_pg_error(&err)))
-                    .with_context(|| format!("failed to check the `where` condition of `{table}`"));
+                    .with_context(|| {
+                        format!("failed to check the `where` condition of `{table}`")
+                    });
             }
             diagnostics.push(crate::subset::bad_condition(
                 &table,

@@ -331,7 +331,10 @@ fn refuse_same_database(
 }
 
 /// Count the rows of every subset table, read-only, in the coordinator's snapshot.
-fn count_subset_rows(coordinator: &mut Client, plan: &[TablePlan]) -> Result<Vec<(TableName, i64)>> {
+fn count_subset_rows(
+    coordinator: &mut Client,
+    plan: &[TablePlan],
+) -> Result<Vec<(TableName, i64)>> {
     let mut counts = Vec::new();
     for table in plan {
         let Some(selection) = &table.subset else {

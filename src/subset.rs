@@ -68,12 +68,12 @@ impl Selection {
     pub fn query(&self, table: &TableName, columns: &[String]) -> String {
         let list = columns
             .iter()
-            .map(|column| {
-                match self.nullified.iter().find(|(name, _)| name == column) {
+            .map(
+                |column| match self.nullified.iter().find(|(name, _)| name == column) {
                     Some((_, expr)) => format!("{expr} AS {}", quote_ident(column)),
                     None => format!("x.{}", quote_ident(column)),
-                }
-            })
+                },
+            )
             .collect::<Vec<_>>()
             .join(", ");
         format!(
@@ -152,11 +152,13 @@ pub fn check(policy: &Policy, catalog: &Catalog) -> Vec<Diagnostic> {
                     .map(|table| policy_table_name(&table.name))
                     .collect::<Vec<_>>();
                 let wanted = policy_table_name(parent);
-                let help = match crate::diag::did_you_mean(&wanted, known.iter().map(String::as_str))
-                {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => "name a table of the database, `schema.table` outside `public`".into(),
-                };
+                let help =
+                    match crate::diag::did_you_mean(&wanted, known.iter().map(String::as_str)) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => {
+                            "name a table of the database, `schema.table` outside `public`".into()
+                        }
+                    };
                 diagnostics.push(
                     error(
                         Code::SubsetUnknownTable,
@@ -165,7 +167,11 @@ pub fn check(policy: &Policy, catalog: &Catalog) -> Vec<Diagnostic> {
                     )
                     .with_help(help),
                 );
-            } else if !table.foreign_keys.iter().any(|fk| &fk.referenced_table == parent) {
+            } else if !table
+                .foreign_keys
+                .iter()
+                .any(|fk| &fk.referenced_table == parent)
+            {
                 diagnostics.push(
                     error(
                         Code::SubsetNoForeignKey,
@@ -285,7 +291,13 @@ fn nullify_problem(table: &Table, rule: &TableRule, column: &str) -> Option<Stri
     let missing: Vec<&String> = fk
         .columns
         .iter()
-        .filter(|name| !rule.subset.nullify.iter().any(|(listed, _)| listed == *name))
+        .filter(|name| {
+            !rule
+                .subset
+                .nullify
+                .iter()
+                .any(|(listed, _)| listed == *name)
+        })
         .collect();
     if !missing.is_empty() {
         return Some(format!(
@@ -516,7 +528,10 @@ impl<'a> Graph<'a> {
             .map(|&idx| format!("`{}`", policy_table_name(&self.nodes[idx].table.name)))
             .collect();
         names.push(names[0].clone());
-        format!("`follow` goes round in a cycle: {}", names.join(" follows "))
+        format!(
+            "`follow` goes round in a cycle: {}",
+            names.join(" follows ")
+        )
     }
 
     fn selections(&self, catalog: &Catalog, order: &Order) -> Selections {
@@ -772,7 +787,12 @@ fn is_nullified(rule: &TableRule, fk: &ForeignKey) -> bool {
 }
 
 /// `(c.a, c.b) = (p.x, p.y)`.
-fn key_equals(left: &str, left_columns: &[String], right: &str, right_columns: &[String]) -> String {
+fn key_equals(
+    left: &str,
+    left_columns: &[String],
+    right: &str,
+    right_columns: &[String],
+) -> String {
     let side = |alias: &str, columns: &[String]| {
         columns
             .iter()
@@ -967,7 +987,14 @@ mod tests {
         // Whole tables are copied as they are; `notes` keeps every row but drops references.
         assert_eq!(
             names,
-            ["addresses", "notes", "order_items", "orders", "shipments", "users"]
+            [
+                "addresses",
+                "notes",
+                "order_items",
+                "orders",
+                "shipments",
+                "users"
+            ]
         );
         let notes = selections.get(&table_name("notes")).unwrap();
         assert!(!notes.is_restricted());
@@ -1006,7 +1033,10 @@ mod tests {
             .get(&orders)
             .unwrap()
             .query(&orders, &["id".into(), "user_id".into()]);
-        insta::assert_snapshot!(sql.replace(", pullprod_", ",\n  pullprod_").replace(" SELECT x.", "\nSELECT x."));
+        insta::assert_snapshot!(
+            sql.replace(", pullprod_", ",\n  pullprod_")
+                .replace(" SELECT x.", "\nSELECT x.")
+        );
     }
 
     #[test]

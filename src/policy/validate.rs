@@ -283,7 +283,10 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                             Code::InvalidValue,
                             vspan,
                             format!("`{label}.percent` must be a number above 0 and at most 100"),
-                            Some("for example `percent = 5` copies about one row in twenty".to_string()),
+                            Some(
+                                "for example `percent = 5` copies about one row in twenty"
+                                    .to_string(),
+                            ),
                         );
                     }
                 }
@@ -388,11 +391,7 @@ fn is_number(item: &Item) -> bool {
 }
 
 /// A string or an array of non-empty strings, each with its origin. `None` for anything else.
-fn string_list(
-    ctx: &Ctx,
-    item: &Item,
-    span: &Range<usize>,
-) -> Option<Vec<(String, Origin)>> {
+fn string_list(ctx: &Ctx, item: &Item, span: &Range<usize>) -> Option<Vec<(String, Origin)>> {
     let origin = |span: Range<usize>| Origin {
         file: ctx.file.to_path_buf(),
         span,
@@ -1076,7 +1075,8 @@ mod tests {
             ));
             if table.subset.is_used() {
                 let subset = &table.subset;
-                let follow: Vec<String> = subset.follow.iter().map(|(t, _)| t.to_string()).collect();
+                let follow: Vec<String> =
+                    subset.follow.iter().map(|(t, _)| t.to_string()).collect();
                 let nullify: Vec<&str> = subset.nullify.iter().map(|(c, _)| c.as_str()).collect();
                 out.push_str(&format!(
                     "  subset: percent={:?} limit={:?} follow={follow:?} nullify={nullify:?}\n",

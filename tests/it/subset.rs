@@ -246,10 +246,7 @@ fn nullify_drops_references_instead_of_pulling_rows() {
             "[users]\npercent = 5\n",
             "[users]\npercent = 5\nnullify = [\"referred_by\"]\n",
         )
-        .replace(
-            "[shipments]\n",
-            "[shipments]\nfollow = \"order_items\"\n",
-        );
+        .replace("[shipments]\n", "[shipments]\nfollow = \"order_items\"\n");
     assert!(policy_text.contains("nullify"));
     pull::run(&request(&source, &target, parse_policy(&policy_text), 2)).expect("subset pull");
     assert_eq!(valid_foreign_keys(&target), 9);
@@ -270,16 +267,24 @@ SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM u WHERE referred_by IN (S
     let (users, kept_referrals, referrals): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
     assert_eq!(count(&target, "SELECT count(*) FROM users"), users);
     assert_eq!(
-        count(&target, "SELECT count(*) FROM users WHERE referred_by IS NOT NULL"),
+        count(
+            &target,
+            "SELECT count(*) FROM users WHERE referred_by IS NOT NULL"
+        ),
         kept_referrals
     );
-    assert!(kept_referrals < referrals, "some references were set to NULL");
+    assert!(
+        kept_referrals < referrals,
+        "some references were set to NULL"
+    );
     assert_eq!(
         table_counts(&target, &["orders", "order_items", "shipments"]),
         {
             let mut expected: Vec<(String, i64)> = counts_by_query(&source, SHOP_REFERENCE)
                 .into_iter()
-                .filter(|(table, _)| ["orders", "order_items", "shipments"].contains(&table.as_str()))
+                .filter(|(table, _)| {
+                    ["orders", "order_items", "shipments"].contains(&table.as_str())
+                })
                 .collect();
             expected.sort();
             expected
@@ -353,7 +358,10 @@ keep = { reason = "test" }
     );
     let err = pull::run(&request(&source, &target, policy, 1)).unwrap_err();
     let message = format!("{err:#}");
-    assert!(message.contains("`follow` goes round in a cycle"), "{message}");
+    assert!(
+        message.contains("`follow` goes round in a cycle"),
+        "{message}"
+    );
     assert!(message.contains("subset-follow-cycle"), "{message}");
     assert_eq!(
         count(
@@ -427,4 +435,136 @@ keep = { reason = "test" }
         .map(|row| row.get(0))
         .collect();
     assert_eq!(copied, expected);
+}
+
+#[test]
+fn check_policy_validates_subset_rules_against_the_schema() {
+    let db = TestDb::new("subset_check");
+    db.exec(SHOP);
+    let project = tempfile::TempDir::new().expect("temporary folder");
+    std::fs::write(
+        project.path().join("Cargo.toml"),
+        "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+         [package.metadata.dump]\npolicy = \"policy\"\ntarget = \"env:DATABASE_URL\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(project.path().join("src")).unwrap();
+    std::fs::write(project.path().join("src/lib.rs"), "").unwrap();
+    std::fs::create_dir_all(project.path().join("policy")).unwrap();
+    let policy_text = SHOP_POLICY
+        .replace(
+            "[addresses]\nfollow = \"users\"",
+            "[addresses]\nfollow = [\"user\", \"orders\"]",
+        )
+        .replace(
+            "where = \"products.price > 0\"",
+            "where = \"price >> 0 AND no_such_column\"",
+        );
+    std::fs::write(project.path().join("policy/shop.toml"), &policy_text).unwrap();
+    let check = |text: &str| {
+        std::fs::write(project.path().join("policy/shop.toml"), text).unwrap();
+        let report = pullprod::check::check_policy(&pullprod::check::CheckPolicyOptions {
+            manifest_path: Some(project.path().join("Cargo.toml")),
+            database_url: Some(db.url().to_string()),
+            ..Default::default()
+        })
+        .expect("check-policy runs");
+        let mut found: Vec<(String, usize)> = report
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.code.as_str().starts_with("subset-"))
+            .map(|diagnostic| {
+                let line = text[..diagnostic.span.start].matches('\n').count() + 1;
+                (diagnostic.code.as_str().to_string(), line)
+            })
+            .collect();
+        found.sort();
+        (found, report)
+    };
+    let line_of = |text: &str, needle: &str| {
+        text[..text.find(needle).expect(needle)]
+            .matches('\n')
+            .count()
+            + 1
+    };
+    let (found, report) = check(&policy_text);
+    let follow_line = line_of(&policy_text, "follow = [\"user\"");
+    assert_eq!(
+        found,
+        vec![
+            (
+                "subset-bad-condition".to_string(),
+                line_of(&policy_text, "where = \"price")
+            ),
+            ("subset-no-foreign-key".to_string(), follow_line),
+            ("subset-unknown-table".to_string(), follow_line),
+        ]
+    );
+    assert!(report.exit_code() == 1);
+    let bad_condition = report
+        .diagnostics
+        .iter()
+        .find(|diagnostic| diagnostic.code.as_str() == "subset-bad-condition")
+        .unwrap();
+    assert!(
+        bad_condition.message.contains("`products.where`"),
+        "{}",
+        bad_condition.message
+    );
+    let (found, _) = check(SHOP_POLICY);
+    assert_eq!(found, vec![]);
+}
+
+#[test]
+fn partitioned_tables_follow_and_are_followed() {
+    let source = TestDb::new("subset_part_src");
+    source.exec(TEAMS);
+    source.exec(
+        "CREATE TABLE events (id int, player_id int NOT NULL REFERENCES players, at date NOT NULL, \
+                              PRIMARY KEY (id, at)) PARTITION BY RANGE (at); \
+         CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01'); \
+         CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01'); \
+         INSERT INTO events SELECT g, 1 + g % 8, date '2023-06-01' + g * 7 FROM generate_series(1, 60) g; \
+         CREATE TABLE cheers (id int PRIMARY KEY, event_id int NOT NULL, event_at date NOT NULL, \
+                              FOREIGN KEY (event_id, event_at) REFERENCES events); \
+         INSERT INTO cheers SELECT id, id, at FROM events WHERE id % 3 = 0;",
+    );
+    let target = TestDb::new("subset_part_dst");
+    let policy = parse_policy(&format!(
+        "{TEAMS_POLICY}\n[events]\nfollow = \"players\"\nkeep = {{ reason = \"test\" }}\n\n\
+         [cheers]\npercent = 20\nkeep = {{ reason = \"test\" }}\n"
+    ));
+    pull::run(&request(&source, &target, policy, 2)).expect("subset pull");
+    let expected: Vec<i32> = source
+        .client()
+        .query(
+            "SELECT id FROM events WHERE player_id IN (1, 2) \
+             UNION SELECT event_id FROM cheers \
+             WHERE (hashtextextended(ROW(id)::text, 0) & 9223372036854775807) % 10000 < 2000 ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(ids(&target, "events"), expected);
+    assert!(count(&target, "SELECT count(*) FROM ONLY events_2023") > 0);
+    assert!(count(&target, "SELECT count(*) FROM ONLY events_2024") > 0);
+    // Cheers pulled in events of players outside the slice (the foreign keys below hold).
+    assert!(
+        count(
+            &target,
+            "SELECT count(*) FROM events WHERE player_id NOT IN (1, 2)"
+        ) > 0
+    );
+    assert_eq!(
+        count(
+            &target,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+        ) - count(
+            &target,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid <> 0"
+        ),
+        5
+    );
 }
