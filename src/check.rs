@@ -344,6 +344,13 @@ fn run_checks(
             &context,
         ));
     }
+    if !parsed.diagnostics.iter().any(Diagnostic::is_error)
+        && let Some((doc_diagnostic, doc_text)) =
+            crate::policydoc::check_doc_file(config, &parsed.policy)
+    {
+        sources.insert(doc_diagnostic.file.clone(), doc_text);
+        diagnostics.push(doc_diagnostic);
+    }
     crate::diag::sort(&mut diagnostics);
     Ok(Report {
         diagnostics,

@@ -33,6 +33,18 @@ pub enum Command {
     PruneDumps,
     /// Create the demo "production" shop database with deterministic synthetic rows.
     DemoProd(DemoProd),
+    /// Time pull-prod against PostgreSQL's own COPY pipes and pg_dump | psql on the demo data.
+    Bench(Bench),
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Demo scale (users); 200000 is about 1.2 GB.
+    #[arg(long, default_value_t = 20000)]
+    pub scale: u64,
+    /// Repetitions of each measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +112,12 @@ pub struct SeedDev {
 pub enum PolicyCommand {
     /// Write a first policy for an existing database, every column marked `todo`.
     Init(PolicyInit),
+    /// Write the data-handling section (sources, commands, tables) into the project's doc file.
+    Doc {
+        /// Change nothing; exit 1 with a diff when the section is out of date.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -155,9 +173,30 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             eprintln!("every column is `todo`: classify them, then run `cargo xtask check-policy`");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Policy(PolicyCommand::Doc { check }) => policy_doc(cli, *check),
         Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),
-        Command::DemoProd(_) => anyhow::bail!("`demo-prod` is not available in this build yet"),
+        Command::Bench(args) => bench(cli, args),
+        Command::DemoProd(args) => demo_prod(args),
     }
+}
+
+fn demo_prod(args: &DemoProd) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let opts = crate::demo::DemoOptions {
+        scale: args.scale,
+        database_url: args.database_url.clone(),
+    };
+    let summary = crate::demo::demo_prod(&opts)?;
+    println!("created `{}` at scale {}:", summary.database, args.scale);
+    for (table, n_rows) in &summary.rows {
+        println!("  {table:<12} {n_rows:>12} rows");
+    }
+    println!(
+        "  {:.1} MB in {:.1} s",
+        summary.bytes as f64 / 1_048_576.0,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
@@ -237,6 +276,65 @@ fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64(),
             peak,
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
+    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
+    let options = crate::bench::BenchOptions {
+        scale: args.scale,
+        reps: args.reps.max(1),
+        project_dir: config.project_dir.clone(),
+        pullprod_exe: std::env::current_exe()?,
+    };
+    let report = crate::bench::run(&options, &|line| eprintln!("{line}"))?;
+    println!("{}", report.render());
+    if report.rows_loaded != report.rows {
+        anyhow::bail!("pull-prod loaded {} rows but the source has {}", report.rows_loaded, report.rows);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy_doc(cli: &Cli, check: bool) -> anyhow::Result<ExitCode> {
+    use crate::policydoc::DocOutcome;
+    let options = crate::policydoc::PolicyDocOptions {
+        manifest_path: cli.manifest_path.clone(),
+        check,
+    };
+    let report = crate::policydoc::policy_doc(&options)?;
+    let doc = report.doc_file.display();
+    match report.outcome {
+        DocOutcome::InvalidPolicy {
+            diagnostics,
+            sources,
+            project_dir,
+        } => {
+            crate::diag::print(
+                &diagnostics,
+                &sources,
+                &project_dir,
+                crate::diag::Format::Human,
+            );
+            eprintln!("error: the policy has problems: fix them before generating `{doc}`");
+            let unusable = diagnostics
+                .iter()
+                .any(|d| d.code == crate::diag::Code::ParseError);
+            return Ok(ExitCode::from(if unusable { 2 } else { 1 }));
+        }
+        DocOutcome::UpToDate => eprintln!("`{doc}` is up to date with the policy"),
+        DocOutcome::Updated => eprintln!("updated the data-handling section of `{doc}`"),
+        DocOutcome::Appended => eprintln!(
+            "`{doc}` had no `{}` marker: appended the data-handling section at its end",
+            crate::policydoc::BEGIN_MARKER
+        ),
+        DocOutcome::Created => eprintln!("created `{doc}` with the data-handling section"),
+        DocOutcome::OutOfDate { message, diff } => {
+            print!("{diff}");
+            eprintln!("error: {message}");
+            eprintln!("  help: run `cargo xtask policy doc`");
+            return Ok(ExitCode::from(1));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

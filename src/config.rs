@@ -472,7 +472,9 @@ fn generated_salt_at(path: &Path) -> Result<String> {
 }
 
 /// `[package.metadata.dump]`, else `[workspace.metadata.dump]`, with its name and span.
-fn dump_table(root: &toml_edit::Table) -> Option<(&'static str, &dyn TableLike, Range<usize>)> {
+pub(crate) fn dump_table(
+    root: &toml_edit::Table,
+) -> Option<(&'static str, &dyn TableLike, Range<usize>)> {
     for (section, prefix) in [
         ("package", "package.metadata.dump"),
         ("workspace", "workspace.metadata.dump"),

@@ -401,7 +401,10 @@ fn check_column(
             format!("`{label}` is kept in clear but {why}"),
             format!(
                 "anonymise it (e.g. `\"{}\"`), or justify it: `{} = {{ keep = true, reason = \"…\" }}`",
-                crate::detect::suggest(&table.name, column, sampled),
+                match crate::detect::suggest(&table.name, column, sampled).as_str() {
+                    "keep" => "hash".to_string(),
+                    transforming => transforming.to_string(),
+                },
                 column.name
             ),
         ));

@@ -391,8 +391,10 @@ fn is_uk_nino(text: &str) -> bool {
     }
     let first_ok = bytes[0].is_ascii_uppercase() && !b"DFIQUV".contains(&bytes[0]);
     let second_ok = bytes[1].is_ascii_uppercase() && !b"DFIOQUV".contains(&bytes[1]);
-    let prefix = &text[..2];
-    let banned = ["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"].contains(&prefix);
+    let prefix = &bytes[..2];
+    let banned = [b"BG", b"GB", b"NK", b"KN", b"TN", b"NT", b"ZZ"]
+        .iter()
+        .any(|pair| pair.as_slice() == prefix);
     first_ok
         && second_ok
         && !banned
@@ -479,6 +481,14 @@ mod tests {
         insta::with_settings!({ omit_expression => true }, {
             insta::assert_snapshot!(expected, out);
         });
+    }
+
+    #[test]
+    fn multi_byte_text_of_nino_length_is_not_a_panic() {
+        assert!(!is_uk_nino("2–3 days"));
+        assert!(!is_uk_nino("é1234567A"));
+        assert!(is_uk_nino("AB123456C"));
+        assert!(scan("2–3 days").is_empty());
     }
 
     #[test]

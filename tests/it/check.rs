@@ -1,75 +1,15 @@
 //! `check-policy` and `policy init` as users run them: the built binary on a fixture
 //! project copied into a temporary folder, against throwaway databases.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use crate::support::TestDb;
+use crate::support::{Project, TestDb};
 
 const SHOP_SQL: &str = include_str!("../data/check/shop.sql");
 
-/// A copy of `tests/data/check/<name>` in a temporary folder.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(name: &str) -> Project {
-        let dir = tempfile::TempDir::new().expect("create a temporary folder");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/check")
-            .join(name);
-        copy_dir(&source, dir.path());
-        Project { dir }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn read(&self, relative: &str) -> String {
-        std::fs::read_to_string(self.path(relative)).expect("read a fixture file")
-    }
-
-    fn write(&self, relative: &str, text: &str) {
-        std::fs::write(self.path(relative), text).expect("write a fixture file");
-    }
-
-    /// Run the binary in the project folder; returns (exit code, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let output = Command::new(env!("CARGO_BIN_EXE_pullprod"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("PULLPROD_TEST_UNSET_STAGING_URL")
-            .output()
-            .expect("run pullprod");
-        let code = output.status.code().expect("exit code");
-        (
-            code,
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    fn check(&self, db: &TestDb, extra: &[&str]) -> (i32, String, String) {
-        let mut args = vec!["check-policy", "--database-url", db.url()];
-        args.extend_from_slice(extra);
-        self.run(&args)
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create folder");
-    for entry in std::fs::read_dir(from).expect("list fixture") {
-        let entry = entry.expect("fixture entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy fixture file");
-        }
-    }
+/// `check-policy --database-url <db>` plus `extra` flags, in the project folder.
+fn check(project: &Project, db: &TestDb, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["check-policy", "--database-url", db.url()];
+    args.extend_from_slice(extra);
+    project.run(&args)
 }
 
 fn shop_db(test: &str) -> TestDb {
@@ -84,9 +24,9 @@ fn outcome(code: i32, stderr: &str) -> String {
 
 #[test]
 fn clean_policy_passes() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     let db = shop_db("check_clean");
-    let (code, stdout, stderr) = project.check(&db, &[]);
+    let (code, stdout, stderr) = check(&project, &db, &[]);
     assert_eq!(stdout, "");
     insta::assert_snapshot!(outcome(code, &stderr), @r"
     exit: 0
@@ -96,7 +36,7 @@ fn clean_policy_passes() {
 
 #[test]
 fn static_only_without_database() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     let (code, _, stderr) = project.run(&["check-policy"]);
     insta::assert_snapshot!(outcome(code, &stderr), @r"
         exit: 0
@@ -107,7 +47,7 @@ fn static_only_without_database() {
 
 #[test]
 fn misspelt_strategy_literal_password_and_missing_column() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     let db = shop_db("check_bad");
     db.exec("ALTER TABLE users ADD COLUMN nickname text");
     let manifest = project.read("Cargo.toml").replace(
@@ -119,7 +59,7 @@ fn misspelt_strategy_literal_password_and_missing_column() {
         .read("policy/users.toml")
         .replace("\"fake.name\"", "\"fake.nmae\"");
     project.write("policy/users.toml", &users);
-    let (code, _, stderr) = project.check(&db, &[]);
+    let (code, _, stderr) = check(&project, &db, &[]);
     assert!(
         !stderr.contains("hunter2"),
         "a password was printed: {stderr}"
@@ -138,11 +78,11 @@ fn misspelt_strategy_literal_password_and_missing_column() {
 
 #[test]
 fn new_column_fails_and_fix_adds_it_as_todo() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     let db = shop_db("check_fix");
-    assert_eq!(project.check(&db, &[]).0, 0);
+    assert_eq!(check(&project, &db, &[]).0, 0);
     db.exec("ALTER TABLE users ADD COLUMN nickname text; ALTER TABLE orders ADD COLUMN customer_email text");
-    let (code, _, stderr) = project.check(&db, &[]);
+    let (code, _, stderr) = check(&project, &db, &[]);
     insta::assert_snapshot!(outcome(code, &stderr), @r#"
         exit: 1
         policy/orders.toml:1:2: error[unclassified-column]: column `orders.customer_email` (text) is not classified
@@ -154,7 +94,7 @@ fn new_column_fails_and_fix_adds_it_as_todo() {
 
     let users_before = project.read("policy/users.toml");
     let orders_before = project.read("policy/orders.toml");
-    let (code, _, stderr) = project.check(&db, &["--fix"]);
+    let (code, _, stderr) = check(&project, &db, &["--fix"]);
     insta::assert_snapshot!(outcome(code, &stderr), @r#"
         exit: 1
         note: added 1 column(s) as `todo` to `policy/orders.toml`
@@ -204,15 +144,15 @@ fn new_column_fails_and_fix_adds_it_as_todo() {
         "policy/orders.toml",
         &orders_after.replace(added_orders, "customer_email = \"fake.email\"\n"),
     );
-    assert_eq!(project.check(&db, &[]).0, 0);
+    assert_eq!(check(&project, &db, &[]).0, 0);
 }
 
 #[test]
 fn fix_writes_a_file_for_a_new_table() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     let db = shop_db("check_fix_table");
     db.exec("CREATE TABLE support_tickets (id bigint PRIMARY KEY, user_id bigint REFERENCES users(id), body text)");
-    let (code, _, stderr) = project.check(&db, &["--fix"]);
+    let (code, _, stderr) = check(&project, &db, &["--fix"]);
     insta::assert_snapshot!(outcome(code, &stderr), @r#"
         exit: 1
         note: added 3 column(s) as `todo` to `policy/support_tickets.toml`
@@ -234,7 +174,7 @@ fn fix_writes_a_file_for_a_new_table() {
 
 #[test]
 fn sampler_flags_planted_values_behind_innocent_names() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     let db = shop_db("check_sample");
     db.exec(
         "CREATE TABLE tickets (id bigint PRIMARY KEY, notes text, misc text, status text, ref text);
@@ -249,9 +189,9 @@ fn sampler_flags_planted_values_behind_innocent_names() {
         "policy/orders.toml",
         &format!("{orders}\n[tickets]\nid = \"keep\"\nnotes = {{ keep = true, reason = \"agents write it\" }}\nmisc = \"keep\"\nstatus = \"keep\"\nref = \"keep\"\n"),
     );
-    let (code, _, _) = project.check(&db, &[]);
+    let (code, _, _) = check(&project, &db, &[]);
     assert_eq!(code, 0, "names alone look innocent");
-    let (code, _, stderr) = project.check(&db, &["--sample"]);
+    let (code, _, stderr) = check(&project, &db, &["--sample"]);
     for planted in ["jane.doe", "4111", "eyJhbGci", "bob@"] {
         assert!(
             !stderr.contains(planted),
@@ -291,11 +231,11 @@ fn sensitive_column_kept_in_clear_never_passes() {
         ),
     ];
     for (file, from, to) in variants {
-        let project = Project::new("shop");
+        let project = Project::from_fixture("check/shop");
         let text = project.read(file);
         assert!(text.contains(from), "fixture changed: {from}");
         project.write(file, &text.replacen(from, to, 1));
-        let (code, _, stderr) = project.check(&db, &[]);
+        let (code, _, stderr) = check(&project, &db, &[]);
         assert_eq!(code, 1, "{to}: {stderr}");
         assert!(stderr.contains("error[sensitive-kept]"), "{to}: {stderr}");
     }
@@ -303,22 +243,19 @@ fn sensitive_column_kept_in_clear_never_passes() {
 
 #[test]
 fn json_and_github_formats() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     let db = shop_db("check_formats");
     db.exec("ALTER TABLE users ADD COLUMN nickname text");
-    let (code, stdout, _) = project.check(&db, &["--format", "json"]);
+    let (code, stdout, _) = check(&project, &db, &["--format", "json"]);
     assert_eq!(code, 1);
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
     assert_eq!(json[0]["code"], "unclassified-column");
     assert_eq!(json[0]["file"], "policy/users.toml");
     assert_eq!(json[0]["line"], 2);
-    let output = Command::new(env!("CARGO_BIN_EXE_pullprod"))
-        .args(["check-policy", "--database-url", db.url()])
-        .current_dir(project.dir.path())
-        .env("GITHUB_ACTIONS", "true")
-        .output()
-        .expect("run pullprod");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (_, _, stderr) = project.run_with_env(
+        &["check-policy", "--database-url", db.url()],
+        &[("GITHUB_ACTIONS", "true")],
+    );
     assert!(
         stderr.contains("::error file=policy/users.toml,line=2,col=2,title=unclassified-column::"),
         "{stderr}"
@@ -327,7 +264,7 @@ fn json_and_github_formats() {
 
 #[test]
 fn syntax_error_and_unreachable_database_are_unusable_input() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     project.write("policy/orders.toml", "[orders\nid = \"keep\"\n");
     let (code, _, stderr) = project.run(&["check-policy"]);
     insta::assert_snapshot!(outcome(code, &stderr), @r"
@@ -336,7 +273,7 @@ fn syntax_error_and_unreachable_database_are_unusable_input() {
         policy/orders.toml:1:8: error[parse-error]: invalid TOML: unclosed table, expected `]`
         error: check-policy found 1 problem(s)
         ");
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     let (code, _, stderr) = project.run(&[
         "check-policy",
         "--database-url",
@@ -348,7 +285,7 @@ fn syntax_error_and_unreachable_database_are_unusable_input() {
 
 #[test]
 fn policy_init_writes_todo_files_and_never_overwrites() {
-    let project = Project::new("shop");
+    let project = Project::from_fixture("check/shop");
     std::fs::remove_dir_all(project.path("policy")).expect("remove the fixture policy");
     let db = shop_db("check_init");
     let (code, _, stderr) = project.run(&["policy", "init", "--database-url", db.url()]);
@@ -362,7 +299,7 @@ fn policy_init_writes_todo_files_and_never_overwrites() {
         date_of_birth = { todo = "generalise.year" }
         country = { todo = "keep" }
         "#);
-    let (code, _, _) = project.check(&db, &[]);
+    let (code, _, _) = check(&project, &db, &[]);
     assert_eq!(code, 1, "a fresh policy is all todo");
     let before = project.read("policy/users.toml");
     let (code, _, stderr) = project.run(&["policy", "init", "--database-url", db.url()]);

@@ -2,7 +2,11 @@
 #![allow(clippy::print_stderr)]
 
 mod check;
+mod demo;
+mod doc;
 mod pull;
+mod pull_cli;
 mod schema;
 mod subset;
 mod support;
+mod transform;
