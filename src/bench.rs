@@ -72,9 +72,14 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
     let base = Settings::parse("")?;
     let source = base.with_dbname(SOURCE_DB);
     match crate::demo::demo_scale(&conninfo(&source)) {
-        Ok(Some(scale)) if scale == options.scale => say(&format!("reusing `{SOURCE_DB}` at scale {scale}")),
+        Ok(Some(scale)) if scale == options.scale => {
+            say(&format!("reusing `{SOURCE_DB}` at scale {scale}"))
+        }
         _ => {
-            say(&format!("building `{SOURCE_DB}` at scale {}", options.scale));
+            say(&format!(
+                "building `{SOURCE_DB}` at scale {}",
+                options.scale
+            ));
             crate::demo::demo_prod(&crate::demo::DemoOptions {
                 scale: options.scale,
                 database_url: Some(conninfo(&source)),
@@ -105,8 +110,16 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
     let mut admin = target::connect_admin(&base)?;
 
     let mut measurements = Vec::new();
-    for (name, binary) in [("raw COPY pipe, text", false), ("raw COPY pipe, binary", true)] {
-        let mut measurement = Measurement { name: name.into(), seconds: Vec::new(), peak_rss: Vec::new(), phases: Vec::new() };
+    for (name, binary) in [
+        ("raw COPY pipe, text", false),
+        ("raw COPY pipe, binary", true),
+    ] {
+        let mut measurement = Measurement {
+            name: name.into(),
+            seconds: Vec::new(),
+            peak_rss: Vec::new(),
+            phases: Vec::new(),
+        };
         for rep in 0..options.reps {
             recreate(&mut admin, RAW_DB)?;
             let raw = base.with_dbname(RAW_DB);
@@ -116,26 +129,48 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
                 copy_pipe(&psql, &source, &raw, table, binary)?;
             }
             measurement.seconds.push(started.elapsed().as_secs_f64());
-            say(&format!("  {name} #{}: {:.1}s", rep + 1, measurement.seconds[rep]));
+            say(&format!(
+                "  {name} #{}: {:.1}s",
+                rep + 1,
+                measurement.seconds[rep]
+            ));
         }
         measurements.push(measurement);
     }
 
-    let mut dump = Measurement { name: "pg_dump | psql".into(), seconds: Vec::new(), peak_rss: Vec::new(), phases: Vec::new() };
+    let mut dump = Measurement {
+        name: "pg_dump | psql".into(),
+        seconds: Vec::new(),
+        peak_rss: Vec::new(),
+        phases: Vec::new(),
+    };
     for rep in 0..options.reps {
         recreate(&mut admin, DUMP_DB)?;
         let started = Instant::now();
         dump_restore(&pg_dump, &psql, &source, &base.with_dbname(DUMP_DB))?;
         dump.seconds.push(started.elapsed().as_secs_f64());
-        say(&format!("  pg_dump | psql #{}: {:.1}s", rep + 1, dump.seconds[rep]));
+        say(&format!(
+            "  pg_dump | psql #{}: {:.1}s",
+            rep + 1,
+            dump.seconds[rep]
+        ));
     }
     measurements.push(dump);
 
     let project = bench_project(options, &source, &base.with_dbname(TARGET_DB))?;
     let mut rows_loaded = u64::MAX;
     for jobs in [1usize, 0] {
-        let name = if jobs == 1 { "pull-prod --jobs 1".to_string() } else { "pull-prod (default jobs)".to_string() };
-        let mut measurement = Measurement { name: name.clone(), seconds: Vec::new(), peak_rss: Vec::new(), phases: Vec::new() };
+        let name = if jobs == 1 {
+            "pull-prod --jobs 1".to_string()
+        } else {
+            "pull-prod (default jobs)".to_string()
+        };
+        let mut measurement = Measurement {
+            name: name.clone(),
+            seconds: Vec::new(),
+            peak_rss: Vec::new(),
+            phases: Vec::new(),
+        };
         let mut runs = Vec::new();
         for rep in 0..options.reps {
             let summary = pull_once(options, project.path(), jobs)?;
@@ -152,7 +187,10 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
         measurements.push(measurement);
     }
     for db in [RAW_DB, DUMP_DB, TARGET_DB] {
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(db)))?;
+        admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(db)
+        ))?;
     }
     Ok(BenchReport {
         scale: options.scale,
@@ -181,7 +219,12 @@ impl BenchReport {
         for m in &self.measurements {
             let (min, max) = m.range();
             let median = m.median();
-            let rss = m.peak_rss.iter().max().map(|b| format!("{} MiB", b / (1024 * 1024))).unwrap_or_default();
+            let rss = m
+                .peak_rss
+                .iter()
+                .max()
+                .map(|b| format!("{} MiB", b / (1024 * 1024)))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "{:<28} {:>9.2} {:>17} {:>9.1} {:>11.0} {:>10}\n",
                 m.name,
@@ -192,16 +235,27 @@ impl BenchReport {
                 rss
             ));
             if !m.phases.is_empty() {
-                let phases: Vec<String> = m.phases.iter().map(|(name, s)| format!("{name} {s:.2}s")).collect();
+                let phases: Vec<String> = m
+                    .phases
+                    .iter()
+                    .map(|(name, s)| format!("{name} {s:.2}s"))
+                    .collect();
                 out.push_str(&format!("{:<28} {}\n", "", phases.join(", ")));
             }
         }
         let find = |name: &str| self.measurements.iter().find(|m| m.name == name);
-        let data_phase = |m: &Measurement| m.phases.iter().find(|(name, _)| name == "data").map(|(_, s)| *s);
+        let data_phase = |m: &Measurement| {
+            m.phases
+                .iter()
+                .find(|(name, _)| name == "data")
+                .map(|(_, s)| *s)
+        };
         out.push('\n');
-        if let (Some(pull1), Some(text), Some(binary)) =
-            (find("pull-prod --jobs 1"), find("raw COPY pipe, text"), find("raw COPY pipe, binary"))
-            && let Some(data) = data_phase(pull1)
+        if let (Some(pull1), Some(text), Some(binary)) = (
+            find("pull-prod --jobs 1"),
+            find("raw COPY pipe, text"),
+            find("raw COPY pipe, binary"),
+        ) && let Some(data) = data_phase(pull1)
         {
             out.push_str(&format!(
                 "pull-prod --jobs 1, data phase {data:.2}s: {:.2}x the raw text pipe's throughput (target > 1), \
@@ -210,21 +264,33 @@ impl BenchReport {
                 binary.median() / data
             ));
         }
-        if let (Some(pull), Some(dump)) = (find("pull-prod (default jobs)"), find("pg_dump | psql")) {
+        if let (Some(pull), Some(dump)) = (find("pull-prod (default jobs)"), find("pg_dump | psql"))
+        {
             out.push_str(&format!(
                 "pull-prod end to end (default jobs): {:.2}x the speed of pg_dump | psql (target > 1)\n",
                 dump.median() / pull.median()
             ));
         }
-        let rss: Vec<u64> = self.measurements.iter().flat_map(|m| m.peak_rss.iter().copied()).collect();
+        let rss: Vec<u64> = self
+            .measurements
+            .iter()
+            .flat_map(|m| m.peak_rss.iter().copied())
+            .collect();
         if let Some(max) = rss.iter().max() {
-            out.push_str(&format!("pull-prod peak RSS: {} MiB (target <= 64 MiB)\n", max / (1024 * 1024)));
+            out.push_str(&format!(
+                "pull-prod peak RSS: {} MiB (target <= 64 MiB)\n",
+                max / (1024 * 1024)
+            ));
         }
         out.push_str(&format!(
             "rows loaded by pull-prod: {} of {} ({})\n",
             self.rows_loaded,
             self.rows,
-            if self.rows_loaded == self.rows { "all" } else { "MISMATCH" }
+            if self.rows_loaded == self.rows {
+                "all"
+            } else {
+                "MISMATCH"
+            }
         ));
         out
     }
@@ -267,7 +333,13 @@ fn count_copy_text(client: &mut postgres::Client, tables: &[String]) -> Result<(
 }
 
 /// `psql -c "COPY t TO STDOUT" | psql -c "COPY t FROM STDIN"`, as a user would type it.
-fn copy_pipe(psql: &Path, source: &Settings, target: &Settings, table: &str, binary: bool) -> Result<()> {
+fn copy_pipe(
+    psql: &Path,
+    source: &Settings,
+    target: &Settings,
+    table: &str,
+    binary: bool,
+) -> Result<()> {
     let format = if binary { " (FORMAT binary)" } else { "" };
     let mut out = Command::new(psql)
         .args(["-X", "-q", "-c", &format!("COPY {table} TO STDOUT{format}")])
@@ -277,7 +349,14 @@ fn copy_pipe(psql: &Path, source: &Settings, target: &Settings, table: &str, bin
         .context("failed to start psql")?;
     let stdout = out.stdout.take().expect("piped");
     let status_in = Command::new(psql)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", &format!("COPY {table} FROM STDIN{format}")])
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            &format!("COPY {table} FROM STDIN{format}"),
+        ])
         .envs(target.libpq_env())
         .stdin(Stdio::from(stdout))
         .stdout(Stdio::null())
@@ -312,7 +391,11 @@ fn dump_restore(pg_dump: &Path, psql: &Path, source: &Settings, target: &Setting
 }
 
 /// A throwaway project: the demo's policy, with the benchmark databases as staging and target.
-fn bench_project(options: &BenchOptions, source: &Settings, target: &Settings) -> Result<tempfile::TempDir> {
+fn bench_project(
+    options: &BenchOptions,
+    source: &Settings,
+    target: &Settings,
+) -> Result<tempfile::TempDir> {
     let dir = tempfile::TempDir::new().context("failed to create a temporary project")?;
     let manifest = format!(
         "[package]\nname = \"pullprod-bench\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
@@ -326,7 +409,9 @@ fn bench_project(options: &BenchOptions, source: &Settings, target: &Settings) -
     std::fs::write(dir.path().join("src/lib.rs"), "//! benchmark project\n")?;
     let policy_dir = dir.path().join("policy");
     std::fs::create_dir_all(&policy_dir)?;
-    for entry in std::fs::read_dir(options.project_dir.join("policy")).context("failed to read the demo policy")? {
+    for entry in std::fs::read_dir(options.project_dir.join("policy"))
+        .context("failed to read the demo policy")?
+    {
         let entry = entry?;
         if entry.path().extension().is_some_and(|ext| ext == "toml") {
             std::fs::copy(entry.path(), policy_dir.join(entry.file_name()))?;
@@ -359,15 +444,24 @@ fn pull_once(options: &BenchOptions, project: &Path, jobs: usize) -> Result<Pull
     let output = command.output().context("failed to run pull-prod")?;
     let seconds = started.elapsed().as_secs_f64();
     if !output.status.success() {
-        bail!("pull-prod failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "pull-prod failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary_path)?)?;
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path)?)?;
     let phases = summary["phases"]
         .as_array()
         .map(|phases| {
             phases
                 .iter()
-                .map(|phase| (phase["name"].as_str().unwrap_or("").to_string(), phase["seconds"].as_f64().unwrap_or(0.0)))
+                .map(|phase| {
+                    (
+                        phase["name"].as_str().unwrap_or("").to_string(),
+                        phase["seconds"].as_f64().unwrap_or(0.0),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -291,7 +291,11 @@ fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
     let report = crate::bench::run(&options, &|line| eprintln!("{line}"))?;
     println!("{}", report.render());
     if report.rows_loaded != report.rows {
-        anyhow::bail!("pull-prod loaded {} rows but the source has {}", report.rows_loaded, report.rows);
+        anyhow::bail!(
+            "pull-prod loaded {} rows but the source has {}",
+            report.rows_loaded,
+            report.rows
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -568,3 +568,89 @@ fn partitioned_tables_follow_and_are_followed() {
         5
     );
 }
+
+/// The demo policy (`policy/*.toml`) with subset keys added after the table headers.
+fn demo_policy_with(additions: &[(&str, &str)]) -> Policy {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policy");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("policy folder")
+        .map(|entry| entry.expect("policy entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    let files: Vec<PolicyFile> = paths
+        .into_iter()
+        .map(|path| {
+            let mut text = std::fs::read_to_string(&path).expect("policy file");
+            for (table, keys) in additions {
+                let header = format!("[{table}]\n");
+                text = text.replace(&header, &format!("{header}{keys}\n"));
+            }
+            PolicyFile { path, text }
+        })
+        .collect();
+    let parsed = policy::parse(&files);
+    assert!(
+        parsed.diagnostics.is_empty(),
+        "policy diagnostics: {:?}",
+        parsed.diagnostics
+    );
+    for (table, _) in additions {
+        assert!(
+            parsed
+                .policy
+                .tables
+                .iter()
+                .any(|rule| rule.table.name == *table
+                    && (rule.subset.is_used() || rule.filter.is_some())),
+            "subset keys added to `{table}`"
+        );
+    }
+    parsed.policy
+}
+
+#[test]
+fn five_percent_of_the_demo_shop_is_closed_under_foreign_keys() {
+    let source = TestDb::new("subset_demo_src");
+    pullprod::demo::demo_prod(&pullprod::demo::DemoOptions {
+        scale: 400,
+        database_url: Some(source.url().to_string()),
+    })
+    .unwrap_or_else(|err| panic!("demo_prod failed: {err:#}"));
+    let policy = demo_policy_with(&[
+        ("users", "percent = 5"),
+        ("addresses", "follow = \"users\""),
+        ("orders", "follow = \"users\""),
+        ("order_items", "follow = \"orders\""),
+    ]);
+    let target = TestDb::new("subset_demo_dst");
+    pull::run(&request(&source, &target, policy, 2)).expect("subset pull of the demo shop");
+
+    let foreign_keys = "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND convalidated";
+    assert!(count(&source, foreign_keys) >= 8);
+    assert_eq!(count(&target, foreign_keys), count(&source, foreign_keys));
+    // events: restricted by closure (rows of chosen users, or of nobody); sessions: skipped.
+    let reference = "
+WITH RECURSIVE
+  u0 AS (SELECT id FROM users WHERE (hashtextextended(ROW(id)::text, 0) & 9223372036854775807) % 10000 < 500),
+  o AS (SELECT * FROM orders WHERE user_id IN (SELECT id FROM u0)),
+  i AS (SELECT * FROM order_items WHERE order_id IN (SELECT id FROM o)),
+  a AS (SELECT * FROM addresses WHERE user_id IN (SELECT id FROM u0) OR id IN (SELECT shipping_address_id FROM o)),
+  e AS (SELECT * FROM events WHERE user_id IS NULL OR user_id IN (SELECT id FROM u0)),
+  u(id) AS (SELECT id FROM (SELECT id FROM u0 UNION SELECT user_id FROM a) s
+            UNION SELECT x.referred_by FROM users x JOIN u ON x.id = u.id WHERE x.referred_by IS NOT NULL)
+SELECT 'addresses', (SELECT count(*) FROM a)
+UNION ALL SELECT 'countries', (SELECT count(*) FROM countries)
+UNION ALL SELECT 'events', (SELECT count(*) FROM e)
+UNION ALL SELECT 'order_items', (SELECT count(*) FROM i)
+UNION ALL SELECT 'orders', (SELECT count(*) FROM o)
+UNION ALL SELECT 'products', (SELECT count(*) FROM products)
+UNION ALL SELECT 'sessions', 0
+UNION ALL SELECT 'users', (SELECT count(*) FROM u)
+ORDER BY 1";
+    let expected = counts_by_query(&source, reference);
+    let tables: Vec<&str> = expected.iter().map(|(table, _)| table.as_str()).collect();
+    assert_eq!(table_counts(&target, &tables), expected);
+    let users = count(&target, "SELECT count(*) FROM users");
+    assert!((10..200).contains(&users), "{users} of 400 users");
+}
