@@ -306,9 +306,15 @@ fn conninfo(settings: &Settings) -> String {
 fn recreate(admin: &mut postgres::Client, name: &str) -> Result<()> {
     admin
         .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {0} WITH (FORCE); CREATE DATABASE {0} TEMPLATE template0",
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             quote_ident(name)
         ))
+        .and_then(|()| {
+            admin.batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE template0",
+                quote_ident(name)
+            ))
+        })
         .with_context(|| format!("failed to recreate `{name}`"))
 }
 

@@ -56,6 +56,8 @@ pub struct PullOptions {
     pub force_text: bool,
     /// Where the local audit log lives (default: `$XDG_STATE_HOME/pullprod/audit.log`).
     pub audit_log: Option<PathBuf>,
+    /// `--to-file [PATH]`: write an anonymised SQL dump instead of loading the dev database.
+    pub to_file: Option<crate::dumpfile::ToFile>,
 }
 
 /// Seconds spent in each named phase, in order.
@@ -110,6 +112,32 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         .get(0);
     let catalog = schema::load(&mut coordinator)?;
     let source_major = target::server_major(&mut coordinator)?;
+    if let (Some(to_file), false) = (&request.options.to_file, request.options.plan_only) {
+        let (meta, plan, copied) = crate::dumpfile::write_pull(
+            request,
+            to_file,
+            &mut coordinator,
+            &snapshot,
+            &catalog,
+            source_major,
+        )?;
+        write_local_audit(request, &copied)?;
+        progress.line(&format!(
+            "wrote an anonymised dump of `{}` to `{}` ({} rows in {} tables); it expires {}",
+            request.source_name,
+            meta.file.display(),
+            copied.iter().map(|table| table.rows).sum::<u64>(),
+            copied.len(),
+            crate::dumpfile::format_utc(meta.expires)
+        ));
+        return Ok(PullSummary {
+            plan,
+            copied,
+            phases: Vec::new(),
+            source_could_write,
+            subset_rows: Vec::new(),
+        });
+    }
 
     let mut admin = target::connect_admin(&request.target)?;
     refuse_same_database(&mut coordinator, &mut admin, &request.target)?;
@@ -252,23 +280,13 @@ fn build(
     phases.push(("data", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
-    target::pipe_schema(
-        pg_dump,
-        psql,
-        &request.source,
-        Some(snapshot),
-        Section::PostData,
-        new_settings,
-    )?;
+    target::build_post_data(pg_dump, &request.source, Some(snapshot), new_settings, jobs)?;
     fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
     let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
     target::set_sequences(&mut new_client, &sequences)?;
     target::refresh_matviews(&mut new_client, &catalog.matviews)?;
     write_target_audit(&mut new_client, request, &copied)?;
-    new_client
-        .batch_execute("ANALYZE")
-        .context("failed to analyse the new database")?;
     phases.push(("post-data", started.elapsed().as_secs_f64()));
     Ok((copied, phases))
 }

@@ -4,9 +4,11 @@
 mod check;
 mod demo;
 mod doc;
+mod dump;
 mod pull;
 mod pull_cli;
 mod schema;
+mod seed;
 mod subset;
 mod support;
 mod transform;
