@@ -112,8 +112,53 @@ pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
             }
         }
     }
+    if let Some((catalog, _)) = &catalog_and_samples
+        && let Some(url) = &database_url
+        && !report.unusable
+    {
+        let policy = read_policy(&config)?.0.policy;
+        report
+            .diagnostics
+            .extend(check_conditions(url, &policy, catalog)?);
+        crate::diag::sort(&mut report.diagnostics);
+    }
     report.notes.splice(0..0, notes);
     Ok(report)
+}
+
+/// Every `where` condition must be valid SQL on its table: the database plans (never runs)
+/// `SELECT 1 FROM <table> WHERE (<condition>)`, in read-only transactions.
+fn check_conditions(url: &str, policy: &Policy, catalog: &Catalog) -> Result<Vec<Diagnostic>> {
+    let conditions: Vec<_> = crate::subset::conditions(policy)
+        .into_iter()
+        .filter(|(table, _, _)| catalog.table(table).is_some())
+        .collect();
+    if conditions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut client = crate::conn::connect(url, "the schema database")?;
+    crate::conn::make_read_only(&mut client)?;
+    let mut diagnostics = Vec::new();
+    for (table, condition, origin) in conditions {
+        let sql = format!(
+            "EXPLAIN SELECT 1 FROM {} WHERE ({condition})",
+            table.quoted()
+        );
+        if let Err(err) = client.query(sql.as_str(), &[]) {
+            if err.as_db_error().is_none() {
+                return Err(anyhow::anyhow!("{}", crate::conn::describe_pg_error(&err)))
+                    .with_context(|| {
+                        format!("failed to check the `where` condition of `{table}`")
+                    });
+            }
+            diagnostics.push(crate::subset::bad_condition(
+                &table,
+                &origin,
+                &crate::conn::describe_pg_error(&err),
+            ));
+        }
+    }
+    Ok(diagnostics)
 }
 
 /// The policy files parsed and validated, statically. `None` when there is any error.

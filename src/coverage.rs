@@ -76,6 +76,7 @@ pub fn check(
             );
         }
     }
+    diagnostics.extend(crate::subset::check(policy, catalog));
     crate::diag::sort(&mut diagnostics);
     diagnostics
 }

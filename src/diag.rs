@@ -32,6 +32,11 @@ pub enum Code {
     RetentionTooLong,
     DuplicateRule,
     DocOutOfDate,
+    SubsetUnknownTable,
+    SubsetNoForeignKey,
+    SubsetBadCondition,
+    SubsetFollowCycle,
+    SubsetBadNullify,
 }
 
 impl Code {
@@ -53,6 +58,11 @@ impl Code {
         (Code::RetentionTooLong, "retention-too-long"),
         (Code::DuplicateRule, "duplicate-rule"),
         (Code::DocOutOfDate, "doc-out-of-date"),
+        (Code::SubsetUnknownTable, "subset-unknown-table"),
+        (Code::SubsetNoForeignKey, "subset-no-foreign-key"),
+        (Code::SubsetBadCondition, "subset-bad-condition"),
+        (Code::SubsetFollowCycle, "subset-follow-cycle"),
+        (Code::SubsetBadNullify, "subset-bad-nullify"),
     ];
 
     pub fn as_str(self) -> &'static str {

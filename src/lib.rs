@@ -21,5 +21,6 @@ pub mod rowcodec;
 pub mod schema;
 pub mod seed;
 pub mod sqltype;
+pub mod subset;
 pub mod target;
 pub mod transform;

@@ -14,6 +14,7 @@ use crate::policy::model::{Policy, Rule, TableAction, TableName, quote_ident};
 use crate::rowcodec::{Parsed, binary, text};
 use crate::schema::{Catalog, Table, TableKind};
 use crate::sqltype::SqlType;
+use crate::subset::{self, Selection};
 use crate::transform::{self, ColumnTransform, Format, Salt, Written};
 
 /// What to copy from one table: the columns, their effective rules and the COPY format.
@@ -26,8 +27,10 @@ pub struct TablePlan {
     /// The rule applied to each copied column (foreign keys follow the key they reference).
     pub rules: Vec<Rule>,
     pub column_types: Vec<SqlType>,
-    /// The policy's `where` condition, if any.
+    /// The policy's `where` condition, if any (a plain filter when the policy has no subset).
     pub filter: Option<String>,
+    /// The rows of a subset (closed under foreign keys); replaces `filter` when set.
+    pub subset: Option<Selection>,
     pub format: Format,
     pub estimated_rows: i64,
     pub estimated_bytes: i64,
@@ -43,6 +46,12 @@ impl TablePlan {
     pub fn copy_out_sql(&self) -> String {
         let columns = self.column_list();
         let options = self.copy_options();
+        if let Some(selection) = &self.subset {
+            return format!(
+                "COPY ({}) TO STDOUT {options}",
+                selection.query(&self.table, &self.columns)
+            );
+        }
         match &self.filter {
             None => format!(
                 "COPY {} ({columns}) TO STDOUT {options}",
@@ -101,7 +110,10 @@ pub fn plan_tables(
     options: PlanOptions,
 ) -> Result<Vec<TablePlan>> {
     let mut plans = Vec::new();
-    let mut problems = Vec::new();
+    let (selections, mut problems) = match subset::select(catalog, policy) {
+        Ok(selections) => (selections, Vec::new()),
+        Err(problems) => (Default::default(), problems),
+    };
     for table in &catalog.tables {
         if table.kind == TableKind::Partitioned {
             continue;
@@ -151,6 +163,7 @@ pub fn plan_tables(
             rules,
             column_types,
             filter: table_rule.filter.clone(),
+            subset: selections.get(&table.name).cloned(),
             format: if binary_ok {
                 Format::Binary
             } else {

@@ -16,7 +16,7 @@ use crate::conn::{self, Settings};
 use crate::diag::{self, Diagnostic, Sources};
 use crate::fault;
 use crate::pipeline::{self, PlanOptions, TableCopied, TablePlan};
-use crate::policy::model::{Policy, Strategy, TableAction};
+use crate::policy::model::{Policy, Strategy, TableAction, TableName};
 use crate::progress::TableProgress;
 use crate::schema::{self, Catalog};
 use crate::target::{self, Section, SwapOptions};
@@ -72,6 +72,8 @@ pub struct PullSummary {
     pub phases: Phases,
     /// The source role could write (a warning was printed).
     pub source_could_write: bool,
+    /// With `plan_only`: the rows each table of a subset will contribute, counted in the snapshot.
+    pub subset_rows: Vec<(TableName, i64)>,
 }
 
 /// Run a pull: refuse early when something is wrong, else build the new database under a
@@ -136,6 +138,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
             copied,
             phases: Vec::new(),
             source_could_write,
+            subset_rows: Vec::new(),
         });
     }
 
@@ -151,12 +154,14 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         },
     )?;
     if request.options.plan_only {
-        print_plan(&progress, request, &catalog, &plan);
+        let subset_rows = count_subset_rows(&mut coordinator, &plan)?;
+        print_plan(&progress, request, &catalog, &plan, &subset_rows);
         return Ok(PullSummary {
             plan,
             copied: Vec::new(),
             phases: Vec::new(),
             source_could_write,
+            subset_rows,
         });
     }
 
@@ -228,6 +233,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         copied,
         phases,
         source_could_write,
+        subset_rows: Vec::new(),
     })
 }
 
@@ -345,14 +351,36 @@ fn refuse_same_database(
     Ok(())
 }
 
+/// Count the rows of every subset table, read-only, in the coordinator's snapshot.
+fn count_subset_rows(
+    coordinator: &mut Client,
+    plan: &[TablePlan],
+) -> Result<Vec<(TableName, i64)>> {
+    let mut counts = Vec::new();
+    for table in plan {
+        let Some(selection) = &table.subset else {
+            continue;
+        };
+        let n_rows: i64 = coordinator
+            .query_one(selection.count_query(&table.table).as_str(), &[])
+            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .with_context(|| format!("failed to count the subset of `{}`", table.table))?
+            .get(0);
+        counts.push((table.table.clone(), n_rows));
+    }
+    counts.sort();
+    Ok(counts)
+}
+
 fn print_plan(
     progress: &TableProgress,
     request: &PullRequest,
     catalog: &Catalog,
     plan: &[TablePlan],
+    subset_rows: &[(TableName, i64)],
 ) {
     progress.line(&format!(
-        "plan: `{}` -> `{}` (nothing will be read or written)",
+        "plan: `{}` -> `{}` (nothing will be copied or written)",
         request.source_name, request.target.dbname
     ));
     for table in plan {
@@ -363,10 +391,13 @@ fn print_plan(
             .filter(|(_, rule)| !rule.is_keep())
             .map(|(column, rule)| format!("{column}: {}", strategy_name(&rule.strategy)))
             .collect();
+        let rows = match subset_rows.iter().find(|(name, _)| name == &table.table) {
+            Some((_, n_rows)) => format!("{n_rows:>11} rows (subset)"),
+            None => format!("~{:>10} rows", table.estimated_rows),
+        };
         progress.line(&format!(
-            "  {:<36} ~{:>10} rows  {:?}  {}",
+            "  {:<36} {rows}  {:?}  {}",
             table.table.to_string(),
-            table.estimated_rows,
             table.format,
             if strategies.is_empty() {
                 "all kept".to_string()

@@ -1253,6 +1253,7 @@ mod tests {
                 action,
                 filter: None,
                 seed_rows: rows,
+                subset: Default::default(),
                 columns: Vec::new(),
             };
         policy.tables.push(rule("a", TableAction::Copy, Some(5)));

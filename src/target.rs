@@ -561,17 +561,32 @@ pub fn build_post_data(
         let not_valid = format!("{} NOT VALID;", trimmed.trim_end_matches(';'));
         // Partitioned tables cannot take NOT VALID keys (and any other refusal is reported
         // by the plain statement itself).
-        if first.batch_execute(&not_valid).is_err() {
-            first
-                .batch_execute(trimmed)
-                .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-                .context("the new database rejected a foreign key of the source")?;
+        let added_not_valid = first.batch_execute(&not_valid).is_ok();
+        // A key referencing a partitioned table gets per-partition clones that VALIDATE does
+        // not reach: add those keys validated, the plain way.
+        if added_not_valid && let Some(row) = first
+            .query_opt(
+                "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', p.conrelid::regclass, p.conname) \
+                 FROM pg_constraint p WHERE p.contype = 'f' AND NOT p.convalidated AND p.conparentid = 0 \
+                 AND EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conparentid = p.oid)",
+                &[],
+            )
+            .context("failed to inspect a foreign key")?
+        {
+            let drop_it: String = row.get(0);
+            first.batch_execute(&drop_it).context("failed to re-create a foreign key")?;
+        } else if added_not_valid {
+            continue;
         }
+        first
+            .batch_execute(trimmed)
+            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .context("the new database rejected a foreign key of the source")?;
     }
     let to_validate: Vec<String> = first
         .query(
             "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname) \
-             FROM pg_constraint WHERE contype = 'f' AND NOT convalidated",
+             FROM pg_constraint WHERE contype = 'f' AND NOT convalidated AND conparentid = 0",
             &[],
         )
         .context("failed to list foreign keys to validate")?

@@ -33,7 +33,35 @@ pub struct TableRule {
     pub filter: Option<String>,
     /// `rows = N`: how many rows `seed-dev --synthetic` generates for this table.
     pub seed_rows: Option<u64>,
+    /// `percent`, `limit`, `follow`, `nullify`: how the table takes part in a subset.
+    pub subset: Subset,
     pub columns: Vec<ColumnRule>,
+}
+
+/// A table's subset keys (see `subset.rs` for what they select). Empty: no subset keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Subset {
+    /// `percent = 5`: a deterministic sample of about this share of the rows (0 < p <= 100).
+    pub percent: Option<f64>,
+    /// `limit = 1000`: the first N rows by primary key.
+    pub limit: Option<u64>,
+    /// `follow = ["users"]`: only rows that reference chosen rows of these tables.
+    pub follow: Vec<(TableName, Origin)>,
+    /// `nullify = ["referred_by"]`: references to rows left out become NULL instead of
+    /// pulling the referenced row in.
+    pub nullify: Vec<(String, Origin)>,
+    /// Where the `where` condition was written.
+    pub filter_origin: Option<Origin>,
+}
+
+impl Subset {
+    /// The table uses `percent`, `limit`, `follow` or `nullify`.
+    pub fn is_used(&self) -> bool {
+        self.percent.is_some()
+            || self.limit.is_some()
+            || !self.follow.is_empty()
+            || !self.nullify.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use toml_edit::{Item, Key, TableLike, Value};
 
 use super::model::{
     ColumnRule, FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale, Origin,
-    Policy, Rule, Strategy, TableAction, TableName, TableRule,
+    Policy, Rule, Strategy, Subset, TableAction, TableName, TableRule,
 };
 use crate::diag::{Code, Diagnostic, did_you_mean};
 
@@ -33,7 +33,11 @@ pub struct Parsed {
 }
 
 /// Keys a table entry may hold that are not columns.
-pub const TABLE_KEYS: &[&str] = &["where", "rows", "skip", "keep"];
+/// `percent` and `limit` are subset keys only with a number as value: with a rule as value
+/// they are columns of that name.
+pub const TABLE_KEYS: &[&str] = &[
+    "where", "rows", "skip", "keep", "percent", "limit", "follow", "nullify",
+];
 /// Strategy keys of the long (inline table) form.
 pub const STRATEGY_KEYS: &[&str] = &[
     "keep",
@@ -212,6 +216,7 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         action: TableAction::Copy,
         filter: None,
         seed_rows: None,
+        subset: Subset::default(),
         columns: Vec::new(),
     };
     let mut table_ok = true;
@@ -223,7 +228,13 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         let vspan = value_span(value, &key_span);
         match key_text {
             "where" => match value.as_str() {
-                Some(filter) if !filter.trim().is_empty() => rule.filter = Some(filter.to_string()),
+                Some(filter) if !filter.trim().is_empty() => {
+                    rule.filter = Some(filter.to_string());
+                    rule.subset.filter_origin = Some(Origin {
+                        file: ctx.file.to_path_buf(),
+                        span: vspan,
+                    });
+                }
                 _ => {
                     table_ok = false;
                     ctx.error(
@@ -258,6 +269,62 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                         vspan,
                         format!("`{label}.skip` must be `true` or `false`"),
                         None,
+                    );
+                }
+            },
+            "percent" if is_number(value) => {
+                match value.as_float().or(value.as_integer().map(|n| n as f64)) {
+                    Some(percent) if percent > 0.0 && percent <= 100.0 => {
+                        rule.subset.percent = Some(percent)
+                    }
+                    _ => {
+                        table_ok = false;
+                        ctx.error(
+                            Code::InvalidValue,
+                            vspan,
+                            format!("`{label}.percent` must be a number above 0 and at most 100"),
+                            Some(
+                                "for example `percent = 5` copies about one row in twenty"
+                                    .to_string(),
+                            ),
+                        );
+                    }
+                }
+            }
+            "limit" if is_number(value) => match value.as_integer() {
+                Some(n) if n > 0 => rule.subset.limit = Some(n as u64),
+                _ => {
+                    table_ok = false;
+                    ctx.error(
+                        Code::InvalidValue,
+                        vspan,
+                        format!("`{label}.limit` must be a positive integer"),
+                        Some("for example `limit = 10000` copies the first 10000 rows by primary key".to_string()),
+                    );
+                }
+            },
+            "follow" | "nullify" => match string_list(ctx, value, &vspan) {
+                Some(entries) if !entries.is_empty() => {
+                    for (text, origin) in entries {
+                        if key_text == "follow" {
+                            rule.subset.follow.push((table_name(&text), origin));
+                        } else {
+                            rule.subset.nullify.push((text, origin));
+                        }
+                    }
+                }
+                _ => {
+                    table_ok = false;
+                    let example = if key_text == "follow" {
+                        "for example `follow = \"users\"` or `follow = [\"orders\", \"products\"]`"
+                    } else {
+                        "for example `nullify = [\"referred_by\"]`"
+                    };
+                    ctx.error(
+                        Code::InvalidValue,
+                        vspan,
+                        format!("`{label}.{key_text}` must be a name or a non-empty list of names"),
+                        Some(example.to_string()),
                     );
                 }
             },
@@ -317,6 +384,29 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         return;
     }
     ctx.parsed.policy.tables.push(rule);
+}
+
+fn is_number(item: &Item) -> bool {
+    item.as_integer().is_some() || item.as_float().is_some()
+}
+
+/// A string or an array of non-empty strings, each with its origin. `None` for anything else.
+fn string_list(ctx: &Ctx, item: &Item, span: &Range<usize>) -> Option<Vec<(String, Origin)>> {
+    let origin = |span: Range<usize>| Origin {
+        file: ctx.file.to_path_buf(),
+        span,
+    };
+    if let Some(text) = item.as_str() {
+        return (!text.trim().is_empty()).then(|| vec![(text.to_string(), origin(span.clone()))]);
+    }
+    let array = item.as_array()?;
+    let mut entries = Vec::new();
+    for value in array.iter() {
+        let text = value.as_str().filter(|text| !text.trim().is_empty())?;
+        let value_span = value.span().unwrap_or_else(|| span.clone());
+        entries.push((text.to_string(), origin(value_span)));
+    }
+    Some(entries)
 }
 
 fn parse_table_keep(
@@ -983,6 +1073,16 @@ mod tests {
                 "{} {:?} where={:?} rows={:?}\n",
                 table.table, table.action, table.filter, table.seed_rows
             ));
+            if table.subset.is_used() {
+                let subset = &table.subset;
+                let follow: Vec<String> =
+                    subset.follow.iter().map(|(t, _)| t.to_string()).collect();
+                let nullify: Vec<&str> = subset.nullify.iter().map(|(c, _)| c.as_str()).collect();
+                out.push_str(&format!(
+                    "  subset: percent={:?} limit={:?} follow={follow:?} nullify={nullify:?}\n",
+                    subset.percent, subset.limit
+                ));
+            }
             for column in &table.columns {
                 out.push_str(&format!("  {} = {:?}\n", column.column, column.rule));
             }
@@ -1141,6 +1241,47 @@ keep = { reason = "x", because = "y" }
 [audit3]
 keep = { reason = "x" }
 skip = true
+"#
+    );
+    case!(
+        subset_keys,
+        r#"
+[users]
+percent = 5
+where = "created_at > now() - interval '2 years'"
+nullify = ["referred_by"]
+id = "keep"
+
+[orders]
+follow = "users"
+limit = 1000
+id = "keep"
+
+[order_items]
+follow = ["orders", "billing.invoices"]
+id = "keep"
+
+[quotas]
+percent = "keep"
+limit = { null = true }
+"#
+    );
+    case!(
+        bad_subset_keys,
+        r#"
+[users]
+percent = 0
+
+[orders]
+percent = 101.5
+limit = 2.5
+
+[order_items]
+follow = []
+nullify = [1]
+
+[items]
+follow = ""
 "#
     );
     case!(

@@ -26,6 +26,7 @@ fn table(name: &str, action: TableAction, columns: &[(&str, Strategy)]) -> Table
         action,
         filter: None,
         seed_rows: None,
+        subset: Default::default(),
         columns: columns
             .iter()
             .map(|(column, strategy)| ColumnRule {

@@ -10,6 +10,7 @@ mod pull;
 mod pull_cli;
 mod schema;
 mod seed;
+mod subset;
 mod support;
-mod transform;
 mod tidy;
+mod transform;

@@ -39,6 +39,7 @@ fn table_rule(name: &str, seed_rows: Option<u64>, columns: Vec<ColumnRule>) -> T
         action: TableAction::Copy,
         filter: None,
         seed_rows,
+        subset: Default::default(),
         columns,
     }
 }

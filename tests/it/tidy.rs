@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|err| panic!("list {}: {err}", dir.display())) {
+    for entry in
+        std::fs::read_dir(dir).unwrap_or_else(|err| panic!("list {}: {err}", dir.display()))
+    {
         let path = entry.expect("dir entry").path();
         if path.is_dir() {
             files.extend(rust_files(&path));
@@ -31,24 +33,48 @@ fn every_rust_file_starts_with_a_module_comment() {
             }
         }
     }
-    assert!(missing.is_empty(), "files without a leading `//!` comment: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "files without a leading `//!` comment: {missing:?}"
+    );
 }
 
 #[test]
 fn pure_modules_do_no_io() {
-    let pure = ["src/policy", "src/transform", "src/coverage.rs", "src/detect.rs", "src/rowcodec.rs", "src/sqltype.rs"];
-    let forbidden = ["std::fs", "postgres::", "xshell", "std::process", "TcpStream", "UdpSocket"];
+    let pure = [
+        "src/policy",
+        "src/transform",
+        "src/coverage.rs",
+        "src/detect.rs",
+        "src/rowcodec.rs",
+        "src/sqltype.rs",
+    ];
+    let forbidden = [
+        "std::fs",
+        "postgres::",
+        "xshell",
+        "std::process",
+        "TcpStream",
+        "UdpSocket",
+    ];
     let mut offences = Vec::new();
     for item in pure {
         let path = root().join(item);
-        let files = if path.is_dir() { rust_files(&path) } else { vec![path] };
+        let files = if path.is_dir() {
+            rust_files(&path)
+        } else {
+            vec![path]
+        };
         for file in files {
             let text = std::fs::read_to_string(&file).expect("read");
             // Tests at the end of a file may use whatever they need.
             let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
             for word in forbidden {
                 if code.contains(word) {
-                    offences.push(format!("{} uses `{word}`", file.strip_prefix(root()).unwrap().display()));
+                    offences.push(format!(
+                        "{} uses `{word}`",
+                        file.strip_prefix(root()).unwrap().display()
+                    ));
                 }
             }
         }
@@ -58,7 +84,8 @@ fn pure_modules_do_no_io() {
 
 #[test]
 fn architecture_maps_every_module() {
-    let architecture = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let architecture =
+        std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
     let mut unmapped = Vec::new();
     for file in rust_files(&root().join("src")) {
         let relative = file.strip_prefix(root()).unwrap().display().to_string();
@@ -74,8 +101,14 @@ fn architecture_maps_every_module() {
         }
     }
     unmapped.dedup();
-    assert!(unmapped.is_empty(), "modules missing from ARCHITECTURE.md's code map: {unmapped:?}");
+    assert!(
+        unmapped.is_empty(),
+        "modules missing from ARCHITECTURE.md's code map: {unmapped:?}"
+    );
     for guarantee in ["G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9"] {
-        assert!(architecture.contains(&format!("| {guarantee} ")), "ARCHITECTURE.md does not map {guarantee}");
+        assert!(
+            architecture.contains(&format!("| {guarantee} ")),
+            "ARCHITECTURE.md does not map {guarantee}"
+        );
     }
 }

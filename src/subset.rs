@@ -1,0 +1,1105 @@
+//! Subsets: the rows of each table that `where`, `percent`, `limit`, `follow` and `nullify`
+//! select, closed under foreign keys, as SQL evaluated by the source in the shared snapshot. Pure.
+//!
+//! How a slice is computed (every step is SQL; nothing is materialised on our side):
+//!
+//! 1. Every copied table gets a kind. A *root* has `where`, `percent` or `limit`; a *follower*
+//!    has `follow`; a table with neither that references a root, a follower or another such
+//!    table (through a foreign key not listed in `nullify`) is *restricted by closure*; every
+//!    other table (lookup tables) is copied *whole*.
+//! 2. The *downward* set `D` of each non-whole table: for a root, the rows matching its
+//!    condition, its sample and its limit; for a follower, the rows that reference a row in the
+//!    `D` of a followed table (and match its own `where`/`percent`/`limit`, if any); for a
+//!    table restricted by closure, the rows whose every reference into non-whole tables is NULL
+//!    or points into their `D`. These are non-recursive CTEs in dependency order (`follow`
+//!    cycles are an error; other cycles are cut conservatively: the reference must be NULL).
+//! 3. The *closure* `C`: one recursive CTE over row identities `(tableoid, ctid)` of every
+//!    non-whole table, seeded with every `D`, that adds the row each chosen row references,
+//!    transitively, through every foreign key not listed in `nullify` (self references and
+//!    cycles across tables terminate: `UNION` keeps each row once, and there are finitely many).
+//! 4. A table's rows are `C` restricted to it; a `nullify` reference to a row outside `C`
+//!    becomes NULL. `(tableoid, ctid)` names a row for the life of a snapshot, which every worker
+//!    shares, so every worker sees the same slice, and no primary key is needed.
+//!
+//! Rows pulled in by the closure do not bring their own children: `follow` goes down from `D`
+//! only, which keeps a slice small and its size predictable.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diag::{Code, Diagnostic};
+use crate::policy::model::{Origin, Policy, TableAction, TableName, TableRule, quote_ident};
+use crate::policy::validate::policy_table_name;
+use crate::schema::{Catalog, ForeignKey, Table, TableKind};
+
+/// What to copy from each table of a subset, keyed by the table rows are read from (ordinary
+/// tables and partitions). Tables not listed are copied as they are.
+#[derive(Debug, Clone, Default)]
+pub struct Selections {
+    by_table: BTreeMap<TableName, Selection>,
+}
+
+/// The rows (and nullified references) of one table, as SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// `WITH RECURSIVE …`: the downward sets and the closure, shared by every table.
+    with: String,
+    /// Only rows in the closure (false: every row, some references nullified).
+    restricted: bool,
+    /// Columns replaced by `CASE WHEN <referenced row chosen> THEN column END`.
+    nullified: Vec<(String, String)>,
+}
+
+impl Selections {
+    pub fn get(&self, table: &TableName) -> Option<&Selection> {
+        self.by_table.get(table)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_table.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&TableName, &Selection)> {
+        self.by_table.iter()
+    }
+}
+
+impl Selection {
+    /// `SELECT <columns> FROM ONLY <table> …`: the rows to copy, for `COPY (…) TO STDOUT`.
+    pub fn query(&self, table: &TableName, columns: &[String]) -> String {
+        let list = columns
+            .iter()
+            .map(
+                |column| match self.nullified.iter().find(|(name, _)| name == column) {
+                    Some((_, expr)) => format!("{expr} AS {}", quote_ident(column)),
+                    None => format!("x.{}", quote_ident(column)),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "{} SELECT {list} FROM ONLY {} x{}",
+            self.with,
+            table.quoted(),
+            self.where_clause()
+        )
+    }
+
+    /// `SELECT count(*) …`: how many rows `query` returns.
+    pub fn count_query(&self, table: &TableName) -> String {
+        format!(
+            "{} SELECT count(*) FROM ONLY {} x{}",
+            self.with,
+            table.quoted(),
+            self.where_clause()
+        )
+    }
+
+    /// Only some rows are copied (as opposed to all rows with some references nullified).
+    pub fn is_restricted(&self) -> bool {
+        self.restricted
+    }
+
+    fn where_clause(&self) -> &'static str {
+        if self.restricted {
+            " WHERE (x.tableoid, x.ctid) IN (SELECT rel, rid FROM pullprod_reach)"
+        } else {
+            ""
+        }
+    }
+}
+
+/// True when the policy uses subset keys (`percent`, `limit`, `follow`, `nullify`). Without
+/// them `where` is a plain filter on its own table, as it always was.
+pub fn is_subset(policy: &Policy) -> bool {
+    policy.tables.iter().any(|rule| rule.subset.is_used())
+}
+
+/// The selection of every table that is not copied whole, or every problem (as messages).
+pub fn select(catalog: &Catalog, policy: &Policy) -> Result<Selections, Vec<String>> {
+    if !is_subset(policy) {
+        return Ok(Selections::default());
+    }
+    let problems = check(policy, catalog);
+    if !problems.is_empty() {
+        return Err(problems
+            .into_iter()
+            .map(|diagnostic| format!("{} [{}]", diagnostic.message, diagnostic.code))
+            .collect());
+    }
+    let graph = Graph::new(catalog, policy);
+    let order = match graph.order() {
+        Ok(order) => order,
+        Err(cycle) => return Err(vec![graph.cycle_message(&cycle)]),
+    };
+    Ok(graph.selections(catalog, &order))
+}
+
+/// Subset problems of `policy` against `catalog`: `follow` naming unknown tables or tables no
+/// foreign key leads to, `follow` cycles, `nullify` columns that are no nullable reference.
+pub fn check(policy: &Policy, catalog: &Catalog) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for rule in &policy.tables {
+        let Some(table) = catalog.table(&rule.table) else {
+            continue;
+        };
+        let label = policy_table_name(&rule.table);
+        for (parent, origin) in &rule.subset.follow {
+            if catalog.table(parent).is_none() {
+                let known = catalog
+                    .tables
+                    .iter()
+                    .filter(|table| table.kind != TableKind::Partition)
+                    .map(|table| policy_table_name(&table.name))
+                    .collect::<Vec<_>>();
+                let wanted = policy_table_name(parent);
+                let help =
+                    match crate::diag::did_you_mean(&wanted, known.iter().map(String::as_str)) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => {
+                            "name a table of the database, `schema.table` outside `public`".into()
+                        }
+                    };
+                diagnostics.push(
+                    error(
+                        Code::SubsetUnknownTable,
+                        origin,
+                        format!("`{label}.follow` names `{wanted}`, which is not in the database"),
+                    )
+                    .with_help(help),
+                );
+            } else if !table
+                .foreign_keys
+                .iter()
+                .any(|fk| &fk.referenced_table == parent)
+            {
+                diagnostics.push(
+                    error(
+                        Code::SubsetNoForeignKey,
+                        origin,
+                        format!(
+                            "`{label}` cannot follow `{}`: no foreign key of `{label}` references it",
+                            policy_table_name(parent)
+                        ),
+                    )
+                    .with_help(format!(
+                        "follow a table `{label}` references, or give `{label}` its own `where`, `percent` or `limit`"
+                    )),
+                );
+            } else if policy
+                .table(parent)
+                .is_some_and(|parent_rule| parent_rule.action == TableAction::Skip)
+            {
+                diagnostics.push(
+                    error(
+                        Code::SubsetNoForeignKey,
+                        origin,
+                        format!(
+                            "`{label}` cannot follow `{}`: that table is `skip = true`, so no row of it is chosen",
+                            policy_table_name(parent)
+                        ),
+                    )
+                    .with_help("follow a table whose rows are copied".to_string()),
+                );
+            }
+        }
+        for (column, origin) in &rule.subset.nullify {
+            if let Some(problem) = nullify_problem(table, rule, column) {
+                diagnostics.push(
+                    error(
+                        Code::SubsetBadNullify,
+                        origin,
+                        format!("`{label}.nullify` lists `{column}`, {problem}"),
+                    )
+                    .with_help(
+                        "list the nullable columns of foreign keys whose references may be dropped"
+                            .to_string(),
+                    ),
+                );
+            }
+        }
+    }
+    if diagnostics.is_empty() && is_subset(policy) {
+        let graph = Graph::new(catalog, policy);
+        if let Err(cycle) = graph.order() {
+            let first = cycle[0];
+            let origin = graph.nodes[first]
+                .rule
+                .subset
+                .follow
+                .first()
+                .map(|(_, origin)| origin.clone())
+                .unwrap_or_else(|| graph.nodes[first].rule.origin.clone());
+            diagnostics.push(
+                error(Code::SubsetFollowCycle, &origin, graph.cycle_message(&cycle)).with_help(
+                    "give one table of the cycle its own `where`, `percent` or `limit` instead of `follow`"
+                        .to_string(),
+                ),
+            );
+        }
+    }
+    crate::diag::sort(&mut diagnostics);
+    diagnostics
+}
+
+/// Each `where` condition of a subset, as `(table, condition, origin)`: check-policy asks the
+/// database to `EXPLAIN SELECT 1 FROM ONLY <table> WHERE (<condition>)`.
+pub fn conditions(policy: &Policy) -> Vec<(TableName, String, Origin)> {
+    policy
+        .tables
+        .iter()
+        .filter_map(|rule| {
+            let filter = rule.filter.as_ref()?;
+            let origin = rule
+                .subset
+                .filter_origin
+                .clone()
+                .unwrap_or_else(|| rule.origin.clone());
+            Some((rule.table.clone(), filter.clone(), origin))
+        })
+        .collect()
+}
+
+/// A `subset-bad-condition` diagnostic for a condition the database refused.
+pub fn bad_condition(table: &TableName, origin: &Origin, reason: &str) -> Diagnostic {
+    let label = policy_table_name(table);
+    error(
+        Code::SubsetBadCondition,
+        origin,
+        format!("`{label}.where` is not a valid condition on `{label}`: {reason}"),
+    )
+    .with_help("write a SQL boolean expression over the table's columns".to_string())
+}
+
+fn error(code: Code, origin: &Origin, message: String) -> Diagnostic {
+    Diagnostic::error(code, &origin.file, origin.span.clone(), message)
+}
+
+fn nullify_problem(table: &Table, rule: &TableRule, column: &str) -> Option<String> {
+    let Some(found) = table.column(column) else {
+        return Some(format!("which is not a column of `{}`", table.name));
+    };
+    let Some(fk) = table
+        .foreign_keys
+        .iter()
+        .find(|fk| fk.columns.iter().any(|name| name == column))
+    else {
+        return Some("which is not part of a foreign key".to_string());
+    };
+    if found.not_null {
+        return Some("which is NOT NULL, so it cannot be set to NULL".to_string());
+    }
+    let missing: Vec<&String> = fk
+        .columns
+        .iter()
+        .filter(|name| {
+            !rule
+                .subset
+                .nullify
+                .iter()
+                .any(|(listed, _)| listed == *name)
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "but not the other columns of foreign key `{}` ({})",
+            fk.constraint,
+            missing
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `where`, `percent` or `limit` (possibly with `follow` too).
+    Root,
+    /// `follow` only.
+    Follower,
+    /// References a non-whole table: restricted by closure.
+    Implicit,
+    Whole,
+}
+
+struct Node<'a> {
+    table: &'a Table,
+    rule: &'a TableRule,
+    kind: Kind,
+}
+
+/// A downward dependency: `D` of `from` needs `D` of `to`. Hard edges are `follow`; soft ones
+/// (restriction by closure) may be cut to break a cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Edge {
+    from: usize,
+    to: usize,
+    hard: bool,
+}
+
+struct Graph<'a> {
+    nodes: Vec<Node<'a>>,
+    index: BTreeMap<&'a TableName, usize>,
+}
+
+/// How a downward dependency ended up.
+struct Order {
+    /// Node indices, dependencies first.
+    nodes: Vec<usize>,
+    /// Soft edges cut to break cycles.
+    cut: BTreeSet<(usize, usize)>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(catalog: &'a Catalog, policy: &'a Policy) -> Graph<'a> {
+        let mut nodes = Vec::new();
+        for table in &catalog.tables {
+            if table.kind == TableKind::Partition {
+                continue;
+            }
+            let Some(rule) = policy.table(&table.name) else {
+                continue;
+            };
+            if rule.action == TableAction::Skip {
+                continue;
+            }
+            let kind = if rule.filter.is_some()
+                || rule.subset.percent.is_some()
+                || rule.subset.limit.is_some()
+            {
+                Kind::Root
+            } else if !rule.subset.follow.is_empty() {
+                Kind::Follower
+            } else {
+                Kind::Whole
+            };
+            nodes.push(Node { table, rule, kind });
+        }
+        let index = nodes
+            .iter()
+            .enumerate()
+            .map(|(idx, node)| (&node.table.name, idx))
+            .collect();
+        let mut graph = Graph { nodes, index };
+        // Restriction by closure spreads along references until nothing changes.
+        loop {
+            let mut changed = false;
+            for idx in 0..graph.nodes.len() {
+                if graph.nodes[idx].kind != Kind::Whole {
+                    continue;
+                }
+                let restricts = graph
+                    .references(idx)
+                    .any(|(_, to)| to != idx && graph.nodes[to].kind != Kind::Whole);
+                if restricts {
+                    graph.nodes[idx].kind = Kind::Implicit;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        graph
+    }
+
+    /// Foreign keys of node `idx` into copied tables that are not nullified, with the target.
+    fn references(&self, idx: usize) -> impl Iterator<Item = (&'a ForeignKey, usize)> + '_ {
+        let node = &self.nodes[idx];
+        node.table.foreign_keys.iter().filter_map(move |fk| {
+            let to = *self.index.get(&fk.referenced_table)?;
+            (!is_nullified(node.rule, fk)).then_some((fk, to))
+        })
+    }
+
+    fn edges(&self, idx: usize) -> Vec<Edge> {
+        let node = &self.nodes[idx];
+        let mut edges = BTreeSet::new();
+        match node.kind {
+            Kind::Root | Kind::Follower => {
+                for (parent, _) in &node.rule.subset.follow {
+                    if let Some(&to) = self.index.get(parent)
+                        && self.nodes[to].kind != Kind::Whole
+                    {
+                        edges.insert(Edge {
+                            from: idx,
+                            to,
+                            hard: true,
+                        });
+                    }
+                }
+            }
+            Kind::Implicit => {
+                for (_, to) in self.references(idx) {
+                    if to != idx && self.nodes[to].kind != Kind::Whole {
+                        edges.insert(Edge {
+                            from: idx,
+                            to,
+                            hard: false,
+                        });
+                    }
+                }
+            }
+            Kind::Whole => {}
+        }
+        edges.into_iter().collect()
+    }
+
+    /// Dependencies first. A cycle of `follow` edges only is an error (its nodes); a cycle
+    /// through a soft edge is broken by cutting that edge.
+    fn order(&self) -> Result<Order, Vec<usize>> {
+        let mut cut = BTreeSet::new();
+        // Each restart cuts one more soft edge: at most as many restarts as edges.
+        loop {
+            match self.try_order(&cut) {
+                Ok(nodes) => return Ok(Order { nodes, cut }),
+                Err(Retry::Cut(edge)) => {
+                    cut.insert(edge);
+                }
+                Err(Retry::Cycle(nodes)) => return Err(nodes),
+            }
+        }
+    }
+
+    fn try_order(&self, cut: &BTreeSet<(usize, usize)>) -> Result<Vec<usize>, Retry> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            New,
+            Visiting,
+            Done,
+        }
+        let mut state = vec![State::New; self.nodes.len()];
+        let mut order = Vec::new();
+        for start in 0..self.nodes.len() {
+            if state[start] != State::New {
+                continue;
+            }
+            // Iterative DFS: the path holds (node, edge that led to it, next edge index).
+            let mut path: Vec<(usize, Option<Edge>, usize)> = vec![(start, None, 0)];
+            state[start] = State::Visiting;
+            while let Some(&mut (node, _, ref mut next)) = path.last_mut() {
+                let edges = self.edges(node);
+                let Some(&edge) = edges.get(*next) else {
+                    state[node] = State::Done;
+                    order.push(node);
+                    path.pop();
+                    continue;
+                };
+                *next += 1;
+                if cut.contains(&(edge.from, edge.to)) {
+                    continue;
+                }
+                match state[edge.to] {
+                    State::Done => {}
+                    State::New => {
+                        state[edge.to] = State::Visiting;
+                        path.push((edge.to, Some(edge), 0));
+                    }
+                    State::Visiting => {
+                        if !edge.hard {
+                            return Err(Retry::Cut((edge.from, edge.to)));
+                        }
+                        let pos = path
+                            .iter()
+                            .position(|(on_path, _, _)| *on_path == edge.to)
+                            .expect("a visiting node is on the path");
+                        let soft = path[pos + 1..]
+                            .iter()
+                            .filter_map(|(_, via, _)| *via)
+                            .find(|via| !via.hard);
+                        return Err(match soft {
+                            Some(soft) => Retry::Cut((soft.from, soft.to)),
+                            None => {
+                                Retry::Cycle(path[pos..].iter().map(|(node, _, _)| *node).collect())
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        Ok(order)
+    }
+
+    fn cycle_message(&self, cycle: &[usize]) -> String {
+        let mut names: Vec<String> = cycle
+            .iter()
+            .map(|&idx| format!("`{}`", policy_table_name(&self.nodes[idx].table.name)))
+            .collect();
+        names.push(names[0].clone());
+        format!(
+            "`follow` goes round in a cycle: {}",
+            names.join(" follows ")
+        )
+    }
+
+    fn selections(&self, catalog: &Catalog, order: &Order) -> Selections {
+        let mut ctes = Vec::new();
+        for &idx in &order.nodes {
+            if self.nodes[idx].kind == Kind::Whole {
+                continue;
+            }
+            // No alias: a `where` condition may name its table (`users.created_at`).
+            let table = self.nodes[idx].table.name.quoted();
+            ctes.push(format!(
+                "{} AS (SELECT {table}.tableoid AS rel, {table}.ctid AS rid FROM {table} WHERE {})",
+                downward_cte(idx),
+                self.downward(idx, &table, &order.cut)
+            ));
+        }
+        let restricted: Vec<usize> = (0..self.nodes.len())
+            .filter(|&idx| self.nodes[idx].kind != Kind::Whole)
+            .collect();
+        if restricted.is_empty() {
+            return Selections::default();
+        }
+        let anchor = restricted
+            .iter()
+            .map(|&idx| format!("SELECT rel, rid FROM {}", downward_cte(idx)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut steps = Vec::new();
+        for &from in &restricted {
+            for (fk, to) in self.references(from) {
+                if self.nodes[to].kind == Kind::Whole {
+                    continue;
+                }
+                steps.push(format!(
+                    "SELECT p.tableoid, p.ctid FROM {} c JOIN {} p ON {} WHERE c.tableoid = r.rel AND c.ctid = r.rid",
+                    self.nodes[from].table.name.quoted(),
+                    self.nodes[to].table.name.quoted(),
+                    key_equals("c", &fk.columns, "p", &fk.referenced_columns),
+                ));
+            }
+        }
+        let reach = if steps.is_empty() {
+            format!("pullprod_reach(rel, rid) AS ({anchor})")
+        } else {
+            format!(
+                "pullprod_reach(rel, rid) AS (SELECT rel, rid FROM ({anchor}) pullprod_seed UNION \
+                 SELECT n.rel, n.rid FROM pullprod_reach r CROSS JOIN LATERAL ({}) n(rel, rid))",
+                steps.join(" UNION ALL ")
+            )
+        };
+        ctes.push(reach);
+        let with = format!("WITH RECURSIVE {}", ctes.join(", "));
+
+        let mut by_table = BTreeMap::new();
+        for (idx, node) in self.nodes.iter().enumerate() {
+            let nullified = self.nullified_columns(idx);
+            let restricted = node.kind != Kind::Whole;
+            if !restricted && nullified.is_empty() {
+                continue;
+            }
+            let selection = Selection {
+                with: with.clone(),
+                restricted,
+                nullified,
+            };
+            // Rows live in the table itself, or in its partitions.
+            for table in &catalog.tables {
+                let holds_rows = match table.kind {
+                    TableKind::Partitioned => false,
+                    TableKind::Partition => table.parent.as_ref() == Some(&node.table.name),
+                    TableKind::Ordinary => table.name == node.table.name,
+                };
+                if holds_rows {
+                    by_table.insert(table.name.clone(), selection.clone());
+                }
+            }
+        }
+        Selections { by_table }
+    }
+
+    /// The SQL condition on `alias` (a row of node `idx`) for membership in its downward set.
+    fn downward(&self, idx: usize, alias: &str, cut: &BTreeSet<(usize, usize)>) -> String {
+        let node = &self.nodes[idx];
+        match node.rule.subset.limit {
+            None => self.condition(idx, alias, cut),
+            Some(limit) => {
+                let table = node.table.name.quoted();
+                format!(
+                    "({alias}.tableoid, {alias}.ctid) IN (SELECT {table}.tableoid, {table}.ctid FROM {table} WHERE {} ORDER BY {} LIMIT {limit})",
+                    self.condition(idx, &table, cut),
+                    order_key(node.table, &table)
+                )
+            }
+        }
+    }
+
+    /// The downward condition before `limit`: `where`, `percent`, `follow`, closure.
+    fn condition(&self, idx: usize, alias: &str, cut: &BTreeSet<(usize, usize)>) -> String {
+        let node = &self.nodes[idx];
+        let mut own = Vec::new();
+        if let Some(filter) = &node.rule.filter {
+            own.push(format!("({filter})"));
+        }
+        if let Some(percent) = node.rule.subset.percent {
+            let per_10000 = (percent * 100.0).round() as i64;
+            own.push(format!(
+                "(hashtextextended({}, 0) & 9223372036854775807) % 10000 < {per_10000}",
+                row_key(node.table, alias)
+            ));
+        }
+        let mut follows = Vec::new();
+        for (parent, _) in &node.rule.subset.follow {
+            let Some(&to) = self.index.get(parent) else {
+                continue;
+            };
+            for fk in node
+                .table
+                .foreign_keys
+                .iter()
+                .filter(|fk| &fk.referenced_table == parent)
+            {
+                follows.push(self.references_chosen(alias, fk, to));
+            }
+        }
+        if !follows.is_empty() {
+            own.push(format!("({})", follows.join(" OR ")));
+        }
+        if node.kind == Kind::Implicit {
+            for (fk, to) in self.references(idx) {
+                if to == idx || self.nodes[to].kind == Kind::Whole {
+                    continue;
+                }
+                let mut alternatives: Vec<String> = fk
+                    .columns
+                    .iter()
+                    .map(|column| format!("{alias}.{} IS NULL", quote_ident(column)))
+                    .collect();
+                if !cut.contains(&(idx, to)) {
+                    alternatives.push(self.references_chosen(alias, fk, to));
+                }
+                own.push(format!("({})", alternatives.join(" OR ")));
+            }
+        }
+        if own.is_empty() {
+            "true".to_string()
+        } else {
+            own.join(" AND ")
+        }
+    }
+
+    /// `alias` references (through `fk`) a row in the downward set of node `to` (or any row of
+    /// it, when `to` is copied whole).
+    fn references_chosen(&self, alias: &str, fk: &ForeignKey, to: usize) -> String {
+        let columns = fk
+            .columns
+            .iter()
+            .map(|column| format!("{alias}.{}", quote_ident(column)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let referenced = fk
+            .referenced_columns
+            .iter()
+            .map(|column| format!("p.{}", quote_ident(column)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let parent = &self.nodes[to];
+        if parent.kind == Kind::Whole {
+            format!(
+                "({columns}) IN (SELECT {referenced} FROM {} p)",
+                parent.table.name.quoted()
+            )
+        } else {
+            format!(
+                "({columns}) IN (SELECT {referenced} FROM {} p JOIN {} d ON d.rel = p.tableoid AND d.rid = p.ctid)",
+                parent.table.name.quoted(),
+                downward_cte(to)
+            )
+        }
+    }
+
+    /// `(column, expression)` for each column of a nullified foreign key into a non-whole table.
+    fn nullified_columns(&self, idx: usize) -> Vec<(String, String)> {
+        let node = &self.nodes[idx];
+        let mut conditions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for fk in &node.table.foreign_keys {
+            if !is_nullified(node.rule, fk) {
+                continue;
+            }
+            let Some(&to) = self.index.get(&fk.referenced_table) else {
+                continue;
+            };
+            if self.nodes[to].kind == Kind::Whole {
+                continue;
+            }
+            let mut alternatives: Vec<String> = fk
+                .columns
+                .iter()
+                .map(|column| format!("x.{} IS NULL", quote_ident(column)))
+                .collect();
+            alternatives.push(format!(
+                "({}) IN (SELECT {} FROM {} p WHERE (p.tableoid, p.ctid) IN (SELECT rel, rid FROM pullprod_reach))",
+                fk.columns
+                    .iter()
+                    .map(|column| format!("x.{}", quote_ident(column)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                fk.referenced_columns
+                    .iter()
+                    .map(|column| format!("p.{}", quote_ident(column)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.nodes[to].table.name.quoted()
+            ));
+            let condition = format!("({})", alternatives.join(" OR "));
+            for column in &fk.columns {
+                conditions
+                    .entry(column.clone())
+                    .or_default()
+                    .push(condition.clone());
+            }
+        }
+        conditions
+            .into_iter()
+            .map(|(column, conditions)| {
+                let expr = format!(
+                    "CASE WHEN {} THEN x.{} END",
+                    conditions.join(" AND "),
+                    quote_ident(&column)
+                );
+                (column, expr)
+            })
+            .collect()
+    }
+}
+
+enum Retry {
+    Cut((usize, usize)),
+    Cycle(Vec<usize>),
+}
+
+fn downward_cte(idx: usize) -> String {
+    format!("pullprod_d{idx}")
+}
+
+/// Every column of `fk` is listed in the table's `nullify`.
+fn is_nullified(rule: &TableRule, fk: &ForeignKey) -> bool {
+    fk.columns.iter().all(|column| {
+        rule.subset
+            .nullify
+            .iter()
+            .any(|(listed, _)| listed == column)
+    })
+}
+
+/// `(c.a, c.b) = (p.x, p.y)`.
+fn key_equals(
+    left: &str,
+    left_columns: &[String],
+    right: &str,
+    right_columns: &[String],
+) -> String {
+    let side = |alias: &str, columns: &[String]| {
+        columns
+            .iter()
+            .map(|column| format!("{alias}.{}", quote_ident(column)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "({}) = ({})",
+        side(left, left_columns),
+        side(right, right_columns)
+    )
+}
+
+/// The text hashed by `percent`: the primary key, else the whole row.
+fn row_key(table: &Table, alias: &str) -> String {
+    if table.primary_key.is_empty() {
+        format!("ROW({alias}.*)::text")
+    } else {
+        format!(
+            "ROW({})::text",
+            table
+                .primary_key
+                .iter()
+                .map(|column| format!("{alias}.{}", quote_ident(column)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// The order `limit` takes the first rows in: the primary key, else the whole row's text.
+fn order_key(table: &Table, alias: &str) -> String {
+    if table.primary_key.is_empty() {
+        format!("ROW({alias}.*)::text")
+    } else {
+        table
+            .primary_key
+            .iter()
+            .map(|column| format!("{alias}.{}", quote_ident(column)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::validate::{PolicyFile, parse, table_name};
+    use crate::schema::Column;
+    use crate::sqltype::{BaseType, SqlType};
+
+    /// `table: col, col!` (`!` = NOT NULL) and `fk: table(cols) -> table(cols)` lines.
+    fn catalog(text: &str) -> Catalog {
+        let mut catalog = Catalog::default();
+        for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+            if let Some(fk) = line.strip_prefix("fk:") {
+                let (from, to) = fk.split_once("->").expect("fk: a(x) -> b(y)");
+                let parse_side = |side: &str| {
+                    let (table, columns) = side.trim().split_once('(').expect("table(cols)");
+                    let columns: Vec<String> = columns
+                        .trim_end_matches(')')
+                        .split(',')
+                        .map(|column| column.trim().to_string())
+                        .collect();
+                    (table_name(table), columns)
+                };
+                let (from_table, columns) = parse_side(from);
+                let (referenced_table, referenced_columns) = parse_side(to);
+                let table = catalog
+                    .tables
+                    .iter_mut()
+                    .find(|table| table.name == from_table)
+                    .expect("fk from a known table");
+                table.foreign_keys.push(ForeignKey {
+                    constraint: format!("{}_{}_fkey", from_table.name, columns.join("_")),
+                    columns,
+                    referenced_table,
+                    referenced_columns,
+                });
+                continue;
+            }
+            let (name, columns) = line.split_once(':').expect("table: columns");
+            catalog.tables.push(Table {
+                name: table_name(name.trim()),
+                kind: TableKind::Ordinary,
+                parent: None,
+                columns: columns
+                    .split(',')
+                    .map(|column| {
+                        let column = column.trim();
+                        Column {
+                            name: column.trim_end_matches('!').to_string(),
+                            sql_type: SqlType::simple(BaseType::Int4, "integer"),
+                            not_null: column.ends_with('!'),
+                            generated: false,
+                            identity: false,
+                            unique: false,
+                            binary_safe: true,
+                        }
+                    })
+                    .collect(),
+                primary_key: vec!["id".to_string()],
+                foreign_keys: Vec::new(),
+                estimated_rows: 0,
+                total_bytes: 0,
+                row_security: false,
+            });
+        }
+        catalog
+    }
+
+    fn shop() -> Catalog {
+        catalog(
+            "
+            countries: id!
+            users: id!, country_id!, referred_by
+            addresses: id!, user_id!
+            orders: id!, user_id!, address_id
+            order_items: id!, order_id!, line_no!, product_id!
+            products: id!
+            shipments: id!, order_id!, line_no!
+            notes: id!, user_id
+            fk: users(country_id) -> countries(id)
+            fk: users(referred_by) -> users(id)
+            fk: addresses(user_id) -> users(id)
+            fk: orders(user_id) -> users(id)
+            fk: orders(address_id) -> addresses(id)
+            fk: order_items(order_id) -> orders(id)
+            fk: order_items(product_id) -> products(id)
+            fk: shipments(order_id, line_no) -> order_items(order_id, line_no)
+            fk: notes(user_id) -> users(id)
+            ",
+        )
+    }
+
+    fn policy(text: &str) -> Policy {
+        let parsed = parse(&[PolicyFile {
+            path: "/p/policy/shop.toml".into(),
+            text: text.to_string(),
+        }]);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        parsed.policy
+    }
+
+    /// Every table of `catalog` classified as a whole-table keep, plus `extra` rules.
+    fn policy_for(catalog: &Catalog, extra: &str) -> Policy {
+        let mut text = String::new();
+        for table in &catalog.tables {
+            text.push_str(&format!(
+                "[{}]\nkeep = {{ reason = \"test\" }}\n",
+                table.name.name
+            ));
+            let header = format!("[{}]\n", table.name.name);
+            if let Some(start) = extra.find(&header) {
+                let rest = &extra[start + header.len()..];
+                let end = rest.find("\n[").map(|end| end + 1).unwrap_or(rest.len());
+                text.push_str(&rest[..end]);
+            }
+        }
+        policy(&text)
+    }
+
+    fn kinds(catalog: &Catalog, policy: &Policy) -> String {
+        let graph = Graph::new(catalog, policy);
+        graph
+            .nodes
+            .iter()
+            .map(|node| format!("{}={:?}", node.table.name.name, node.kind))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn kinds_spread_through_references() {
+        let shop = shop();
+        let policy = policy_for(
+            &shop,
+            "[users]\npercent = 5\n[addresses]\nfollow = \"users\"\n[orders]\nfollow = \"users\"\n\
+             [order_items]\nfollow = \"orders\"\n[notes]\nnullify = [\"user_id\"]\n",
+        );
+        assert_eq!(
+            kinds(&shop, &policy),
+            "countries=Whole users=Root addresses=Follower orders=Follower \
+             order_items=Follower products=Whole shipments=Implicit notes=Whole"
+        );
+        let selections = select(&shop, &policy).expect("selects");
+        let names: Vec<&str> = selections
+            .iter()
+            .map(|(table, _)| table.name.as_str())
+            .collect();
+        // Whole tables are copied as they are; `notes` keeps every row but drops references.
+        assert_eq!(
+            names,
+            [
+                "addresses",
+                "notes",
+                "order_items",
+                "orders",
+                "shipments",
+                "users"
+            ]
+        );
+        let notes = selections.get(&table_name("notes")).unwrap();
+        assert!(!notes.is_restricted());
+        assert!(
+            notes
+                .query(&table_name("notes"), &["id".into(), "user_id".into()])
+                .contains("CASE WHEN (x.\"user_id\" IS NULL OR (x.\"user_id\") IN")
+        );
+    }
+
+    #[test]
+    fn without_subset_keys_where_is_a_plain_filter() {
+        let shop = shop();
+        let policy = policy_for(&shop, "[users]\nwhere = \"id < 10\"\n");
+        assert!(!is_subset(&policy));
+        assert!(select(&shop, &policy).unwrap().is_empty());
+    }
+
+    #[test]
+    fn selection_sql() {
+        let shop = catalog(
+            "
+            users: id!, referred_by
+            orders: id!, user_id!
+            fk: users(referred_by) -> users(id)
+            fk: orders(user_id) -> users(id)
+            ",
+        );
+        let policy = policy_for(
+            &shop,
+            "[users]\npercent = 5\nwhere = \"id > 0\"\n[orders]\nfollow = \"users\"\nlimit = 10\n",
+        );
+        let selections = select(&shop, &policy).unwrap();
+        let orders = table_name("orders");
+        let sql = selections
+            .get(&orders)
+            .unwrap()
+            .query(&orders, &["id".into(), "user_id".into()]);
+        insta::assert_snapshot!(
+            sql.replace(", pullprod_", ",\n  pullprod_")
+                .replace(" SELECT x.", "\nSELECT x.")
+        );
+    }
+
+    #[test]
+    fn cycles_through_closure_are_cut_but_follow_cycles_are_errors() {
+        let cyclic = catalog(
+            "
+            users: id!
+            a: id!, user_id!, b_id
+            b: id!, a_id!
+            fk: a(user_id) -> users(id)
+            fk: a(b_id) -> b(id)
+            fk: b(a_id) -> a(id)
+            ",
+        );
+        let policy = policy_for(&cyclic, "[users]\nlimit = 3\n");
+        assert_eq!(kinds(&cyclic, &policy), "users=Root a=Implicit b=Implicit");
+        let graph = Graph::new(&cyclic, &policy);
+        let order = graph.order().expect("soft cycles are cut");
+        assert_eq!(order.cut.len(), 1);
+        assert_eq!(order.nodes.len(), 3);
+        assert!(select(&cyclic, &policy).is_ok());
+
+        let policy = policy_for(&cyclic, "[a]\nfollow = \"b\"\n[b]\nfollow = \"a\"\n");
+        let err = select(&cyclic, &policy).unwrap_err();
+        assert_eq!(
+            err,
+            ["`follow` goes round in a cycle: `a` follows `b` follows `a` [subset-follow-cycle]"]
+        );
+
+        // A follow edge closing a cycle with a closure edge: the closure edge is cut.
+        let policy = policy_for(&cyclic, "[users]\nlimit = 3\n[b]\nfollow = \"a\"\n");
+        assert_eq!(kinds(&cyclic, &policy), "users=Root a=Implicit b=Follower");
+        assert!(select(&cyclic, &policy).is_ok());
+    }
+
+    fn check_diagnostics(extra: &str) -> String {
+        let mut shop = shop();
+        let note = Column {
+            name: "note".into(),
+            ..shop.tables[2].columns[0].clone()
+        };
+        shop.tables[2].columns.push(note);
+        let policy = policy_for(&shop, extra);
+        check(&policy, &shop)
+            .iter()
+            .map(|diagnostic| {
+                format!(
+                    "{}: {} ({})",
+                    diagnostic.code,
+                    diagnostic.message,
+                    diagnostic.help.clone().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn check_reports_bad_follow_and_nullify() {
+        insta::assert_snapshot!(check_diagnostics(
+            "[addresses]\nfollow = [\"user\", \"orders\", \"billing.accounts\"]\nnullify = [\"user_id\", \"nope\", \"note\"]\n\
+             [shipments]\nnullify = [\"order_id\"]\n[orders]\nnullify = [\"address_id\"]\n"
+        ));
+        assert_eq!(check_diagnostics("[orders]\nfollow = \"users\"\n"), "");
+    }
+}
