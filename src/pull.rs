@@ -69,6 +69,9 @@ pub struct PullSummary {
 /// Run a pull: refuse early when something is wrong, else build the new database under a
 /// temporary name and swap it in only when everything succeeded (G5).
 pub fn run(request: &PullRequest) -> Result<PullSummary> {
+    let mut request = request.clone();
+    conn::enforce_min_tls(&mut request.source, &request.source_name)?;
+    let request = &request;
     let progress = TableProgress::new(request.options.quiet);
     if !request.target.is_local() && !request.options.allow_remote_target {
         bail!(
