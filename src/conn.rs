@@ -220,6 +220,8 @@ impl Settings {
             config.password(password.as_bytes());
         }
         config.ssl_mode(match self.sslmode {
+            // libpq never uses TLS on a Unix socket, whatever the mode.
+            _ if self.host.starts_with('/') => PgSslMode::Disable,
             SslMode::Disable => PgSslMode::Disable,
             SslMode::Allow | SslMode::Prefer => PgSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
@@ -342,11 +344,22 @@ pub fn connect_settings(settings: &Settings, purpose: &str) -> Result<Client> {
         .connect(connector)
         .map_err(|err| anyhow::anyhow!("{}", settings.explain_connect_error(&err)))
         .with_context(|| format!("failed to connect to {purpose} `{settings}`"))?;
+    // A SQL_ASCII database holds bytes in no known encoding: they can only travel unconverted
+    // (the server refuses to convert them to UTF8), into a new database that is SQL_ASCII too.
+    let server_encoding: String = client
+        .query_one("SELECT current_setting('server_encoding')", &[])
+        .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?
+        .get(0);
+    let client_encoding = if server_encoding == "SQL_ASCII" {
+        "SQL_ASCII"
+    } else {
+        "UTF8"
+    };
     client
-        .batch_execute(
+        .batch_execute(&format!(
             "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; \
-             SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'",
-        )
+             SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = '{client_encoding}'"
+        ))
         .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?;
     Ok(client)
 }
@@ -399,11 +412,12 @@ pub fn redact(conninfo: &str) -> String {
         let (scheme, rest) = rest;
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(authority_end);
-        if !authority.contains('@') && tail.contains('@') {
-            // A password with an unencoded `/` or `?`: hide everything before the last `@`.
-            let after = tail.rsplit_once('@').map_or("", |(_, after)| after);
-            return format!("{scheme}***@{after}");
+        if tail.contains('@') {
+            // Probably a password with an unencoded `/` or `?` (`parse` refuses these): show
+            // nothing, as any part of it could be the password.
+            return format!("{scheme}***");
         }
+        let tail = redact_query_password(tail);
         let authority = match authority.rsplit_once('@') {
             Some((userinfo, hostpart)) => match userinfo.split_once(':') {
                 Some((user, _)) => format!("{user}:***@{hostpart}"),
@@ -411,7 +425,6 @@ pub fn redact(conninfo: &str) -> String {
             },
             None => authority.to_string(),
         };
-        let tail = redact_query_password(tail);
         return format!("{scheme}{authority}{tail}");
     }
     match parse_key_values(conninfo) {
@@ -499,7 +512,7 @@ fn redact_query_password(tail: &str) -> String {
             let key = pair.split_once('=').map_or(pair, |(key, _)| key);
             if key == "password" {
                 "password=***".to_string()
-            } else if !KNOWN_KEYS.contains(&key) {
+            } else if !pair.is_empty() && !KNOWN_KEYS.contains(&key) {
                 "***".to_string()
             } else {
                 pair.to_string()
@@ -530,7 +543,7 @@ fn parse_url(url: &str) -> Result<BTreeMap<String, String>> {
         Some((authority, path)) => (authority, path),
         None => (before_query, ""),
     };
-    if !authority.contains('@') && rest.contains('@') {
+    if rest[authority.len()..].contains('@') {
         // Never echo any of it: the part before the `@` is probably a password.
         bail!(
             "invalid connection URL: `@` after the host; percent-encode `/`, `?`, `@` and `%` in \
