@@ -880,7 +880,7 @@ mod tests {
             let err = enforce_min_tls(&mut settings, "production").unwrap_err();
             assert!(
                 err.to_string()
-                    .starts_with(&format!("refusing to connect to the `production` source `"))
+                    .starts_with("refusing to connect to the `production` source `")
                     && err.to_string().contains(&format!("sslmode={weak}")),
                 "{err}"
             );

@@ -1091,7 +1091,7 @@ fn connection_errors_never_show_the_password() {
             1,
         );
         as_source.source = settings.clone();
-        let err = pull::run(&as_source).err().expect(what);
+        let err = pull::run(&as_source).expect_err(what);
         assert!(
             chain(&err).contains(expected),
             "{what} (pull source): {err:#}"
@@ -1117,7 +1117,7 @@ fn connection_errors_never_show_the_password() {
                 .expect("drop the created database");
             continue;
         }
-        let err = pull::run(&as_target).err().expect(what);
+        let err = pull::run(&as_target).expect_err(what);
         assert_no_secret(&err, what);
     }
 }
