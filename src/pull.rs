@@ -98,6 +98,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     coordinator
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .context("failed to start the source snapshot")?;
+    // Hot standbys export snapshots too (PostgreSQL 10+): replicas need no special path.
     let snapshot: String = coordinator
         .query_one("SELECT pg_export_snapshot()", &[])
         .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))

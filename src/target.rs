@@ -196,6 +196,8 @@ pub fn pipe_schema(
         "--schema-only",
         "--no-owner",
         "--no-privileges",
+        // The dev server has none of production's tablespaces: everything goes in the default one.
+        "--no-tablespaces",
         "--exclude-schema=pullprod",
         section.flag(),
     ]);

@@ -788,6 +788,10 @@ struct Cluster {
     dir: tempfile::TempDir,
     port: u16,
     started: bool,
+    /// A size-limited tmpfs is mounted on `dir` (unmounted after the server stops).
+    mounted: bool,
+    /// Extra `postgres` options given at start.
+    options: String,
 }
 
 impl Cluster {
@@ -807,28 +811,55 @@ impl Cluster {
             dir,
             port: free_port(),
             started: false,
+            mounted: false,
+            options: String::new(),
         }
     }
 
     /// `initdb`: local connections trusted, TCP ones need a SCRAM password.
     fn init() -> Cluster {
         let cluster = Cluster::empty();
-        as_postgres(
-            "initdb",
-            &[
-                "-D",
-                &cluster.data(),
-                "-U",
-                "root",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-                "--no-sync",
-            ],
-        );
+        cluster.initdb(&[]);
         cluster
+    }
+
+    /// A cluster on a tmpfs of `megabytes`, with 1 MB WAL segments and `wal_level=minimal`, so
+    /// that a COPY into a table created in its transaction writes data files only.
+    fn init_on_tmpfs(megabytes: u32) -> Cluster {
+        let mut cluster = Cluster::empty();
+        let (uid, gid) = postgres_ids();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={megabytes}m,uid={uid},gid={gid},mode=0700"))
+            .arg("tmpfs")
+            .arg(cluster.dir.path())
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "mount a tmpfs (needs root)");
+        cluster.mounted = true;
+        cluster.initdb(&["--wal-segsize=1"]);
+        cluster.options = "-c wal_level=minimal -c max_wal_senders=0 -c min_wal_size=2MB \
+                           -c max_wal_size=4MB"
+            .to_string();
+        cluster
+    }
+
+    fn initdb(&self, extra: &[&str]) {
+        let data = self.data();
+        let mut args = vec![
+            "-D",
+            &data,
+            "-U",
+            "root",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--no-sync",
+        ];
+        args.extend_from_slice(extra);
+        as_postgres("initdb", &args);
     }
 
     /// A hot standby of `primary`, made with `pg_basebackup -R -X stream`.
@@ -856,9 +887,10 @@ impl Cluster {
 
     fn start(&mut self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB {}",
             self.port,
-            self.socket_dir()
+            self.socket_dir(),
+            self.options
         );
         let log = self.dir.path().join("log").display().to_string();
         as_postgres(
@@ -893,6 +925,9 @@ impl Drop for Cluster {
                 .args(["-u", "postgres", "--", &format!("{PG_BIN}/pg_ctl")])
                 .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
                 .output();
+        }
+        if self.mounted {
+            let _ = Command::new("umount").arg(self.dir.path()).status();
         }
     }
 }
@@ -978,6 +1013,140 @@ fn pull_from_a_hot_standby() {
             )
         );
     }
+}
+
+/// Bytes free on the filesystem holding `path`.
+fn free_bytes(path: &Path) -> u64 {
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(path)
+        .output()
+        .expect("run df");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .expect("df prints the free bytes")
+}
+
+#[test]
+fn fault_target_disk_full() {
+    let source = TestDb::new("h_fault_disk_src");
+    source.exec(include_str!("../data/hardening/big.sql"));
+    let policy = policy_for(source.url(), &[("public.big", "secret")]);
+    // The dev server is a private one on a 96 MB tmpfs; ballast leaves room for the new
+    // database's creation but not for the 300,000 rows.
+    let mut cluster = Cluster::init_on_tmpfs(96);
+    cluster.start();
+    support::connect(&cluster.url("postgres"))
+        .batch_execute("CREATE DATABASE dev")
+        .expect("create dev");
+    let dev_url = cluster.url("dev");
+    support::connect(&dev_url)
+        .batch_execute("CREATE TABLE dev_marker (x int); INSERT INTO dev_marker VALUES (1)")
+        .expect("marker");
+    let ballast = cluster.dir.path().join("ballast");
+    let free = free_bytes(cluster.dir.path());
+    let keep_free: u64 = 20 * 1024 * 1024;
+    assert!(free > keep_free, "{free} bytes free");
+    std::fs::write(&ballast, vec![0u8; (free - keep_free) as usize]).expect("ballast");
+
+    let err = pull::run(&request(
+        "staging",
+        source.url(),
+        &dev_url,
+        policy.clone(),
+        2,
+    ))
+    .expect_err("the disk is full");
+    let text = chain(&err);
+    assert!(
+        text.contains("No space left on device")
+            && text.contains("nothing was changed: the dev database is as it was"),
+        "{text}"
+    );
+    let marker = |url: &str| -> i64 {
+        support::connect(url)
+            .query_one("SELECT count(*) FROM dev_marker", &[])
+            .expect("the old dev database is intact")
+            .get(0)
+    };
+    assert_eq!(marker(&dev_url), 1);
+    let temp_dbs = |url: &str| -> i64 {
+        support::connect(url)
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_\\_pp\\_%'",
+                &[],
+            )
+            .expect("list")
+            .get(0)
+    };
+    assert_eq!(temp_dbs(&cluster.url("postgres")), 0);
+
+    // With room again, the next run succeeds and leaves nothing behind.
+    std::fs::remove_file(&ballast).expect("remove ballast");
+    pull::run(&request("staging", source.url(), &dev_url, policy, 2)).expect("next run");
+    assert_eq!(query_i64(&dev_url, "SELECT count(*) FROM big"), 300_000);
+    assert_eq!(temp_dbs(&cluster.url("postgres")), 0);
+}
+
+/// A tablespace on the main server, dropped when the guard goes (after the databases using it).
+struct Tablespace {
+    name: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Tablespace {
+    fn drop(&mut self) {
+        let mut admin = support::connect(&support::admin_url());
+        let _ = admin.batch_execute(&format!("DROP TABLESPACE IF EXISTS {}", self.name));
+    }
+}
+
+#[test]
+fn source_tablespaces_are_not_needed_on_the_dev_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (uid, gid) = postgres_ids();
+    std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
+    let tablespace = Tablespace {
+        name: format!("pp_h_ts_{}", std::process::id()),
+        _dir: dir,
+    };
+    let mut admin = support::connect(&support::admin_url());
+    admin
+        .batch_execute(&format!("DROP TABLESPACE IF EXISTS {}", tablespace.name))
+        .expect("drop stale");
+    admin
+        .batch_execute(&format!(
+            "CREATE TABLESPACE {} LOCATION '{}'",
+            tablespace.name,
+            tablespace._dir.path().display()
+        ))
+        .expect("create tablespace");
+    let source = TestDb::new("h_tablespace_src");
+    source.exec(&format!(
+        "CREATE TABLE placed (id int PRIMARY KEY USING INDEX TABLESPACE {0}, v text) TABLESPACE {0}; \
+         CREATE INDEX placed_v ON placed (v) TABLESPACE {0}; \
+         INSERT INTO placed SELECT g, 'v' || g FROM generate_series(1, 100) g",
+        tablespace.name
+    ));
+    let target = TestDb::new("h_tablespace_dst");
+    let policy = policy_for(source.url(), &[]);
+    pull::run(&request("staging", source.url(), target.url(), policy, 1)).expect("pull");
+    // A dev server lacks production's tablespaces: the copy uses the default one.
+    assert_eq!(
+        query_i64(
+            target.url(),
+            "SELECT count(*) FROM pg_class WHERE reltablespace <> 0 AND relname LIKE 'placed%'"
+        ),
+        0
+    );
+    assert_eq!(
+        fingerprint(source.url(), &[]),
+        fingerprint(target.url(), &[])
+    );
+    drop(target);
+    drop(source);
 }
 
 // ---------------------------------------------------------------------------------------------
