@@ -1034,9 +1034,9 @@ fn fault_target_disk_full() {
     let source = TestDb::new("h_fault_disk_src");
     source.exec(include_str!("../data/hardening/big.sql"));
     let policy = policy_for(source.url(), &[("public.big", "secret")]);
-    // The dev server is a private one on a 96 MB tmpfs; ballast leaves room for the new
+    // The dev server is a private one on a 160 MB tmpfs; ballast leaves room for the new
     // database's creation but not for the 300,000 rows.
-    let mut cluster = Cluster::init_on_tmpfs(96);
+    let mut cluster = Cluster::init_on_tmpfs(160);
     cluster.start();
     support::connect(&cluster.url("postgres"))
         .batch_execute("CREATE DATABASE dev")
