@@ -879,6 +879,7 @@ impl Cluster {
                 "-R",
                 "-X",
                 "stream",
+                "--checkpoint=fast",
                 "--no-sync",
             ],
         );
