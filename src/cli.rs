@@ -33,6 +33,18 @@ pub enum Command {
     PruneDumps,
     /// Create the demo "production" shop database with deterministic synthetic rows.
     DemoProd(DemoProd),
+    /// Time pull-prod against PostgreSQL's own COPY pipes and pg_dump | psql on the demo data.
+    Bench(Bench),
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Demo scale (users); 200000 is about 1.2 GB.
+    #[arg(long, default_value_t = 20000)]
+    pub scale: u64,
+    /// Repetitions of each measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +112,12 @@ pub struct SeedDev {
 pub enum PolicyCommand {
     /// Write a first policy for an existing database, every column marked `todo`.
     Init(PolicyInit),
+    /// Write the data-handling section (sources, commands, tables) into the project's doc file.
+    Doc {
+        /// Change nothing; exit 1 with a diff when the section is out of date.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -142,14 +160,312 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
-    match &cli.command {
-        Command::PullProd(_) => anyhow::bail!("`pull-prod` is not available in this build yet"),
-        Command::CheckPolicy(_) => {
-            anyhow::bail!("`check-policy` is not available in this build yet")
-        }
-        Command::SeedDev(_) => anyhow::bail!("`seed-dev` is not available in this build yet"),
-        Command::Policy(_) => anyhow::bail!("`policy` is not available in this build yet"),
-        Command::PruneDumps => anyhow::bail!("`prune-dumps` is not available in this build yet"),
-        Command::DemoProd(_) => anyhow::bail!("`demo-prod` is not available in this build yet"),
+    if !matches!(
+        cli.command,
+        Command::PruneDumps | Command::DemoProd(_) | Command::Bench(_)
+    ) {
+        prune_quietly(cli);
     }
+    match &cli.command {
+        Command::PullProd(args) => pull_prod(cli, args),
+        Command::CheckPolicy(args) => check_policy(cli, args),
+        Command::SeedDev(args) => seed_dev(cli, args),
+        Command::Policy(PolicyCommand::Init(args)) => {
+            let written =
+                crate::check::policy_init(cli.manifest_path.as_deref(), &args.database_url)?;
+            for path in &written {
+                eprintln!("wrote `{}`", path.display());
+            }
+            eprintln!("every column is `todo`: classify them, then run `cargo xtask check-policy`");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(PolicyCommand::Doc { check }) => policy_doc(cli, *check),
+        Command::PruneDumps => prune_dumps(cli),
+        Command::Bench(args) => bench(cli, args),
+        Command::DemoProd(args) => demo_prod(args),
+    }
+}
+
+fn demo_prod(args: &DemoProd) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let opts = crate::demo::DemoOptions {
+        scale: args.scale,
+        database_url: args.database_url.clone(),
+    };
+    let summary = crate::demo::demo_prod(&opts)?;
+    println!("created `{}` at scale {}:", summary.database, args.scale);
+    for (table, n_rows) in &summary.rows {
+        println!("  {table:<12} {n_rows:>12} rows");
+    }
+    println!(
+        "  {:.1} MB in {:.1} s",
+        summary.bytes as f64 / 1_048_576.0,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
+    let options = crate::check::CheckPolicyOptions {
+        manifest_path: cli.manifest_path.clone(),
+        database_url: args.database_url.clone(),
+        sample: args.sample,
+        fix: args.fix,
+    };
+    let report = crate::check::check_policy(&options)?;
+    let format = match args.format {
+        Some(OutputFormat::Human) => crate::diag::Format::Human,
+        Some(OutputFormat::Github) => crate::diag::Format::Github,
+        Some(OutputFormat::Json) => crate::diag::Format::Json,
+        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| !value.is_empty()) => {
+            crate::diag::Format::Github
+        }
+        None => crate::diag::Format::Human,
+    };
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    crate::diag::print(
+        &report.diagnostics,
+        &report.sources,
+        &report.project_dir,
+        format,
+    );
+    let n_errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
+    if format != crate::diag::Format::Json {
+        match report.exit_code() {
+            0 => eprintln!("policy ok"),
+            _ => eprintln!("error: check-policy found {n_errors} problem(s)"),
+        }
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let options = crate::pull::PullProdOptions {
+        manifest_path: cli.manifest_path.clone(),
+        from: args.from.clone(),
+        to_file: args.to_file.clone(),
+        pull: crate::pull::PullOptions {
+            jobs: args.jobs.unwrap_or(0),
+            force: args.force,
+            strict: args.strict,
+            allow_remote_target: args.allow_remote_target,
+            plan_only: args.plan,
+            ..Default::default()
+        },
+    };
+    let summary = crate::pull::pull_prod(&options)?;
+    if args.plan || args.to_file.is_some() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let phases: Vec<String> = summary
+        .phases
+        .iter()
+        .map(|(name, seconds)| format!("{name} {seconds:.1}s"))
+        .collect();
+    let peak = crate::pull::peak_rss_bytes();
+    eprintln!(
+        "done in {:.1}s ({}), peak memory {}",
+        started.elapsed().as_secs_f64(),
+        phases.join(", "),
+        peak.map(|bytes| format!("{} MiB", bytes / (1024 * 1024)))
+            .unwrap_or_else(|| "unknown".into())
+    );
+    if let Some(path) = std::env::var_os("PULLPROD_SUMMARY_JSON") {
+        crate::pull::write_summary_json(
+            std::path::Path::new(&path),
+            &summary,
+            started.elapsed().as_secs_f64(),
+            peak,
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
+    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
+    let options = crate::bench::BenchOptions {
+        scale: args.scale,
+        reps: args.reps.max(1),
+        project_dir: config.project_dir.clone(),
+        pullprod_exe: std::env::current_exe()?,
+    };
+    let report = crate::bench::run(&options, &|line| eprintln!("{line}"))?;
+    println!("{}", report.render());
+    if report.rows_loaded != report.rows {
+        anyhow::bail!(
+            "pull-prod loaded {} rows but the source has {}",
+            report.rows_loaded,
+            report.rows
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy_doc(cli: &Cli, check: bool) -> anyhow::Result<ExitCode> {
+    use crate::policydoc::DocOutcome;
+    let options = crate::policydoc::PolicyDocOptions {
+        manifest_path: cli.manifest_path.clone(),
+        check,
+    };
+    let report = crate::policydoc::policy_doc(&options)?;
+    let doc = report.doc_file.display();
+    match report.outcome {
+        DocOutcome::InvalidPolicy {
+            diagnostics,
+            sources,
+            project_dir,
+        } => {
+            crate::diag::print(
+                &diagnostics,
+                &sources,
+                &project_dir,
+                crate::diag::Format::Human,
+            );
+            eprintln!("error: the policy has problems: fix them before generating `{doc}`");
+            let unusable = diagnostics
+                .iter()
+                .any(|d| d.code == crate::diag::Code::ParseError);
+            return Ok(ExitCode::from(if unusable { 2 } else { 1 }));
+        }
+        DocOutcome::UpToDate => eprintln!("`{doc}` is up to date with the policy"),
+        DocOutcome::Updated => eprintln!("updated the data-handling section of `{doc}`"),
+        DocOutcome::Appended => eprintln!(
+            "`{doc}` had no `{}` marker: appended the data-handling section at its end",
+            crate::policydoc::BEGIN_MARKER
+        ),
+        DocOutcome::Created => eprintln!("created `{doc}` with the data-handling section"),
+        DocOutcome::OutOfDate { message, diff } => {
+            print!("{diff}");
+            eprintln!("error: {message}");
+            eprintln!("  help: run `cargo xtask policy doc`");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every command prunes the project's expired dumps first (G7); a project whose
+/// configuration cannot be read is left to the command itself to report.
+fn prune_quietly(cli: &Cli) {
+    let Ok((config, _)) = crate::config::load(cli.manifest_path.as_deref()) else {
+        return;
+    };
+    let options = crate::dumpfile::DumpOptions::from_config(&config);
+    match crate::dumpfile::prune_expired(&options, std::time::SystemTime::now()) {
+        Ok(removed) => {
+            for path in removed {
+                eprintln!("removed the expired dump `{}`", path.display());
+            }
+        }
+        Err(err) => eprintln!("warning: could not prune expired dumps: {err:#}"),
+    }
+}
+
+fn prune_dumps(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
+    let options = crate::dumpfile::DumpOptions::from_config(&config);
+    let removed = crate::dumpfile::prune_expired(&options, std::time::SystemTime::now())?;
+    if removed.is_empty() {
+        eprintln!("no expired dumps of `{}`", config.project);
+    }
+    for path in &removed {
+        println!("removed `{}`", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seed_dev(cli: &Cli, args: &SeedDev) -> anyhow::Result<ExitCode> {
+    let (config, diagnostics) = crate::config::load(cli.manifest_path.as_deref())?;
+    let (policy, policy_diagnostics) = crate::check::load_policy(&config);
+    let Some(policy) = policy else {
+        let mut sources = crate::diag::Sources::new();
+        for file in crate::check::policy_files(&config).unwrap_or_default() {
+            sources.insert(file.path.clone(), file.text.clone());
+        }
+        crate::diag::print(
+            &policy_diagnostics,
+            &sources,
+            &config.project_dir,
+            crate::diag::Format::Human,
+        );
+        anyhow::bail!(
+            "the policy has errors: fix them (`cargo xtask check-policy`) before seeding"
+        );
+    };
+    if diagnostics.iter().any(crate::diag::Diagnostic::is_error) {
+        anyhow::bail!(
+            "the `[package.metadata.dump]` table has errors: run `cargo xtask check-policy`"
+        );
+    }
+    let target_url = config
+        .target
+        .as_ref()
+        .ok_or_else(|| {
+            anyhow::anyhow!("no dev database configured: set `target` in `[package.metadata.dump]`")
+        })?
+        .resolve()?;
+    let target = crate::conn::Settings::parse(&target_url)?;
+    // Seed data has nothing to protect, but the configured salt keeps it identical to pulls.
+    let salt = match &config.salt {
+        Some(_) => crate::config::resolve_salt(&config)?,
+        None => crate::transform::Salt::new(b"pullprod seed-dev".to_vec()),
+    };
+    let schema = match (&args.schema_from, &config.schema) {
+        (Some(url), _) => crate::seed::SchemaSource::Database(crate::conn::Settings::parse(url)?),
+        (None, crate::config::SchemaSource::Command(command)) => {
+            crate::seed::SchemaSource::Command {
+                command: command.clone(),
+                dir: config.project_dir.clone(),
+            }
+        }
+        (None, crate::config::SchemaSource::PgDump)
+            if config.project_dir.join("migrations").is_dir() =>
+        {
+            crate::seed::SchemaSource::Migrations(config.project_dir.join("migrations"))
+        }
+        (None, crate::config::SchemaSource::PgDump) => anyhow::bail!(
+            "seed-dev needs the schema without production: pass `--schema-from URL`, add a `migrations/` folder, \
+             or set `schema = {{ command = \"…\" }}` in `[package.metadata.dump]`"
+        ),
+    };
+    let request = crate::seed::SeedRequest {
+        target,
+        policy,
+        salt,
+        schema,
+        dumps: Some(crate::dumpfile::DumpOptions::from_config(&config)),
+        options: crate::seed::SeedOptions {
+            synthetic: args.synthetic,
+            rows: args.rows,
+            force: false,
+            quiet: false,
+        },
+    };
+    let summary = crate::seed::run(&request)?;
+    match &summary.from_dump {
+        Some(path) => eprintln!(
+            "loaded the anonymised dump `{}` into `{}`",
+            path.display(),
+            target_url_name(&request)
+        ),
+        None => {
+            for (table, inserted, left_out) in &summary.tables {
+                let note = if *left_out > 0 {
+                    format!(" ({left_out} left out by constraints)")
+                } else {
+                    String::new()
+                };
+                eprintln!("  {table:<32} {inserted:>8} rows{note}");
+            }
+            eprintln!("filled `{}` with synthetic rows", target_url_name(&request));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn target_url_name(request: &crate::seed::SeedRequest) -> String {
+    request.target.dbname.clone()
 }

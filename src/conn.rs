@@ -133,7 +133,8 @@ impl Settings {
             None => 5432,
         };
         let user = get("user", "PGUSER")
-            .or_else(|| env("USER"))
+            .or_else(|| env("USER").filter(|user| !user.is_empty()))
+            .or_else(os_user_name)
             .unwrap_or_else(|| "postgres".to_string());
         let dbname = get("dbname", "PGDATABASE").unwrap_or_else(|| user.clone());
         let sslmode_text = get("sslmode", "PGSSLMODE");
@@ -520,6 +521,19 @@ fn redact_query_password(tail: &str) -> String {
         })
         .collect();
     format!("{path}?{}", query.join("&"))
+}
+
+/// The name of the user running this process, as libpq takes it when nothing else says.
+fn os_user_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let entry_uid: u32 = fields.nth(1)?.parse().ok()?;
+        (entry_uid == uid).then(|| name.to_string())
+    })
 }
 
 fn default_socket_dir() -> String {

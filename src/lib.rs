@@ -1,15 +1,25 @@
 //! pullprod: pull production PostgreSQL data into a developer's database, anonymised in
 //! memory on the way. The commands live in `cli`; this file is the public API.
 
+pub mod bench;
+pub mod check;
 pub mod cli;
+pub mod config;
 pub mod conn;
+pub mod coverage;
+pub mod demo;
+pub mod detect;
 pub mod diag;
+pub mod dumpfile;
+pub mod fault;
 pub mod pipeline;
 pub mod policy;
+pub mod policydoc;
 pub mod progress;
 pub mod pull;
 pub mod rowcodec;
 pub mod schema;
+pub mod seed;
 pub mod sqltype;
 pub mod target;
 pub mod transform;

@@ -207,16 +207,23 @@ fn effective_rule(
             table.name
         ));
     }
-    if !rule.is_keep() || depth > 8 {
+    // `null` drops the link on purpose; any other rule on a foreign key follows the key.
+    if matches!(rule.strategy, crate::policy::model::Strategy::Null) || depth > 8 {
         return Ok(rule);
     }
-    match table.references(column) {
-        Some((referenced_table, referenced_column)) => match catalog.table(referenced_table) {
-            Some(referenced) if !(referenced.name == table.name && referenced_column == column) => {
-                effective_rule(catalog, policy, referenced, referenced_column, depth + 1)
-            }
-            _ => Ok(rule),
-        },
+    let referenced = table
+        .references(column)
+        .and_then(|(referenced_table, referenced_column)| {
+            let referenced = catalog.table(referenced_table)?;
+            let same_column = referenced.name == table.name && referenced_column == column;
+            (!same_column).then_some((referenced, referenced_column))
+        });
+    match referenced {
+        Some((referenced, referenced_column)) => {
+            let followed =
+                effective_rule(catalog, policy, referenced, referenced_column, depth + 1)?;
+            Ok(if followed.is_keep() { rule } else { followed })
+        }
         None => Ok(rule),
     }
 }
@@ -305,6 +312,7 @@ pub fn copy_into_database(
                             )
                             .with_context(|| format!("failed to copy `{}`", plan.table))?;
                             progress.finished(&copied);
+                            crate::fault::point("data-table-done");
                             results
                                 .lock()
                                 .expect("no worker panics holding the lock")
@@ -467,6 +475,7 @@ pub fn copy_table(
     rows.finish(&pending, &mut out)?;
     sink.write_all(&out)
         .context("failed to write to the new database")?;
+    crate::fault::point("data-first-block");
     Ok(TableCopied {
         table: plan.table.clone(),
         rows: rows.rows,

@@ -8,7 +8,13 @@ use anyhow::{Context, Result, anyhow, bail};
 use postgres::Client;
 use sha2::{Digest, Sha256};
 
+use xshell::{Shell, cmd};
+
+use crate::check;
+use crate::config::{self, Config};
 use crate::conn::{self, Settings};
+use crate::diag::{self, Diagnostic, Sources};
+use crate::fault;
 use crate::pipeline::{self, PlanOptions, TableCopied, TablePlan};
 use crate::policy::model::{Policy, Strategy, TableAction};
 use crate::progress::TableProgress;
@@ -50,6 +56,8 @@ pub struct PullOptions {
     pub force_text: bool,
     /// Where the local audit log lives (default: `$XDG_STATE_HOME/pullprod/audit.log`).
     pub audit_log: Option<PathBuf>,
+    /// `--to-file [PATH]`: write an anonymised SQL dump instead of loading the dev database.
+    pub to_file: Option<crate::dumpfile::ToFile>,
 }
 
 /// Seconds spent in each named phase, in order.
@@ -73,7 +81,10 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     conn::enforce_min_tls(&mut request.source, &request.source_name)?;
     let request = &request;
     let progress = TableProgress::new(request.options.quiet);
-    if !request.target.is_local() && !request.options.allow_remote_target {
+    if request.options.to_file.is_none()
+        && !request.target.is_local()
+        && !request.options.allow_remote_target
+    {
         bail!(
             "refusing to load `{}`: the dev database is not on this machine; pass `--allow-remote-target` \
              if that is really what you want",
@@ -106,6 +117,31 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         .get(0);
     let catalog = schema::load(&mut coordinator)?;
     let source_major = target::server_major(&mut coordinator)?;
+    if let (Some(to_file), false) = (&request.options.to_file, request.options.plan_only) {
+        let (meta, plan, copied) = crate::dumpfile::write_pull(
+            request,
+            to_file,
+            &mut coordinator,
+            &snapshot,
+            &catalog,
+            source_major,
+        )?;
+        write_local_audit(request, &copied)?;
+        progress.line(&format!(
+            "wrote an anonymised dump of `{}` to `{}` ({} rows in {} tables); it expires {}",
+            request.source_name,
+            meta.file.display(),
+            copied.iter().map(|table| table.rows).sum::<u64>(),
+            copied.len(),
+            crate::dumpfile::format_utc(meta.expires)
+        ));
+        return Ok(PullSummary {
+            plan,
+            copied,
+            phases: Vec::new(),
+            source_could_write,
+        });
+    }
 
     let mut admin = target::connect_admin(&request.target)?;
     refuse_same_database(&mut coordinator, &mut admin, &request.target)?;
@@ -139,6 +175,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     let new_settings = request.target.with_dbname(&new_name);
     let locale = target::source_locale(&mut coordinator)?;
     target::create_database(&mut admin, &new_name, &locale)?;
+    fault::point("after-create");
 
     // Everything from here builds only the new database; on failure it is dropped and the old
     // dev database was never touched.
@@ -165,6 +202,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     };
     drop(coordinator);
 
+    fault::point("before-swap");
     let started = Instant::now();
     target::swap_in(
         &mut admin,
@@ -219,6 +257,7 @@ fn build(
         Section::PreData,
         new_settings,
     )?;
+    fault::point("after-pre-data");
     phases.push(("schema", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
@@ -238,25 +277,17 @@ fn build(
         jobs,
         progress,
     )?;
+    fault::point("after-data");
     phases.push(("data", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
-    target::pipe_schema(
-        pg_dump,
-        psql,
-        &request.source,
-        Some(snapshot),
-        Section::PostData,
-        new_settings,
-    )?;
+    target::build_post_data(pg_dump, &request.source, Some(snapshot), new_settings, jobs)?;
+    fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
     let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
     target::set_sequences(&mut new_client, &sequences)?;
     target::refresh_matviews(&mut new_client, &catalog.matviews)?;
     write_target_audit(&mut new_client, request, &copied)?;
-    new_client
-        .batch_execute("ANALYZE")
-        .context("failed to analyse the new database")?;
     phases.push(("post-data", started.elapsed().as_secs_f64()));
     Ok((copied, phases))
 }
@@ -484,4 +515,279 @@ pub fn sha256_of_files(files: &[(String, Vec<u8>)]) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// `cargo xtask pull-prod` as the CLI runs it: configuration, refusals, then `run`.
+#[derive(Debug, Clone, Default)]
+pub struct PullProdOptions {
+    pub manifest_path: Option<PathBuf>,
+    /// The configured source to read (`production` by default).
+    pub from: String,
+    /// `--to-file [PATH]`: write an anonymised SQL file instead of loading the dev database.
+    pub to_file: Option<Option<PathBuf>>,
+    pub pull: PullOptions,
+}
+
+/// Load the project's configuration and policy, refuse what must be refused (before a single
+/// row is read), then pull.
+pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
+    let (config, config_diagnostics) = config::load(options.manifest_path.as_deref())?;
+    if config_diagnostics.iter().any(Diagnostic::is_error) {
+        let mut sources = Sources::new();
+        sources.insert(config.manifest_path.clone(), config.manifest_text.clone());
+        bail!(
+            "refusing to pull: the `[package.metadata.dump]` table has errors:\n{}",
+            diag::render(
+                &config_diagnostics,
+                &sources,
+                &config.project_dir,
+                diag::Format::Human
+            )
+            .trim_end()
+        );
+    }
+    let source_name = options.from.as_str();
+    let source_url = config.source(source_name)?;
+    let target_url = if options.to_file.is_some() {
+        // A dump file needs no dev database.
+        String::new()
+    } else {
+        config
+        .target
+        .as_ref()
+        .ok_or_else(|| anyhow!("no dev database configured: set `target = \"env:DATABASE_URL\"` in `[package.metadata.dump]`"))?
+        .resolve()
+        .context("cannot find the dev database's connection settings")?
+    };
+    let salt = match &config.salt {
+        Some(_) => config::resolve_salt(&config)?,
+        None => bail!(
+            "refusing to pull: no salt is configured, so pseudonyms could not be keyed; \
+             set `salt = \"env:PULLPROD_SALT\"` in `[package.metadata.dump]` and export a long random value"
+        ),
+    };
+    let source = Settings::parse(&source_url)
+        .with_context(|| format!("invalid connection settings for the `{source_name}` source"))?;
+    let target =
+        Settings::parse(&target_url).context("invalid connection settings for the dev database")?;
+
+    let files = check::policy_files(&config)?;
+    let mut hashed: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|file| {
+            (
+                file.path.display().to_string(),
+                file.text.as_bytes().to_vec(),
+            )
+        })
+        .collect();
+    hashed.push((
+        "[package.metadata.dump]".into(),
+        dump_table_text(&config).into_bytes(),
+    ));
+    let policy_sha256 = sha256_of_files(&hashed);
+
+    let is_production = source_name == "production";
+    if is_production {
+        refuse_unreviewed(&config)?;
+        if config.require_staging_run && !staging_run_recorded(&config.project, &policy_sha256)? {
+            bail!(
+                "refusing to pull from production: this policy (sha256 {}) has not completed a pull from staging on \
+                 this machine, and the project sets `require-staging-run = true`; run \
+                 `cargo xtask pull-prod --from staging` first",
+                &policy_sha256[..12]
+            );
+        }
+    }
+
+    // The policy must pass check-policy against the live source schema.
+    let catalog = {
+        let mut client = open_source(&source, source_name)?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .context("failed to start a read-only transaction on the source")?;
+        schema::load(&mut client)?
+    };
+    let policy = match check::policy_for_catalog(&config, &catalog) {
+        Ok(policy) => policy,
+        Err((diagnostics, sources)) => bail!(
+            "refusing to pull from `{source_name}`: the policy does not pass check-policy against its schema:\n{}",
+            diag::render(
+                &diagnostics,
+                &sources,
+                &config.project_dir,
+                diag::Format::Human
+            )
+            .trim_end()
+        ),
+    };
+    let request = PullRequest {
+        source_name: source_name.to_string(),
+        source,
+        target,
+        policy,
+        policy_sha256: policy_sha256.clone(),
+        commit: git_commit(&config.project_dir),
+        salt,
+        options: PullOptions {
+            to_file: options
+                .to_file
+                .as_ref()
+                .map(|path| crate::dumpfile::ToFile {
+                    path: path.clone(),
+                    dump: crate::dumpfile::DumpOptions::from_config(&config),
+                }),
+            ..options.pull.clone()
+        },
+    };
+    let summary = run(&request)?;
+    if source_name == "staging" && !request.options.plan_only {
+        record_staging_run(&config.project, &policy_sha256)?;
+    }
+    Ok(summary)
+}
+
+/// The `[package.metadata.dump]` (or workspace) table's text, part of what the audit hashes.
+fn dump_table_text(config: &Config) -> String {
+    let doc: toml_edit::DocumentMut = config.manifest_text.parse().unwrap_or_default();
+    ["package", "workspace"]
+        .iter()
+        .find_map(|section| {
+            doc.get(section)?
+                .get("metadata")?
+                .get("dump")
+                .map(|item| item.to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// G8: a production pull runs only a committed policy that `review-ref` contains.
+fn refuse_unreviewed(config: &Config) -> Result<()> {
+    let sh = Shell::new().context("failed to start a shell for git")?;
+    sh.change_dir(&config.project_dir);
+    let policy = &config.policy_path;
+    let manifest = &config.manifest_path;
+    let inside = cmd!(sh, "git rev-parse --is-inside-work-tree")
+        .quiet()
+        .ignore_stderr()
+        .read();
+    if !inside.is_ok_and(|answer| answer == "true") {
+        bail!(
+            "refusing to pull from production: `{}` is not in a Git repository, so the policy cannot have been \
+             reviewed; commit it to a repository whose `{}` contains it",
+            config.project_dir.display(),
+            config.review_ref
+        );
+    }
+    let dirty = cmd!(
+        sh,
+        "git status --porcelain --untracked-files=all -- {policy} {manifest}"
+    )
+    .quiet()
+    .read()
+    .context("failed to run `git status`")?;
+    if !dirty.trim().is_empty() {
+        let files: Vec<&str> = dirty
+            .lines()
+            .map(|line| line.get(3..).unwrap_or(line))
+            .collect();
+        bail!(
+            "refusing to pull from production: the policy has uncommitted changes ({}); commit them and get them \
+             reviewed into `{}`, or try them with `--from staging`",
+            files.join(", "),
+            config.review_ref
+        );
+    }
+    let review_ref = &config.review_ref;
+    let commit_of_ref = format!("{review_ref}^{{commit}}");
+    let known = cmd!(sh, "git rev-parse --verify --quiet {commit_of_ref}")
+        .quiet()
+        .ignore_stderr()
+        .read();
+    if known.is_err() {
+        bail!(
+            "refusing to pull from production: the review ref `{review_ref}` does not exist here; \
+             run `git fetch` or set `review-ref` in `[package.metadata.dump]`"
+        );
+    }
+    let same = cmd!(sh, "git diff --quiet {review_ref} -- {policy} {manifest}")
+        .quiet()
+        .ignore_stderr()
+        .run();
+    if same.is_err() {
+        bail!(
+            "refusing to pull from production: the policy differs from `{review_ref}`; get it reviewed and merged \
+             there first (staging pulls are allowed meanwhile: `--from staging`)"
+        );
+    }
+    Ok(())
+}
+
+fn git_commit(dir: &Path) -> Option<String> {
+    let sh = Shell::new().ok()?;
+    sh.change_dir(dir);
+    cmd!(sh, "git rev-parse HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+}
+
+fn staging_runs_file(project: &str) -> Result<PathBuf> {
+    Ok(state_dir()?.join(format!("{project}.staging-runs")))
+}
+
+fn staging_run_recorded(project: &str, policy_sha256: &str) -> Result<bool> {
+    let path = staging_runs_file(project)?;
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text.lines().any(|line| line.trim() == policy_sha256)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err).with_context(|| format!("failed to read `{}`", path.display())),
+    }
+}
+
+fn record_staging_run(project: &str, policy_sha256: &str) -> Result<()> {
+    use std::io::Write;
+    if staging_run_recorded(project, policy_sha256)? {
+        return Ok(());
+    }
+    let path = staging_runs_file(project)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("failed to open `{}`", path.display()))?;
+    writeln!(file, "{policy_sha256}")
+        .with_context(|| format!("failed to write `{}`", path.display()))
+}
+
+/// The process's peak resident memory (`VmHWM`), on Linux.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A machine-readable summary of a finished pull, for the benchmark.
+pub fn write_summary_json(
+    path: &Path,
+    summary: &PullSummary,
+    seconds: f64,
+    peak_rss: Option<u64>,
+) -> Result<()> {
+    let json = serde_json::json!({
+        "seconds": seconds,
+        "phases": summary.phases.iter().map(|(name, secs)| serde_json::json!({"name": name, "seconds": secs})).collect::<Vec<_>>(),
+        "rows": summary.copied.iter().map(|t| t.rows).sum::<u64>(),
+        "bytes": summary.copied.iter().map(|t| t.bytes).sum::<u64>(),
+        "tables": summary.copied.iter().map(|t| serde_json::json!({"table": t.table.to_string(), "rows": t.rows})).collect::<Vec<_>>(),
+        "peak_rss_bytes": peak_rss,
+    });
+    std::fs::write(path, json.to_string())
+        .with_context(|| format!("failed to write `{}`", path.display()))
 }

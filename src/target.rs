@@ -229,6 +229,10 @@ pub fn pipe_schema(
     .stderr(Stdio::piped());
     let mut load_child = load.spawn().context("failed to start `psql`")?;
 
+    crate::fault::point(match section {
+        Section::PreData => "pre-data-running",
+        Section::PostData => "post-data-running",
+    });
     let dump_err = read_all(dump_child.stderr.take());
     let load_err = read_all(load_child.stderr.take());
     let dump_status = dump_child.wait().context("failed to wait for `pg_dump`")?;
@@ -386,6 +390,7 @@ pub fn swap_in(
                     quote_ident(&old_db)
                 ))?;
             }
+            crate::fault::point("swap-half-renamed");
             transaction.batch_execute(&format!(
                 "ALTER DATABASE {} RENAME TO {}",
                 quote_ident(new_db),
@@ -395,6 +400,7 @@ pub fn swap_in(
         match renamed {
             Ok(()) => {
                 transaction.commit().context("failed to commit the swap")?;
+                crate::fault::point("after-swap-commit");
                 if exists {
                     admin
                         .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&old_db)))
@@ -439,4 +445,203 @@ mod tests {
         );
         assert_eq!(leftover_pid("shop_dev", "shop_dev"), None);
     }
+}
+
+/// One entry of `pg_dump`'s SQL output: its TOC type (`INDEX`, `FK CONSTRAINT`…) and statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpEntry {
+    pub kind: String,
+    pub sql: String,
+}
+
+/// Split `pg_dump` SQL into its preamble (the `SET`s every session needs) and its entries.
+/// psql meta-commands (`\restrict`…) are dropped: the statements run through a client.
+pub fn split_dump(sql: &str) -> (String, Vec<DumpEntry>) {
+    let mut preamble = String::new();
+    let mut entries: Vec<DumpEntry> = Vec::new();
+    let mut lines = sql.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with('\\') {
+            continue;
+        }
+        if line == "--"
+            && lines
+                .peek()
+                .is_some_and(|next| next.starts_with("-- Name: "))
+        {
+            let header = lines.next().expect("peeked");
+            let kind = header
+                .split("; Type: ")
+                .nth(1)
+                .and_then(|rest| rest.split("; Schema: ").next())
+                .unwrap_or("")
+                .to_string();
+            entries.push(DumpEntry {
+                kind,
+                sql: String::new(),
+            });
+            continue;
+        }
+        if line.starts_with("--") {
+            continue;
+        }
+        match entries.last_mut() {
+            Some(entry) => {
+                entry.sql.push_str(line);
+                entry.sql.push('\n');
+            }
+            None => {
+                preamble.push_str(line);
+                preamble.push('\n');
+            }
+        }
+    }
+    entries.retain(|entry| !entry.sql.trim().is_empty());
+    (preamble, entries)
+}
+
+/// Build indexes and constraints (pg_dump's post-data section, read in the snapshot) with
+/// `jobs` sessions: indexes and unique keys in parallel, then partition index attachments,
+/// then foreign keys added `NOT VALID` and validated in parallel, then the rest in order.
+pub fn build_post_data(
+    pg_dump: &std::path::Path,
+    source: &Settings,
+    snapshot: Option<&str>,
+    target: &Settings,
+    jobs: usize,
+) -> Result<()> {
+    let mut dump = Command::new(pg_dump);
+    dump.args([
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--no-tablespaces",
+        "--exclude-schema=pullprod",
+        "--section=post-data",
+    ]);
+    if let Some(snapshot) = snapshot {
+        dump.arg(format!("--snapshot={snapshot}"));
+    }
+    let output = dump
+        .envs(source.libpq_env())
+        .env("PGOPTIONS", "-c default_transaction_read_only=on")
+        .output()
+        .context("failed to start `pg_dump`")?;
+    if !output.status.success() {
+        bail!(
+            "`pg_dump` failed to read the source indexes and constraints: {}",
+            first_lines(&String::from_utf8_lossy(&output.stderr))
+        );
+    }
+    crate::fault::point("post-data-running");
+    let sql = String::from_utf8(output.stdout).context("`pg_dump` wrote text that is not UTF-8")?;
+    let (preamble, entries) = split_dump(&sql);
+    let parallel = |kinds: &[&str]| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|entry| kinds.contains(&entry.kind.as_str()))
+            .map(|entry| entry.sql.clone())
+            .collect()
+    };
+    let jobs = jobs.max(1);
+    let mut sessions = Vec::with_capacity(jobs);
+    for _ in 0..jobs {
+        let mut client = conn::connect_settings(target, "the new dev database")?;
+        client
+            .batch_execute(&format!("{preamble}\nSET maintenance_work_mem = '256MB';"))
+            .context("failed to set up a session for indexes and constraints")?;
+        sessions.push(client);
+    }
+
+    run_parallel(&mut sessions, &parallel(&["CONSTRAINT", "INDEX"]))?;
+    run_parallel(&mut sessions[..1], &parallel(&["INDEX ATTACH"]))?;
+
+    // Foreign keys: adding them NOT VALID is instant; validating is the slow part and runs
+    // in parallel. Partitioned tables cannot take NOT VALID keys: those are added as they are.
+    let first = &mut sessions[0];
+    for statement in parallel(&["FK CONSTRAINT"]) {
+        let trimmed = statement.trim_end();
+        let not_valid = format!("{} NOT VALID;", trimmed.trim_end_matches(';'));
+        if let Err(err) = first.batch_execute(&not_valid) {
+            if err.code() != Some(&postgres::error::SqlState::FEATURE_NOT_SUPPORTED) {
+                return Err(anyhow!("{}", conn::describe_pg_error(&err)))
+                    .context("the new database rejected a foreign key of the source");
+            }
+            first
+                .batch_execute(trimmed)
+                .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+                .context("the new database rejected a foreign key of the source")?;
+        }
+    }
+    let to_validate: Vec<String> = first
+        .query(
+            "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname) \
+             FROM pg_constraint WHERE contype = 'f' AND NOT convalidated",
+            &[],
+        )
+        .context("failed to list foreign keys to validate")?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    run_parallel(&mut sessions, &to_validate)?;
+
+    let known = ["CONSTRAINT", "INDEX", "INDEX ATTACH", "FK CONSTRAINT"];
+    let rest: Vec<String> = entries
+        .iter()
+        .filter(|entry| !known.contains(&entry.kind.as_str()))
+        .map(|entry| entry.sql.clone())
+        .collect();
+    run_parallel(&mut sessions[..1], &rest)
+}
+
+/// Run statements over the sessions, each statement once, in parallel; the first error wins.
+fn run_parallel(sessions: &mut [Client], statements: &[String]) -> Result<()> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = sessions
+            .iter_mut()
+            .map(|client| {
+                let next = &next;
+                let failed = &failed;
+                scope.spawn(move || -> Result<()> {
+                    loop {
+                        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Ok(());
+                        }
+                        let idx = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(statement) = statements.get(idx) else {
+                            return Ok(());
+                        };
+                        let mut outcome = client.batch_execute(statement);
+                        // Two foreign keys between the same tables can deadlock; one retry settles it.
+                        if outcome.as_ref().err().and_then(|err| err.code())
+                            == Some(&postgres::error::SqlState::T_R_DEADLOCK_DETECTED)
+                        {
+                            outcome = client.batch_execute(statement);
+                        }
+                        if let Err(err) = outcome {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return Err(anyhow!("{}", conn::describe_pg_error(&err))).context(
+                                "the new database rejected the source indexes and constraints",
+                            );
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut first_error = None;
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    first_error.get_or_insert(err);
+                }
+                Err(_) => {
+                    first_error.get_or_insert(anyhow!("an index-building session panicked"));
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    })
 }

@@ -1,7 +1,14 @@
 //! The integration tests: one binary, one module per area, each test in its own databases.
 #![allow(clippy::print_stderr)]
 
+mod check;
+mod demo;
+mod doc;
+mod dump;
 mod hardening;
 mod pull;
+mod pull_cli;
 mod schema;
+mod seed;
 mod support;
+mod transform;

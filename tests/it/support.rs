@@ -166,3 +166,111 @@ fn pid_alive(name: &str, prefix: &str) -> bool {
         Err(_) => true,
     }
 }
+
+/// A project folder in a temporary directory (a fixture copied, or empty), where the built
+/// binary runs as `cargo xtask` would.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A copy of `tests/data/<fixture>`.
+    pub fn from_fixture(fixture: &str) -> Project {
+        let project = Project::empty();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(fixture);
+        copy_dir(&source, project.dir.path());
+        project
+    }
+
+    pub fn empty() -> Project {
+        Project {
+            dir: tempfile::TempDir::new().expect("create a temporary folder"),
+        }
+    }
+
+    pub fn root(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, relative: &str) -> std::path::PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).expect("read a project file")
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path(relative);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("create folder");
+        }
+        std::fs::write(path, text).expect("write a project file");
+    }
+
+    /// Run the binary in the project folder; returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_with_env(args, &[])
+    }
+
+    /// `run` with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pullprod"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("PULLPROD_TEST_UNSET_STAGING_URL")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run pullprod");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// `git init` and commit everything (the review ref is then `HEAD` or `main`).
+    pub fn git_commit_all(&self, message: &str) {
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args([
+                    "-c",
+                    "user.name=test",
+                    "-c",
+                    "user.email=test@example.com",
+                    "-c",
+                    "init.defaultBranch=main",
+                ])
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+                .expect("run git");
+            assert!(
+                status.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+        };
+        if !self.path(".git").exists() {
+            git(&["init", "-q"]);
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "--allow-empty", "-m", message]);
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("list fixture") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+        }
+    }
+}

@@ -1,0 +1,1274 @@
+//! `seed-dev`: fill the dev database without production access, from the newest unexpired
+//! anonymised dump or with synthetic rows generated from the schema and the policy's strategies.
+//! Built under a temporary name and swapped in like a pull (G5).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result, anyhow, bail};
+use postgres::Client;
+
+use crate::conn::{self, Settings};
+use crate::dumpfile::{self, DumpOptions};
+use crate::policy::model::{Policy, Rule, Strategy, TableAction, TableName, quote_ident};
+use crate::progress::TableProgress;
+use crate::rowcodec::text;
+use crate::schema::{self, Catalog, Column, Table, TableKind};
+use crate::sqltype::{BaseType, SqlType};
+use crate::target::{self, DatabaseLocale, Section, SwapOptions};
+use crate::transform::{ColumnTransform, Format, Salt, Written};
+
+/// Rows per table when neither `--rows` nor the policy's `rows` says.
+pub const DEFAULT_ROWS: u64 = 100;
+
+/// Where the schema of a synthetic seed comes from.
+#[derive(Debug, Clone)]
+pub enum SchemaSource {
+    /// A folder of `.sql` migration files, applied in file-name order.
+    Migrations(PathBuf),
+    /// `--schema-from URL`: `pg_dump --schema-only` of this database (only the schema is read).
+    Database(Settings),
+    /// The project's migrations command (`schema = "…"` in the configuration), run by `sh -c`
+    /// in `dir` with `DATABASE_URL` (and the `PG*` variables) naming the new database.
+    Command { command: String, dir: PathBuf },
+}
+
+/// Everything `seed-dev` needs, resolved by the caller.
+#[derive(Debug, Clone)]
+pub struct SeedRequest {
+    pub target: Settings,
+    pub policy: Policy,
+    /// Key for the policy's pseudonymising strategies used as generators.
+    pub salt: Salt,
+    pub schema: SchemaSource,
+    /// Where the project's anonymised dumps are; `None`: never load a dump.
+    pub dumps: Option<DumpOptions>,
+    pub options: SeedOptions,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SeedOptions {
+    /// Generate synthetic rows even when an unexpired dump exists.
+    pub synthetic: bool,
+    /// `--rows N`: rows per table, unless the policy gives the table its own `rows`.
+    pub rows: Option<u64>,
+    /// Close other sessions on the dev database when swapping.
+    pub force: bool,
+    /// No progress output (tests).
+    pub quiet: bool,
+}
+
+/// What `seed-dev` did.
+#[derive(Debug, Clone, Default)]
+pub struct SeedSummary {
+    /// The dump that was loaded, if one was.
+    pub from_dump: Option<PathBuf>,
+    /// Synthetic rows per table: (table, inserted, generated rows that no variant could fit
+    /// into the table's constraints and were left out). A table the schema step already
+    /// filled (reference data inserted by migrations) is kept as it is and shows (0, 0).
+    pub tables: Vec<(TableName, u64, u64)>,
+    /// Dumps pruned because they had expired.
+    pub pruned: Vec<PathBuf>,
+}
+
+/// Seed the dev database: build a new one under a temporary name and swap it in.
+pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
+    let progress = TableProgress::new(request.options.quiet);
+    let mut summary = SeedSummary::default();
+    let now = SystemTime::now();
+    let dump = match &request.dumps {
+        Some(dumps) => {
+            summary.pruned = dumpfile::prune_expired(dumps, now)?;
+            if request.options.synthetic {
+                None
+            } else {
+                dumpfile::newest_unexpired(dumps, now)?
+            }
+        }
+        None => None,
+    };
+
+    let mut admin = target::connect_admin(&request.target)?;
+    for name in target::drop_leftovers(&mut admin, &request.target.dbname)? {
+        progress.line(&format!(
+            "dropped `{name}`, left over by an interrupted run"
+        ));
+    }
+    let new_name = target::temp_name(&request.target.dbname, "new", std::process::id());
+    let new_settings = request.target.with_dbname(&new_name);
+    let locale = target_locale(&mut admin, &request.target.dbname)?;
+    target::create_database(&mut admin, &new_name, &locale)?;
+
+    let built = match &dump {
+        Some(meta) => {
+            progress.line(&format!(
+                "loading the anonymised dump `{}` (expires {})",
+                meta.file.display(),
+                dumpfile::format_utc(meta.expires)
+            ));
+            dumpfile::load_into(&meta.file, &new_settings).map(|()| Vec::new())
+        }
+        None => synthetic(request, &new_settings, &progress),
+    };
+    let tables = match built {
+        Ok(tables) => tables,
+        Err(err) => {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&new_name)
+            ));
+            return Err(err.context("nothing was changed: the dev database is as it was"));
+        }
+    };
+    target::swap_in(
+        &mut admin,
+        &new_name,
+        &request.target.dbname,
+        SwapOptions {
+            force: request.options.force,
+        },
+    )
+    .inspect_err(|_| {
+        let _ = admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&new_name)
+        ));
+    })?;
+    summary.from_dump = dump.map(|meta| meta.file);
+    summary.tables = tables;
+    let rows: u64 = summary.tables.iter().map(|(_, rows, _)| rows).sum();
+    progress.line(&match &summary.from_dump {
+        Some(file) => format!(
+            "`{}` now holds the anonymised dump `{}`",
+            request.target.dbname,
+            file.display()
+        ),
+        None => format!(
+            "`{}` now holds {rows} synthetic rows in {} tables",
+            request.target.dbname,
+            summary.tables.len()
+        ),
+    });
+    Ok(summary)
+}
+
+/// Rows for a table: the policy's `rows`, else `--rows`, else `DEFAULT_ROWS`; a `skip` table
+/// gets none unless the policy gives it `rows`.
+pub fn rows_for(policy: &Policy, table: &TableName, rows: Option<u64>) -> u64 {
+    match policy.table(table) {
+        Some(rule) if rule.seed_rows.is_some() => rule.seed_rows.unwrap_or(0),
+        Some(rule) if rule.action == TableAction::Skip => 0,
+        _ => rows.unwrap_or(DEFAULT_ROWS),
+    }
+}
+
+/// The schema, then every table's rows in foreign-key order, then cycle-closing updates,
+/// sequences and materialized views.
+fn synthetic(
+    request: &SeedRequest,
+    new_settings: &Settings,
+    progress: &TableProgress,
+) -> Result<Vec<(TableName, u64, u64)>> {
+    match &request.schema {
+        SchemaSource::Migrations(dir) => apply_migrations(dir, new_settings)?,
+        SchemaSource::Command { command, dir } => {
+            run_migrations_command(command, dir, new_settings)?
+        }
+        SchemaSource::Database(source) => {
+            let source_major = {
+                let mut client = conn::connect_settings(source, "the `--schema-from` database")?;
+                conn::make_read_only(&mut client)?;
+                target::server_major(&mut client)?
+            };
+            let pg_dump = target::find_tool("pg_dump", source_major)?;
+            let psql = target::find_tool("psql", 0)?;
+            for section in [Section::PreData, Section::PostData] {
+                target::pipe_schema(&pg_dump, &psql, source, None, section, new_settings)?;
+            }
+        }
+    }
+    let mut client = conn::connect_settings(new_settings, "the new dev database")?;
+    let catalog = schema::load(&mut client)?;
+    let order = insertion_order(&catalog);
+
+    let mut keys: GeneratedKeys = HashMap::new();
+    let referenced = referenced_keys(&catalog);
+    let mut results = Vec::new();
+    for step in &order.tables {
+        let table = catalog
+            .table(step)
+            .expect("ordered tables are in the catalog");
+        // Reference data the migrations inserted (countries, currencies…) is used as it is.
+        let prefilled = has_rows(&mut client, &table.name)?;
+        let n_rows = if prefilled {
+            0
+        } else {
+            rows_for(&request.policy, &table.name, request.options.rows)
+        };
+        let generator = TableGenerator::new(request, &catalog, table, &order.deferred, &keys)?;
+        let (inserted, left_out) = generator.load(&mut client, n_rows)?;
+        if left_out > 0 {
+            progress.line(&format!(
+                "`{}`: {left_out} generated rows broke a constraint and were left out",
+                table.name
+            ));
+        }
+        results.push((table.name.clone(), inserted, left_out));
+        for columns in referenced.get(&table.name).into_iter().flatten() {
+            keys.insert(
+                (table.name.clone(), columns.clone()),
+                read_keys(&mut client, &table.name, columns)?,
+            );
+        }
+    }
+    for deferred in &order.deferred {
+        close_cycle(&mut client, deferred)?;
+    }
+    set_sequences(&mut client, &catalog)?;
+    target::refresh_matviews(&mut client, &catalog.matviews)?;
+    client
+        .batch_execute("ANALYZE")
+        .context("failed to analyse the new database")?;
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(results)
+}
+
+fn has_rows(client: &mut Client, table: &TableName) -> Result<bool> {
+    client
+        .query_one(
+            &format!("SELECT EXISTS (SELECT 1 FROM {})", table.quoted()),
+            &[],
+        )
+        .map(|row| row.get(0))
+        .with_context(|| format!("failed to read `{table}` in the new database"))
+}
+
+/// Apply every `.sql` file of the folder (not recursively), in file-name order, each in one
+/// transaction with `psql -v ON_ERROR_STOP=1`.
+pub fn apply_migrations(dir: &Path, database: &Settings) -> Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("failed to read the migrations folder `{}`", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sql") && path.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!(
+            "the migrations folder `{}` has no `.sql` files",
+            dir.display()
+        );
+    }
+    let psql = target::find_tool("psql", 0)?;
+    for file in files {
+        let output = Command::new(&psql)
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                "-o",
+                "/dev/null",
+                "-f",
+            ])
+            .arg(&file)
+            .envs(database.libpq_env())
+            .env_remove("PGOPTIONS")
+            .output()
+            .context("failed to start `psql`")?;
+        if !output.status.success() {
+            let errors = String::from_utf8_lossy(&output.stderr);
+            let first: Vec<&str> = errors
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(3)
+                .collect();
+            bail!(
+                "the migration `{}` failed: {}",
+                file.display(),
+                first.join("; ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Run the project's migrations command against `database` (`DATABASE_URL` and `PG*` set).
+pub fn run_migrations_command(command: &str, dir: &Path, database: &Settings) -> Result<()> {
+    let output = Command::new("sh")
+        .args(["-c", command])
+        .current_dir(dir)
+        .envs(database.libpq_env())
+        .env("DATABASE_URL", database_url(database))
+        .env_remove("PGOPTIONS")
+        .output()
+        .with_context(|| format!("failed to start the migrations command `{command}`"))?;
+    if !output.status.success() {
+        let errors = String::from_utf8_lossy(&output.stderr);
+        let first: Vec<&str> = errors
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .collect();
+        bail!(
+            "the migrations command `{command}` failed ({}): {}",
+            output.status,
+            first.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// `postgres://user:password@host:port/dbname?sslmode=…`, parts percent-encoded (a socket
+/// directory as the host too), for migration tools that read `DATABASE_URL`.
+pub fn database_url(settings: &Settings) -> String {
+    fn encode(text: &str) -> String {
+        text.bytes()
+            .map(|byte| match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (byte as char).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect()
+    }
+    let password = settings
+        .password
+        .as_deref()
+        .map(|password| format!(":{}", encode(password)))
+        .unwrap_or_default();
+    format!(
+        "postgres://{}{password}@{}:{}/{}?sslmode={}",
+        encode(&settings.user),
+        encode(&settings.host),
+        settings.port,
+        encode(&settings.dbname),
+        settings.sslmode.name()
+    )
+}
+
+/// A foreign key left NULL at insert time and set afterwards, to break a cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredKey {
+    pub table: TableName,
+    pub columns: Vec<String>,
+    pub referenced_table: TableName,
+    pub referenced_columns: Vec<String>,
+}
+
+/// Tables in an order where every referenced table comes first, and the foreign keys that had
+/// to be deferred to get there (self-references and cycles through nullable columns).
+#[derive(Debug, Clone, Default)]
+pub struct InsertionOrder {
+    pub tables: Vec<TableName>,
+    pub deferred: Vec<DeferredKey>,
+}
+
+/// Topological order of the tables rows go into (partitions are filled through their parent).
+pub fn insertion_order(catalog: &Catalog) -> InsertionOrder {
+    let tables: Vec<&Table> = catalog
+        .tables
+        .iter()
+        .filter(|table| table.kind != TableKind::Partition)
+        .collect();
+    let mut order = InsertionOrder::default();
+    let mut done: BTreeSet<&TableName> = BTreeSet::new();
+    let mut remaining: Vec<&Table> = tables.clone();
+    let nullable = |table: &Table, columns: &[String]| {
+        columns
+            .iter()
+            .all(|name| table.column(name).is_some_and(|column| !column.not_null))
+    };
+    // Self-references through nullable columns are always deferred.
+    for table in &tables {
+        for fk in &table.foreign_keys {
+            if fk.referenced_table == table.name && nullable(table, &fk.columns) {
+                order.deferred.push(deferred_key(table, fk));
+            }
+        }
+    }
+    while !remaining.is_empty() {
+        let is_deferred = |order: &InsertionOrder, table: &Table, fk: &schema::ForeignKey| {
+            order
+                .deferred
+                .iter()
+                .any(|d| d.table == table.name && d.columns == fk.columns)
+        };
+        let ready = remaining.iter().position(|table| {
+            table.foreign_keys.iter().all(|fk| {
+                fk.referenced_table == table.name
+                    || done.contains(&fk.referenced_table)
+                    || !remaining.iter().any(|t| t.name == fk.referenced_table)
+                    || is_deferred(&order, table, fk)
+            })
+        });
+        let idx = match ready {
+            Some(idx) => idx,
+            None => {
+                // A cycle: defer the nullable foreign keys of the first table that has some
+                // pointing at tables still waiting; failing that, defer whatever blocks it.
+                let idx = remaining
+                    .iter()
+                    .position(|table| {
+                        table.foreign_keys.iter().any(|fk| {
+                            !done.contains(&fk.referenced_table)
+                                && fk.referenced_table != table.name
+                                && nullable(table, &fk.columns)
+                        })
+                    })
+                    .unwrap_or(0);
+                let table = remaining[idx];
+                for fk in &table.foreign_keys {
+                    if !done.contains(&fk.referenced_table)
+                        && fk.referenced_table != table.name
+                        && !is_deferred(&order, table, fk)
+                        && nullable(table, &fk.columns)
+                    {
+                        order.deferred.push(deferred_key(table, fk));
+                    }
+                }
+                let still_blocked = table.foreign_keys.iter().any(|fk| {
+                    !done.contains(&fk.referenced_table)
+                        && fk.referenced_table != table.name
+                        && remaining.iter().any(|t| t.name == fk.referenced_table)
+                        && !is_deferred(&order, table, fk)
+                });
+                if still_blocked {
+                    // A cycle through NOT NULL columns only: insert anyway; rows that break
+                    // the key are left out and reported.
+                    remaining
+                        .iter()
+                        .position(|t| t.name == table.name)
+                        .expect("the table is remaining")
+                } else {
+                    idx
+                }
+            }
+        };
+        let table = remaining.remove(idx);
+        done.insert(&table.name);
+        order.tables.push(table.name.clone());
+    }
+    order
+}
+
+fn deferred_key(table: &Table, fk: &schema::ForeignKey) -> DeferredKey {
+    DeferredKey {
+        table: table.name.clone(),
+        columns: fk.columns.clone(),
+        referenced_table: fk.referenced_table.clone(),
+        referenced_columns: fk.referenced_columns.clone(),
+    }
+}
+
+/// For each table, the column lists other tables reference (their generated values are read back).
+fn referenced_keys(catalog: &Catalog) -> HashMap<TableName, Vec<Vec<String>>> {
+    let mut referenced: HashMap<TableName, Vec<Vec<String>>> = HashMap::new();
+    for table in &catalog.tables {
+        for fk in &table.foreign_keys {
+            let lists = referenced.entry(fk.referenced_table.clone()).or_default();
+            if !lists.contains(&fk.referenced_columns) {
+                lists.push(fk.referenced_columns.clone());
+            }
+        }
+    }
+    referenced
+}
+
+/// The referenced columns' values as text, in physical order (at most 100 000 rows).
+fn read_keys(
+    client: &mut Client,
+    table: &TableName,
+    columns: &[String],
+) -> Result<Vec<Vec<Option<String>>>> {
+    let list: Vec<String> = columns
+        .iter()
+        .map(|column| format!("{}::text", quote_ident(column)))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY ctid LIMIT 100000",
+        list.join(", "),
+        table.quoted()
+    );
+    let rows = client
+        .query(&sql, &[])
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .with_context(|| format!("failed to read the generated keys of `{table}`"))?;
+    Ok(rows
+        .iter()
+        .map(|row| (0..columns.len()).map(|idx| row.get(idx)).collect())
+        .collect())
+}
+
+/// Values read back from inserted rows, per (table, referenced columns): key tuples as text.
+type GeneratedKeys = HashMap<(TableName, Vec<String>), Vec<Vec<Option<String>>>>;
+
+/// How one column gets its values.
+enum Source {
+    /// The type-based synthetic value, passed through the policy's transform if it has one.
+    Generated(Option<Box<ColumnTransform>>),
+    /// Part `part` of the foreign key `fk` (an index into `TableGenerator::foreign_keys`).
+    Foreign { fk: usize, part: usize },
+    /// NULL now, set by `close_cycle` later.
+    Deferred,
+}
+
+struct TableGenerator<'a> {
+    table: &'a Table,
+    columns: Vec<&'a Column>,
+    sources: Vec<Source>,
+    /// Referenced key tuples of each foreign key; `None` for a self-reference through NOT NULL
+    /// columns (filled from this table's own generated values).
+    foreign_keys: Vec<ForeignValues<'a>>,
+}
+
+enum ForeignValues<'a> {
+    Rows(&'a [Vec<Option<String>>]),
+    /// Self-reference: the referenced columns' indexes in `columns`.
+    OwnRows(Vec<usize>),
+}
+
+impl<'a> TableGenerator<'a> {
+    fn new(
+        request: &SeedRequest,
+        catalog: &'a Catalog,
+        table: &'a Table,
+        deferred: &[DeferredKey],
+        keys: &'a GeneratedKeys,
+    ) -> Result<TableGenerator<'a>> {
+        let _ = catalog;
+        let columns: Vec<&Column> = table.columns.iter().filter(|c| !c.generated).collect();
+        let table_rule = request.policy.table(&table.name);
+        let mut foreign_keys = Vec::new();
+        let mut fk_of_column: HashMap<&str, (usize, usize)> = HashMap::new();
+        let mut deferred_columns: BTreeSet<&str> = BTreeSet::new();
+        for fk in &table.foreign_keys {
+            if deferred
+                .iter()
+                .any(|d| d.table == table.name && d.columns == fk.columns)
+            {
+                deferred_columns.extend(fk.columns.iter().map(String::as_str));
+                continue;
+            }
+            let values = if fk.referenced_table == table.name {
+                let idxs: Option<Vec<usize>> = fk
+                    .referenced_columns
+                    .iter()
+                    .map(|name| columns.iter().position(|c| &c.name == name))
+                    .collect();
+                match idxs {
+                    Some(idxs) => ForeignValues::OwnRows(idxs),
+                    None => continue,
+                }
+            } else {
+                match keys.get(&(fk.referenced_table.clone(), fk.referenced_columns.clone())) {
+                    Some(rows) => ForeignValues::Rows(rows),
+                    // Referenced table not filled yet (a NOT NULL cycle): no rows to pick.
+                    None => ForeignValues::Rows(&[]),
+                }
+            };
+            let fk_idx = foreign_keys.len();
+            foreign_keys.push(values);
+            for (part, column) in fk.columns.iter().enumerate() {
+                fk_of_column
+                    .entry(column.as_str())
+                    .or_insert((fk_idx, part));
+            }
+        }
+        let mut sources = Vec::with_capacity(columns.len());
+        for column in &columns {
+            let source = if deferred_columns.contains(column.name.as_str()) {
+                Source::Deferred
+            } else if let Some(&(fk, part)) = fk_of_column.get(column.name.as_str()) {
+                Source::Foreign { fk, part }
+            } else {
+                let rule: Option<&Rule> = match table_rule {
+                    Some(rule) if rule.action == TableAction::Copy => rule
+                        .column(&column.name)
+                        .map(|column_rule| &column_rule.rule),
+                    _ => None,
+                };
+                let transform = rule
+                    .filter(|rule| !matches!(rule.strategy, Strategy::Keep | Strategy::Todo { .. }))
+                    .and_then(|rule| {
+                        // A strategy the engine cannot apply to this type falls back to the
+                        // type-based value: seed data needs no anonymising.
+                        ColumnTransform::new(rule, &column.sql_type, Format::Text, &request.salt)
+                            .ok()
+                            .map(Box::new)
+                    });
+                Source::Generated(transform)
+            };
+            sources.push(source);
+        }
+        Ok(TableGenerator {
+            table,
+            columns,
+            sources,
+            foreign_keys,
+        })
+    }
+
+    /// Generate and insert `n_rows`; batches that break a constraint are split until the
+    /// offending rows are found, which are retried with other values, then left out.
+    fn load(mut self, client: &mut Client, n_rows: u64) -> Result<(u64, u64)> {
+        if n_rows == 0 || self.columns.is_empty() {
+            return Ok((0, 0));
+        }
+        let copy_sql = format!(
+            "COPY {} ({}) FROM STDIN (FORMAT text)",
+            self.table.name.quoted(),
+            self.columns
+                .iter()
+                .map(|c| quote_ident(&c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut inserted = 0;
+        let mut left_out = 0;
+        let batch = 1000u64;
+        let mut start = 0;
+        while start < n_rows {
+            let end = (start + batch).min(n_rows);
+            let rows: Vec<u64> = (start..end).collect();
+            let (ok, failed) = self.insert(client, &copy_sql, &rows)?;
+            inserted += ok;
+            left_out += failed;
+            start = end;
+        }
+        Ok((inserted, left_out))
+    }
+
+    fn insert(&mut self, client: &mut Client, copy_sql: &str, rows: &[u64]) -> Result<(u64, u64)> {
+        let mut data = Vec::new();
+        let plain = vec![0; self.columns.len()];
+        for &row in rows {
+            self.write_row(row, &plain, &mut data);
+        }
+        if try_copy(client, copy_sql, &data)?.is_none() {
+            return Ok((rows.len() as u64, 0));
+        }
+        if let [row] = rows {
+            return Ok(if self.insert_one(client, copy_sql, *row)? {
+                (1, 0)
+            } else {
+                (0, 1)
+            });
+        }
+        let (left, right) = rows.split_at(rows.len() / 2);
+        let (a, b) = self.insert(client, copy_sql, left)?;
+        let (c, d) = self.insert(client, copy_sql, right)?;
+        Ok((a + c, b + d))
+    }
+
+    /// Retry one rejected row, changing only the columns the violated constraint covers:
+    /// first small values, then NULL where allowed.
+    fn insert_one(&mut self, client: &mut Client, copy_sql: &str, row: u64) -> Result<bool> {
+        let mut attempts = vec![0; self.columns.len()];
+        let mut data = Vec::new();
+        loop {
+            data.clear();
+            self.write_row(row, &attempts, &mut data);
+            let Some(violation) = try_copy(client, copy_sql, &data)? else {
+                return Ok(true);
+            };
+            let culprits = self.constraint_columns(client, &violation)?;
+            let mut changed = false;
+            for idx in culprits {
+                if attempts[idx] < MAX_ATTEMPT {
+                    attempts[idx] += 1;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// The columns a violated constraint covers (all columns when that cannot be told).
+    fn constraint_columns(&self, client: &mut Client, violation: &Violation) -> Result<Vec<usize>> {
+        let position = |name: &str| self.columns.iter().position(|c| c.name == name);
+        if let Some(idx) = violation.column.as_deref().and_then(position) {
+            return Ok(vec![idx]);
+        }
+        if let Some(constraint) = &violation.constraint {
+            let rows = client
+                .query(
+                    "SELECT array(SELECT a.attname::text FROM pg_attribute a \
+                                  WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)), \
+                            coalesce((SELECT t.typname::text FROM pg_type t WHERE t.oid = c.contypid), '') \
+                     FROM pg_constraint c WHERE c.conname = $1 \
+                       AND (c.conrelid = $2::text::regclass OR c.contypid <> 0)",
+                    &[constraint, &self.table.name.quoted()],
+                )
+                .context("failed to look up a violated constraint")?;
+            let mut found = Vec::new();
+            for row in rows {
+                let columns: Vec<String> = row.get(0);
+                let domain: String = row.get(1);
+                found.extend(columns.iter().filter_map(|name| position(name)));
+                if !domain.is_empty() {
+                    found.extend(self.columns.iter().enumerate().filter_map(|(idx, c)| {
+                        let display = c.sql_type.display.rsplit('.').next().unwrap_or("");
+                        (display.trim_matches('"') == domain).then_some(idx)
+                    }));
+                }
+            }
+            if !found.is_empty() {
+                found.sort_unstable();
+                found.dedup();
+                return Ok(found);
+            }
+        }
+        Ok((0..self.columns.len()).collect())
+    }
+
+    /// One COPY text line; `attempts[idx]` picks the variant of column `idx`'s value.
+    fn write_row(&mut self, row: u64, attempts: &[u32], out: &mut Vec<u8>) {
+        let mut value = String::new();
+        let mut transformed = Vec::new();
+        for (idx, &attempt) in attempts.iter().enumerate() {
+            if idx > 0 {
+                out.push(b'\t');
+            }
+            let column = self.columns[idx];
+            let field: Option<Vec<u8>> = match &mut self.sources[idx] {
+                Source::Deferred => None,
+                Source::Foreign { .. } if attempt >= 3 && !column.not_null => None,
+                Source::Foreign { fk, part } => match &self.foreign_keys[*fk] {
+                    ForeignValues::Rows(rows) => {
+                        if rows.is_empty() {
+                            None
+                        } else {
+                            let pick = pick(row, attempt, rows.len());
+                            rows[pick][*part].clone().map(String::into_bytes)
+                        }
+                    }
+                    ForeignValues::OwnRows(idxs) => {
+                        // Row r references row r / 2 (the first references itself): a tree.
+                        let target_row = row / 2;
+                        let referenced = self.columns[idxs[*part]];
+                        value.clear();
+                        synthetic_value(referenced, target_row, 0, &mut value)
+                            .then(|| value.clone().into_bytes())
+                    }
+                },
+                Source::Generated(transform) => {
+                    value.clear();
+                    let has_value = synthetic_value(column, row, attempt, &mut value);
+                    match (has_value, transform) {
+                        (false, _) => None,
+                        (true, None) => Some(value.clone().into_bytes()),
+                        (true, Some(transform)) => {
+                            transformed.clear();
+                            match transform.apply(Some(value.as_bytes()), &mut transformed) {
+                                Ok(Written::Value) => Some(transformed.clone()),
+                                // `null` on a NOT NULL column: keep the synthetic value.
+                                Ok(Written::Null) if column.not_null => {
+                                    Some(value.clone().into_bytes())
+                                }
+                                Ok(Written::Null) => None,
+                                Err(_) => Some(value.clone().into_bytes()),
+                            }
+                        }
+                    }
+                }
+            };
+            match field {
+                None => text::write_null(out),
+                Some(bytes) => text::escape(&bytes, out),
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// Variants of a value: 0 plain, 1 small (1..=9), 2 minimal (1, `x`), 3 NULL where allowed.
+const MAX_ATTEMPT: u32 = 3;
+
+fn pick(row: u64, attempt: u32, n: usize) -> usize {
+    ((row + u64::from(attempt) * 7) % n as u64) as usize
+}
+
+/// What the server said a rejected row broke (names only, never values).
+struct Violation {
+    constraint: Option<String>,
+    column: Option<String>,
+}
+
+impl Violation {
+    fn from(err: &postgres::Error) -> Option<Violation> {
+        let db = err.as_db_error()?;
+        Some(Violation {
+            constraint: db.constraint().map(str::to_string),
+            column: db.column().map(str::to_string),
+        })
+    }
+}
+
+/// One COPY in its own transaction: `None` if it loaded, else what the server rejected.
+fn try_copy(client: &mut Client, copy_sql: &str, data: &[u8]) -> Result<Option<Violation>> {
+    use std::io::Write;
+    let mut writer = match client.copy_in(copy_sql) {
+        Ok(writer) => writer,
+        Err(err) => {
+            return match Violation::from(&err) {
+                Some(violation) => Ok(Some(violation)),
+                None => Err(anyhow!("{}", conn::describe_pg_error(&err)))
+                    .context("failed to open COPY on the new database"),
+            };
+        }
+    };
+    let written = writer.write_all(data);
+    match writer.finish() {
+        Ok(_) if written.is_ok() => Ok(None),
+        Ok(_) => Err(anyhow!("failed to send generated rows to the new database")),
+        Err(err) => match Violation::from(&err) {
+            Some(violation) => Ok(Some(violation)),
+            None => Err(anyhow!("{}", conn::describe_pg_error(&err)))
+                .context("failed to load generated rows into the new database"),
+        },
+    }
+}
+
+const WORDS: &[&str] = &[
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "labore",
+    "magna",
+    "aliqua",
+];
+
+/// A synthetic value for `column` in row `row` (0-based), in PostgreSQL's text form (not yet
+/// COPY-escaped). `attempt` 1 and 2 give small values (for CHECK constraints), 3 NULL where allowed.
+/// Returns false for NULL.
+pub fn synthetic_value(column: &Column, row: u64, attempt: u32, out: &mut String) -> bool {
+    use std::fmt::Write;
+    if attempt >= 3 && !column.not_null {
+        return false;
+    }
+    let n = match attempt {
+        0 => row + 1,
+        1 => row % 9 + 1,
+        _ => 1,
+    };
+    let sql_type = &column.sql_type;
+    if sql_type.array {
+        out.push_str("{}");
+        return true;
+    }
+    let name = column.name.to_ascii_lowercase();
+    match &sql_type.base {
+        BaseType::Int2 => write!(out, "{}", n % 32_767),
+        BaseType::Int4 | BaseType::Int8 => write!(out, "{n}"),
+        BaseType::Numeric => match sql_type.numeric {
+            Some((precision, scale)) => {
+                let digits = u32::from(precision.saturating_sub(scale)).min(18);
+                let whole = if digits == 0 {
+                    0
+                } else {
+                    n % 10u64.pow(digits)
+                };
+                if scale > 0 {
+                    write!(out, "{whole}.5")
+                } else {
+                    write!(out, "{whole}")
+                }
+            }
+            None => write!(out, "{n}.5"),
+        },
+        BaseType::Float4 | BaseType::Float8 => write!(out, "{n}.25"),
+        BaseType::Bool => write!(out, "{}", if n % 2 == 0 { "t" } else { "f" }),
+        BaseType::Uuid => write!(out, "00000000-0000-4000-8000-{n:012x}"),
+        BaseType::Inet => write!(out, "10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255),
+        BaseType::Cidr => write!(
+            out,
+            "10.{}.{}.{}/32",
+            (n >> 16) & 255,
+            (n >> 8) & 255,
+            n & 255
+        ),
+        BaseType::Date => write!(out, "{}", date_text(n)),
+        BaseType::Timestamp => write!(out, "{} {}", date_text(n), time_text(n)),
+        BaseType::Timestamptz => write!(out, "{} {}+00", date_text(n), time_text(n)),
+        BaseType::Bytea => write!(out, "\\x{n:02x}"),
+        BaseType::Json | BaseType::Jsonb => write!(out, "{{}}"),
+        BaseType::Enum => match sql_type.enum_labels.len() {
+            0 => return false,
+            len => write!(out, "{}", sql_type.enum_labels[(n as usize - 1) % len]),
+        },
+        base if base.is_textual() => {
+            textual_value(&name, sql_type, n, attempt, out);
+            Ok(())
+        }
+        BaseType::Other(other) => match other.as_str() {
+            "interval" => write!(out, "{n} minutes"),
+            "time" | "timetz" => write!(out, "{}", time_text(n)),
+            "money" => write!(out, "{n}.00"),
+            "oid" => write!(out, "{n}"),
+            "tsvector" => write!(out, "{}", WORDS[n as usize % WORDS.len()]),
+            "xml" => write!(out, "<seed n=\"{n}\"/>"),
+            "bit" | "varbit" => write!(out, "1"),
+            "point" => write!(out, "({n},{n})"),
+            "macaddr" => write!(out, "08:00:2b:00:{:02x}:{:02x}", (n >> 8) & 255, n & 255),
+            "int4range" | "int8range" | "numrange" => write!(out, "[{n},{})", n + 10),
+            "daterange" => write!(out, "[{},{})", date_text(n), date_text(n + 30)),
+            _ => return false,
+        },
+        _ => return false,
+    }
+    .expect("writing to a String cannot fail");
+    true
+}
+
+fn textual_value(name: &str, sql_type: &SqlType, n: u64, attempt: u32, out: &mut String) {
+    let max = sql_type.max_chars.map(|m| m as usize).unwrap_or(usize::MAX);
+    let max = if matches!(sql_type.base, BaseType::Name) {
+        max.min(63)
+    } else {
+        max
+    };
+    let candidate = if attempt >= 2 {
+        "x".to_string()
+    } else if name.contains("email") {
+        format!("user{n}@example.com")
+    } else if name.contains("url") || name.contains("website") {
+        format!("https://example.com/{n}")
+    } else if name.contains("phone") {
+        format!("+44 7700 {:06}", n % 1_000_000)
+    } else {
+        let word = WORDS[(n as usize - 1) % WORDS.len()];
+        let next = WORDS[(n as usize * 7) % WORDS.len()];
+        format!("{word} {next} {n}")
+    };
+    if candidate.chars().count() <= max {
+        out.push_str(&candidate);
+        return;
+    }
+    // Too long for `varchar(n)`: a short word and the number, the number's end if need be.
+    let number = n.to_string();
+    if number.len() >= max {
+        out.push_str(&number[number.len() - max..]);
+    } else {
+        out.extend(WORDS[0].chars().take(max - number.len()));
+        out.push_str(&number);
+    }
+}
+
+/// 2020-01-01 plus `n - 1` days.
+fn date_text(n: u64) -> String {
+    // Days from 1970-01-01 to 2020-01-01.
+    let (year, month, day) = dumpfile::civil_from_days(18_262 + (n as i64 - 1));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn time_text(n: u64) -> String {
+    let secs = (n * 3_607) % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Fill a deferred foreign key: each row gets a referenced key (row i the i-th key, modulo);
+/// a row whose update breaks a constraint keeps NULL.
+fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
+    let columns: Vec<String> = key.columns.iter().map(|c| quote_ident(c)).collect();
+    let referenced: Vec<String> = key
+        .referenced_columns
+        .iter()
+        .map(|c| format!("r.{}", quote_ident(c)))
+        .collect();
+    let all_at_once = format!(
+        "WITH src AS (SELECT ctid AS c, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {table}), \
+              ref AS (SELECT *, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {referenced_table}), \
+              total AS (SELECT count(*) AS n FROM ref) \
+         UPDATE {table} t SET ({columns}) = (SELECT {referenced} FROM ref r, total \
+              WHERE r.rn = (src.rn + 1) % total.n) \
+         FROM src WHERE t.ctid = src.c",
+        table = key.table.quoted(),
+        referenced_table = key.referenced_table.quoted(),
+        columns = columns.join(", "),
+        referenced = referenced.join(", "),
+    );
+    if client.batch_execute(&all_at_once).is_ok() {
+        return Ok(());
+    }
+    // Row by row, leaving NULL where no key fits (a unique or check constraint).
+    let ctids: Vec<String> = client
+        .query(
+            &format!("SELECT ctid::text FROM {}", key.table.quoted()),
+            &[],
+        )
+        .with_context(|| format!("failed to read the rows of `{}`", key.table))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for (idx, ctid) in ctids.iter().enumerate() {
+        let sql = format!(
+            "UPDATE {table} SET ({columns}) = (SELECT {referenced} FROM {referenced_table} r \
+             ORDER BY r.ctid OFFSET $1 LIMIT 1) WHERE ctid = $2::text::tid",
+            table = key.table.quoted(),
+            referenced_table = key.referenced_table.quoted(),
+            columns = columns.join(", "),
+            referenced = referenced.join(", "),
+        );
+        let _ = client.execute(&sql, &[&(idx as i64 + 1), ctid]);
+    }
+    Ok(())
+}
+
+/// Serial and identity sequences continue after the generated values.
+fn set_sequences(client: &mut Client, catalog: &Catalog) -> Result<()> {
+    for table in catalog
+        .tables
+        .iter()
+        .filter(|t| t.kind != TableKind::Partition)
+    {
+        for column in table
+            .columns
+            .iter()
+            .filter(|c| c.sql_type.base.is_integer() && !c.sql_type.array)
+        {
+            let row = client
+                .query_one(
+                    "SELECT pg_get_serial_sequence($1, $2)",
+                    &[&table.name.quoted(), &column.name],
+                )
+                .with_context(|| {
+                    format!(
+                        "failed to look up the sequence of `{}.{}`",
+                        table.name, column.name
+                    )
+                })?;
+            let Some(sequence): Option<String> = row.get(0) else {
+                continue;
+            };
+            let sql = format!(
+                "SELECT pg_catalog.setval($1::text::regclass, coalesce(max({column})::bigint, 0) + 1, false) FROM {table}",
+                column = quote_ident(&column.name),
+                table = table.name.quoted()
+            );
+            client
+                .query_one(&sql, &[&sequence])
+                .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+                .with_context(|| {
+                    format!(
+                        "failed to set the sequence of `{}.{}`",
+                        table.name, column.name
+                    )
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// Encoding and locale for the new database: the dev database's own, else `template1`'s.
+fn target_locale(admin: &mut Client, target_db: &str) -> Result<DatabaseLocale> {
+    let row = admin
+        .query_one(
+            "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database \
+             WHERE datname IN ($1, 'template1') ORDER BY datname = $1 DESC LIMIT 1",
+            &[&target_db],
+        )
+        .context("failed to read the dev database's encoding")?;
+    Ok(DatabaseLocale {
+        encoding: row.get(0),
+        collate: row.get(1),
+        ctype: row.get(2),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::ForeignKey;
+
+    fn column(name: &str, sql_type: SqlType, not_null: bool) -> Column {
+        Column {
+            name: name.into(),
+            sql_type,
+            not_null,
+            generated: false,
+            identity: false,
+            unique: false,
+            binary_safe: true,
+        }
+    }
+
+    fn value(column: &Column, row: u64, attempt: u32) -> Option<String> {
+        let mut out = String::new();
+        synthetic_value(column, row, attempt, &mut out).then_some(out)
+    }
+
+    #[test]
+    fn values_fit_their_types() {
+        let int = column("id", SqlType::simple(BaseType::Int4, "integer"), true);
+        assert_eq!(value(&int, 0, 0).as_deref(), Some("1"));
+        assert_eq!(value(&int, 41, 0).as_deref(), Some("42"));
+        assert_eq!(
+            value(&int, 41, 1).as_deref(),
+            Some("6"),
+            "small values for CHECKs"
+        );
+        assert_eq!(value(&int, 41, 2).as_deref(), Some("1"));
+        assert_eq!(
+            value(&int, 41, 3).as_deref(),
+            Some("1"),
+            "NOT NULL is never NULL"
+        );
+        let nullable = column("n", SqlType::simple(BaseType::Int4, "integer"), false);
+        assert_eq!(value(&nullable, 41, 3), None);
+        let mut varchar = SqlType::simple(BaseType::Varchar, "character varying(4)");
+        varchar.max_chars = Some(4);
+        let short = column("code", varchar, true);
+        assert_eq!(value(&short, 122, 0).as_deref(), Some("l123"));
+        assert_eq!(value(&short, 12_344, 0).as_deref(), Some("2345"));
+        let email = column("email", SqlType::simple(BaseType::Citext, "citext"), true);
+        assert_eq!(value(&email, 6, 0).as_deref(), Some("user7@example.com"));
+        let mut numeric = SqlType::simple(BaseType::Numeric, "numeric(4,2)");
+        numeric.numeric = Some((4, 2));
+        assert_eq!(
+            value(&column("p", numeric, true), 199, 0).as_deref(),
+            Some("0.5")
+        );
+        let mut mood = SqlType::simple(BaseType::Enum, "mood");
+        mood.enum_labels = vec!["sad".into(), "happy".into()];
+        let mood = column("m", mood, true);
+        assert_eq!(value(&mood, 0, 0).as_deref(), Some("sad"));
+        assert_eq!(value(&mood, 1, 0).as_deref(), Some("happy"));
+        let date = column("d", SqlType::simple(BaseType::Date, "date"), true);
+        assert_eq!(value(&date, 0, 0).as_deref(), Some("2020-01-01"));
+        assert_eq!(value(&date, 366, 0).as_deref(), Some("2021-01-01"));
+        let uuid = column("u", SqlType::simple(BaseType::Uuid, "uuid"), true);
+        assert_eq!(
+            value(&uuid, 254, 0).as_deref(),
+            Some("00000000-0000-4000-8000-0000000000ff")
+        );
+        let mut array = SqlType::simple(BaseType::Text, "text[]");
+        array.array = true;
+        assert_eq!(
+            value(&column("a", array, true), 3, 0).as_deref(),
+            Some("{}")
+        );
+    }
+
+    fn table(name: &str, fks: &[(&str, &str, bool)]) -> Table {
+        let mut columns = vec![column(
+            "id",
+            SqlType::simple(BaseType::Int4, "integer"),
+            true,
+        )];
+        let mut foreign_keys = Vec::new();
+        for (column_name, referenced, nullable) in fks {
+            columns.push(column(
+                column_name,
+                SqlType::simple(BaseType::Int4, "integer"),
+                !nullable,
+            ));
+            foreign_keys.push(ForeignKey {
+                constraint: format!("{name}_{column_name}_fkey"),
+                columns: vec![column_name.to_string()],
+                referenced_table: TableName::new("public", referenced),
+                referenced_columns: vec!["id".into()],
+            });
+        }
+        Table {
+            name: TableName::new("public", name),
+            kind: TableKind::Ordinary,
+            parent: None,
+            columns,
+            primary_key: vec!["id".into()],
+            foreign_keys,
+            estimated_rows: 0,
+            total_bytes: 0,
+            row_security: false,
+        }
+    }
+
+    fn names(order: &InsertionOrder) -> Vec<&str> {
+        order.tables.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn tables_come_after_what_they_reference() {
+        let catalog = Catalog {
+            tables: vec![
+                table(
+                    "a_orders",
+                    &[
+                        ("customer_id", "c_customers", false),
+                        ("product_id", "b_products", false),
+                    ],
+                ),
+                table("b_products", &[]),
+                table("c_customers", &[("referrer_id", "c_customers", true)]),
+            ],
+            ..Catalog::default()
+        };
+        let order = insertion_order(&catalog);
+        assert_eq!(names(&order), ["b_products", "c_customers", "a_orders"]);
+        assert_eq!(
+            order.deferred.len(),
+            1,
+            "the nullable self-reference is deferred"
+        );
+        assert_eq!(order.deferred[0].columns, ["referrer_id"]);
+    }
+
+    #[test]
+    fn cycles_break_at_a_nullable_key() {
+        let catalog = Catalog {
+            tables: vec![
+                table("players", &[("team_id", "teams", false)]),
+                table("teams", &[("captain_id", "players", true)]),
+            ],
+            ..Catalog::default()
+        };
+        let order = insertion_order(&catalog);
+        assert_eq!(names(&order), ["teams", "players"]);
+        assert_eq!(order.deferred.len(), 1);
+        assert_eq!(order.deferred[0].table.name, "teams");
+        assert_eq!(order.deferred[0].columns, ["captain_id"]);
+    }
+
+    #[test]
+    fn policy_rows_win_over_the_flag() {
+        let mut policy = Policy::default();
+        let rule =
+            |name: &str, action: TableAction, rows: Option<u64>| crate::policy::model::TableRule {
+                table: TableName::new("public", name),
+                origin: Default::default(),
+                action,
+                filter: None,
+                seed_rows: rows,
+                columns: Vec::new(),
+            };
+        policy.tables.push(rule("a", TableAction::Copy, Some(5)));
+        policy.tables.push(rule("b", TableAction::Skip, Some(5)));
+        policy.tables.push(rule("c", TableAction::Copy, None));
+        let name = |n: &str| TableName::new("public", n);
+        assert_eq!(rows_for(&policy, &name("a"), Some(50)), 5);
+        assert_eq!(
+            rows_for(&policy, &name("b"), Some(50)),
+            5,
+            "`rows` on a skipped table"
+        );
+        policy.tables[1].seed_rows = None;
+        assert_eq!(rows_for(&policy, &name("b"), Some(50)), 0);
+        assert_eq!(rows_for(&policy, &name("c"), Some(50)), 50);
+        assert_eq!(rows_for(&policy, &name("c"), None), DEFAULT_ROWS);
+        assert_eq!(rows_for(&policy, &name("unlisted"), None), DEFAULT_ROWS);
+    }
+}

@@ -1,0 +1,515 @@
+//! `json`: rules per JSON path applied while streaming over the document's text. Values
+//! at other paths are copied byte for byte (key order, spacing and number spelling kept).
+
+use super::{ColumnTransform, Format, Salt, TransformError, Written};
+use crate::policy::model::{JsonRule, JsonStep, Strategy};
+use crate::sqltype::{BaseType, SqlType};
+
+pub(crate) struct JsonTransform {
+    rules: Vec<PathRule>,
+    path: Vec<Seg>,
+    keys: Vec<u8>,
+    leaf_in: Vec<u8>,
+    leaf_out: Vec<u8>,
+}
+
+struct PathRule {
+    steps: Vec<JsonStep>,
+    action: Action,
+}
+
+enum Action {
+    Keep,
+    /// Replace the whole value (containers included) by this JSON text.
+    Replace(Vec<u8>),
+    Leaves(Box<Leaves>),
+}
+
+/// One transform per kind of leaf the rule can meet (built where the strategy applies).
+struct Leaves {
+    redact: bool,
+    string: Option<ColumnTransform>,
+    date: Option<ColumnTransform>,
+    timestamp: Option<ColumnTransform>,
+    number: Option<ColumnTransform>,
+    boolean: Option<ColumnTransform>,
+}
+
+enum Seg {
+    Key(usize, usize),
+    Index,
+}
+
+fn malformed() -> TransformError {
+    TransformError("malformed json value".into())
+}
+
+impl JsonTransform {
+    pub fn new(rules: &[JsonRule], salt: &Salt) -> Result<JsonTransform, TransformError> {
+        let mut built = Vec::new();
+        for json_rule in rules {
+            let path = &json_rule.path.text;
+            let action = match &json_rule.rule.strategy {
+                Strategy::Keep => Action::Keep,
+                Strategy::Null => Action::Replace(b"null".to_vec()),
+                Strategy::Const(text) => {
+                    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+                        Action::Replace(text.as_bytes().to_vec())
+                    } else {
+                        let mut quoted = Vec::new();
+                        write_json_string(&mut quoted, text.as_bytes());
+                        Action::Replace(quoted)
+                    }
+                }
+                Strategy::Json(_) | Strategy::Todo { .. } => {
+                    return Err(TransformError(format!(
+                        "the rule for json path `{path}` is not allowed inside `json`"
+                    )));
+                }
+                _ => {
+                    let build = |base: BaseType, name: &str| {
+                        ColumnTransform::new(
+                            &json_rule.rule,
+                            &SqlType::simple(base, name),
+                            Format::Text,
+                            salt,
+                        )
+                        .ok()
+                    };
+                    let temporal = matches!(
+                        json_rule.rule.strategy,
+                        Strategy::Shift { .. }
+                            | Strategy::Generalise(
+                                crate::policy::model::Generalise::Month
+                                    | crate::policy::model::Generalise::Year
+                            )
+                    );
+                    let leaves = Leaves {
+                        redact: json_rule.rule.strategy == Strategy::Redact,
+                        string: if temporal {
+                            None
+                        } else {
+                            build(BaseType::Text, "text")
+                        },
+                        date: build(BaseType::Date, "date"),
+                        timestamp: build(BaseType::Timestamptz, "timestamptz"),
+                        number: build(BaseType::Numeric, "numeric"),
+                        boolean: build(BaseType::Bool, "boolean"),
+                    };
+                    if leaves.string.is_none() && leaves.number.is_none() && leaves.date.is_none() {
+                        return Err(TransformError(format!(
+                            "the rule for json path `{path}` cannot apply to json strings or numbers"
+                        )));
+                    }
+                    Action::Leaves(Box::new(leaves))
+                }
+            };
+            built.push(PathRule {
+                steps: json_rule.path.steps.clone(),
+                action,
+            });
+        }
+        Ok(JsonTransform {
+            rules: built,
+            path: Vec::new(),
+            keys: Vec::new(),
+            leaf_in: Vec::new(),
+            leaf_out: Vec::new(),
+        })
+    }
+
+    /// Append the transformed document.
+    pub fn transform(&mut self, input: &str, out: &mut Vec<u8>) -> Result<(), TransformError> {
+        self.path.clear();
+        self.keys.clear();
+        let bytes = input.as_bytes();
+        let mut pos = 0;
+        self.value(bytes, &mut pos, out, None)?;
+        copy_ws(bytes, &mut pos, out);
+        if pos != bytes.len() {
+            return Err(malformed());
+        }
+        Ok(())
+    }
+
+    fn matching_rule(&self) -> Option<usize> {
+        self.rules.iter().position(|rule| {
+            rule.steps.len() == self.path.len()
+                && rule
+                    .steps
+                    .iter()
+                    .zip(&self.path)
+                    .all(|(step, seg)| match (step, seg) {
+                        (JsonStep::EveryElement, Seg::Index) => true,
+                        (JsonStep::Key(key), Seg::Key(start, end)) => {
+                            key.as_bytes() == &self.keys[*start..*end]
+                        }
+                        _ => false,
+                    })
+        })
+    }
+
+    fn value(
+        &mut self,
+        s: &[u8],
+        pos: &mut usize,
+        out: &mut Vec<u8>,
+        forced: Option<usize>,
+    ) -> Result<(), TransformError> {
+        copy_ws(s, pos, out);
+        let rule = forced.or_else(|| self.matching_rule());
+        let first = *s.get(*pos).ok_or_else(malformed)?;
+        let container = first == b'{' || first == b'[';
+        if let Some(index) = rule {
+            match &self.rules[index].action {
+                Action::Keep => {
+                    let start = *pos;
+                    skip_value(s, pos)?;
+                    out.extend_from_slice(&s[start..*pos]);
+                    return Ok(());
+                }
+                Action::Replace(literal) => {
+                    skip_value(s, pos)?;
+                    out.extend_from_slice(literal);
+                    return Ok(());
+                }
+                Action::Leaves(leaves) => {
+                    if container && leaves.redact {
+                        skip_value(s, pos)?;
+                        out.extend_from_slice(if first == b'{' { b"{}" } else { b"[]" });
+                        return Ok(());
+                    }
+                    if !container {
+                        return self.leaf(index, s, pos, out);
+                    }
+                }
+            }
+        }
+        match first {
+            b'{' => {
+                out.push(b'{');
+                *pos += 1;
+                copy_ws(s, pos, out);
+                if s.get(*pos) == Some(&b'}') {
+                    out.push(b'}');
+                    *pos += 1;
+                    return Ok(());
+                }
+                loop {
+                    copy_ws(s, pos, out);
+                    let key_start = *pos;
+                    let arena = self.keys.len();
+                    let mut key = std::mem::take(&mut self.keys);
+                    scan_string(s, pos, Some(&mut key))?;
+                    self.keys = key;
+                    out.extend_from_slice(&s[key_start..*pos]);
+                    copy_ws(s, pos, out);
+                    if s.get(*pos) != Some(&b':') {
+                        return Err(malformed());
+                    }
+                    out.push(b':');
+                    *pos += 1;
+                    self.path.push(Seg::Key(arena, self.keys.len()));
+                    self.value(s, pos, out, rule)?;
+                    self.path.pop();
+                    self.keys.truncate(arena);
+                    copy_ws(s, pos, out);
+                    match s.get(*pos) {
+                        Some(b',') => out.push(b','),
+                        Some(b'}') => {
+                            out.push(b'}');
+                            *pos += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(malformed()),
+                    }
+                    *pos += 1;
+                }
+            }
+            b'[' => {
+                out.push(b'[');
+                *pos += 1;
+                copy_ws(s, pos, out);
+                if s.get(*pos) == Some(&b']') {
+                    out.push(b']');
+                    *pos += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.path.push(Seg::Index);
+                    self.value(s, pos, out, rule)?;
+                    self.path.pop();
+                    copy_ws(s, pos, out);
+                    match s.get(*pos) {
+                        Some(b',') => out.push(b','),
+                        Some(b']') => {
+                            out.push(b']');
+                            *pos += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(malformed()),
+                    }
+                    *pos += 1;
+                }
+            }
+            _ => {
+                let start = *pos;
+                skip_value(s, pos)?;
+                out.extend_from_slice(&s[start..*pos]);
+                Ok(())
+            }
+        }
+    }
+
+    /// Apply rule `index` to the leaf (string, number, bool or null) at `pos`.
+    fn leaf(
+        &mut self,
+        index: usize,
+        s: &[u8],
+        pos: &mut usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TransformError> {
+        let Action::Leaves(leaves) = &mut self.rules[index].action else {
+            unreachable!("leaf called for a leaf rule");
+        };
+        let start = *pos;
+        self.leaf_in.clear();
+        self.leaf_out.clear();
+        let no_rule = || {
+            TransformError(format!(
+                "a json value at a `{}` rule has a type the rule cannot handle",
+                "json"
+            ))
+        };
+        match s[start] {
+            b'"' => {
+                scan_string(s, pos, Some(&mut self.leaf_in))?;
+                let (transform, as_string) =
+                    match (&mut leaves.string, &mut leaves.date, &mut leaves.timestamp) {
+                        (Some(text), _, _) => (text, true),
+                        (None, Some(date), _) if self.leaf_in.len() == 10 => (date, true),
+                        (None, _, Some(timestamp)) => (timestamp, true),
+                        _ => return Err(no_rule()),
+                    };
+                let written = transform.apply(Some(&self.leaf_in), &mut self.leaf_out)?;
+                write_leaf(out, written, &self.leaf_out, as_string);
+            }
+            b'n' => {
+                skip_value(s, pos)?;
+                out.extend_from_slice(b"null");
+            }
+            b't' | b'f' => {
+                skip_value(s, pos)?;
+                let literal = &s[start..*pos];
+                if let Some(boolean) = &mut leaves.boolean {
+                    let input: &[u8] = if literal == b"true" { b"t" } else { b"f" };
+                    match boolean.apply(Some(input), &mut self.leaf_out)? {
+                        Written::Null => out.extend_from_slice(b"null"),
+                        Written::Value => out.extend_from_slice(if self.leaf_out == b"t" {
+                            b"true"
+                        } else {
+                            b"false"
+                        }),
+                    }
+                } else if let Some(text) = &mut leaves.string {
+                    let written = text.apply(Some(literal), &mut self.leaf_out)?;
+                    write_leaf(out, written, &self.leaf_out, true);
+                } else {
+                    return Err(no_rule());
+                }
+            }
+            _ => {
+                skip_value(s, pos)?;
+                let literal = &s[start..*pos];
+                let plain = !literal.iter().any(|b| matches!(b, b'e' | b'E'));
+                let mut normalised = Vec::new();
+                let literal = if plain {
+                    literal
+                } else {
+                    let number: f64 = std::str::from_utf8(literal)
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .ok_or_else(malformed)?;
+                    normalised.extend_from_slice(format!("{number}").as_bytes());
+                    &normalised
+                };
+                if let Some(number) = &mut leaves.number {
+                    let written = number.apply(Some(literal), &mut self.leaf_out)?;
+                    write_leaf(out, written, &self.leaf_out, false);
+                } else if let Some(text) = &mut leaves.string {
+                    let written = text.apply(Some(literal), &mut self.leaf_out)?;
+                    write_leaf(out, written, &self.leaf_out, true);
+                } else {
+                    return Err(no_rule());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_leaf(out: &mut Vec<u8>, written: Written, value: &[u8], as_string: bool) {
+    match (written, as_string) {
+        (Written::Null, _) => out.extend_from_slice(b"null"),
+        (Written::Value, true) => write_json_string(out, value),
+        (Written::Value, false) => out.extend_from_slice(value),
+    }
+}
+
+fn copy_ws(s: &[u8], pos: &mut usize, out: &mut Vec<u8>) {
+    while let Some(&b) = s.get(*pos) {
+        if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            break;
+        }
+        out.push(b);
+        *pos += 1;
+    }
+}
+
+fn skip_ws(s: &[u8], pos: &mut usize) {
+    while matches!(s.get(*pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        *pos += 1;
+    }
+}
+
+/// Move past one JSON value.
+fn skip_value(s: &[u8], pos: &mut usize) -> Result<(), TransformError> {
+    skip_ws(s, pos);
+    match *s.get(*pos).ok_or_else(malformed)? {
+        b'"' => scan_string(s, pos, None),
+        open @ (b'{' | b'[') => {
+            let close = if open == b'{' { b'}' } else { b']' };
+            *pos += 1;
+            skip_ws(s, pos);
+            if s.get(*pos) == Some(&close) {
+                *pos += 1;
+                return Ok(());
+            }
+            loop {
+                if open == b'{' {
+                    skip_ws(s, pos);
+                    scan_string(s, pos, None)?;
+                    skip_ws(s, pos);
+                    if s.get(*pos) != Some(&b':') {
+                        return Err(malformed());
+                    }
+                    *pos += 1;
+                }
+                skip_value(s, pos)?;
+                skip_ws(s, pos);
+                match s.get(*pos) {
+                    Some(b',') => *pos += 1,
+                    Some(&b) if b == close => {
+                        *pos += 1;
+                        return Ok(());
+                    }
+                    _ => return Err(malformed()),
+                }
+            }
+        }
+        _ => {
+            let start = *pos;
+            while let Some(&b) = s.get(*pos) {
+                if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')) {
+                    break;
+                }
+                *pos += 1;
+            }
+            if *pos == start {
+                return Err(malformed());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Move past a JSON string at `pos`, unescaping its content into `into` when given.
+fn scan_string(
+    s: &[u8],
+    pos: &mut usize,
+    mut into: Option<&mut Vec<u8>>,
+) -> Result<(), TransformError> {
+    if s.get(*pos) != Some(&b'"') {
+        return Err(malformed());
+    }
+    *pos += 1;
+    loop {
+        let b = *s.get(*pos).ok_or_else(malformed)?;
+        *pos += 1;
+        match b {
+            b'"' => return Ok(()),
+            b'\\' => {
+                let escape = *s.get(*pos).ok_or_else(malformed)?;
+                *pos += 1;
+                let Some(into) = into.as_deref_mut() else {
+                    if escape == b'u' {
+                        *pos += 4;
+                    }
+                    continue;
+                };
+                let simple = match escape {
+                    b'"' => b'"',
+                    b'\\' => b'\\',
+                    b'/' => b'/',
+                    b'b' => 8,
+                    b'f' => 12,
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'u' => {
+                        let mut code = read_hex4(s, pos)?;
+                        if (0xD800..0xDC00).contains(&code) && s.get(*pos..*pos + 2) == Some(b"\\u")
+                        {
+                            *pos += 2;
+                            let low = read_hex4(s, pos)?;
+                            code = 0x10000
+                                + ((code - 0xD800) << 10)
+                                + (low.wrapping_sub(0xDC00) & 0x3FF);
+                        }
+                        let c = char::from_u32(code).unwrap_or('\u{FFFD}');
+                        let mut utf8 = [0u8; 4];
+                        into.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                        continue;
+                    }
+                    _ => return Err(malformed()),
+                };
+                into.push(simple);
+            }
+            _ => {
+                if let Some(into) = into.as_deref_mut() {
+                    into.push(b);
+                }
+            }
+        }
+    }
+}
+
+fn read_hex4(s: &[u8], pos: &mut usize) -> Result<u32, TransformError> {
+    let digits = s.get(*pos..*pos + 4).ok_or_else(malformed)?;
+    let mut code = 0u32;
+    for &d in digits {
+        code = code * 16 + super::value::hex_val(d).ok_or_else(malformed)? as u32;
+    }
+    *pos += 4;
+    Ok(code)
+}
+
+/// Append `text` as a JSON string literal.
+pub(crate) fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
+    out.push(b'"');
+    for &b in text {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..0x20 => {
+                out.extend_from_slice(b"\\u00");
+                super::value::write_hex(out, &[b]);
+            }
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}

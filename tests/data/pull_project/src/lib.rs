@@ -1,0 +1,1 @@
+//! A fixture project for the pull-prod CLI tests.
