@@ -516,6 +516,8 @@ pub fn build_post_data(
         "--no-owner",
         "--no-privileges",
         "--no-tablespaces",
+        // Read as UTF-8 below, whatever the source database's encoding (LATIN1…).
+        "--encoding=UTF8",
         "--exclude-schema=pullprod",
         "--section=post-data",
     ]);
