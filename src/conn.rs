@@ -21,6 +21,8 @@ pub struct Settings {
     pub dbname: String,
     pub password: Option<String>,
     pub sslmode: SslMode,
+    /// The sslmode came from the string or `PGSSLMODE`, not libpq's default (`prefer`).
+    pub sslmode_explicit: bool,
     pub sslrootcert: Option<PathBuf>,
     pub application_name: Option<String>,
     pub connect_timeout: Option<Duration>,
@@ -106,6 +108,16 @@ impl Settings {
         } else {
             parse_key_values(conninfo)?
         };
+        if let Some(unknown) = pairs.keys().find(|key| !KNOWN_KEYS.contains(&key.as_str())) {
+            // A stray key may be a piece of a badly quoted password: name it only when there is none.
+            if pairs.contains_key("password") {
+                bail!(
+                    "invalid connection string: unknown option (is a value with spaces or `&` unquoted? \
+                     quote it: password='…')"
+                );
+            }
+            bail!("invalid connection string: unknown option `{unknown}`");
+        }
         let get = |key: &str, var: &str| -> Option<String> {
             pairs
                 .get(key)
@@ -125,8 +137,9 @@ impl Settings {
             .or_else(os_user_name)
             .unwrap_or_else(|| "postgres".to_string());
         let dbname = get("dbname", "PGDATABASE").unwrap_or_else(|| user.clone());
-        let sslmode = match get("sslmode", "PGSSLMODE") {
-            Some(mode) => SslMode::parse(&mode)?,
+        let sslmode_text = get("sslmode", "PGSSLMODE");
+        let sslmode = match &sslmode_text {
+            Some(mode) => SslMode::parse(mode)?,
             None => SslMode::Prefer,
         };
         let sslrootcert = get("sslrootcert", "PGSSLROOTCERT").map(PathBuf::from);
@@ -143,6 +156,7 @@ impl Settings {
             dbname,
             password: get("password", "PGPASSWORD"),
             sslmode,
+            sslmode_explicit: sslmode_text.is_some(),
             sslrootcert,
             application_name: pairs.get("application_name").cloned(),
             connect_timeout,
@@ -207,6 +221,8 @@ impl Settings {
             config.password(password.as_bytes());
         }
         config.ssl_mode(match self.sslmode {
+            // libpq never uses TLS on a Unix socket, whatever the mode.
+            _ if self.host.starts_with('/') => PgSslMode::Disable,
             SslMode::Disable => PgSslMode::Disable,
             SslMode::Allow | SslMode::Prefer => PgSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
@@ -215,30 +231,66 @@ impl Settings {
         config
     }
 
+    /// The root certificate file libpq would use: `sslrootcert`, else `~/.postgresql/root.crt`.
+    fn root_cert(&self) -> Option<PathBuf> {
+        self.sslrootcert.clone().or_else(|| {
+            std::env::var_os("HOME").map(|home| Path::new(&home).join(".postgresql/root.crt"))
+        })
+    }
+
+    /// A connection error, with what to do about TLS failures.
+    fn explain_connect_error(&self, err: &postgres::Error) -> String {
+        let text = describe_pg_error(err);
+        let root = self
+            .root_cert()
+            .map(|root| root.display().to_string())
+            .unwrap_or_default();
+        if text.contains("certificate verify failed") {
+            if text.contains("hostname mismatch") || text.contains("IP address mismatch") {
+                format!(
+                    "{text} (the server's certificate does not name the host `{}`: connect with the \
+                     name the certificate was issued for, or use sslmode=verify-ca)",
+                    self.host
+                )
+            } else {
+                format!(
+                    "{text} (the server's certificate is not signed by the root certificate `{root}`: \
+                     check sslrootcert)"
+                )
+            }
+        } else if text.contains("server does not support TLS") {
+            format!(
+                "{text} (sslmode={} needs a server with ssl = on)",
+                self.sslmode.name()
+            )
+        } else {
+            text
+        }
+    }
+
     fn tls_connector(&self) -> Result<MakeTlsConnector> {
         let mut builder =
             SslConnector::builder(SslMethod::tls_client()).context("failed to set up TLS")?;
-        match self.sslmode {
-            SslMode::VerifyCa | SslMode::VerifyFull => {
-                let root = self.sslrootcert.clone().or_else(|| {
-                    std::env::var_os("HOME")
-                        .map(|home| Path::new(&home).join(".postgresql/root.crt"))
-                });
-                match root {
-                    Some(root) if root.exists() => {
-                        builder.set_ca_file(&root).with_context(|| {
-                            format!("failed to read sslrootcert `{}`", root.display())
-                        })?
-                    }
-                    _ => bail!(
-                        "sslmode={} needs a root certificate: set sslrootcert=PATH (or PGSSLROOTCERT), \
-                         or put it at ~/.postgresql/root.crt",
-                        self.sslmode.name()
-                    ),
-                }
-                builder.set_verify(SslVerifyMode::PEER);
+        // As libpq: `require` with a root certificate present behaves as `verify-ca`.
+        let verify_chain = match self.sslmode {
+            SslMode::VerifyCa | SslMode::VerifyFull => true,
+            SslMode::Require => self.root_cert().is_some_and(|root| root.exists()),
+            _ => false,
+        };
+        if verify_chain {
+            match self.root_cert() {
+                Some(root) if root.exists() => builder
+                    .set_ca_file(&root)
+                    .with_context(|| format!("failed to read sslrootcert `{}`", root.display()))?,
+                _ => bail!(
+                    "sslmode={} needs a root certificate: set sslrootcert=PATH (or PGSSLROOTCERT), \
+                     or put it at ~/.postgresql/root.crt",
+                    self.sslmode.name()
+                ),
             }
-            _ => builder.set_verify(SslVerifyMode::NONE),
+            builder.set_verify(SslVerifyMode::PEER);
+        } else {
+            builder.set_verify(SslVerifyMode::NONE);
         }
         let mut connector = MakeTlsConnector::new(builder.build());
         let verify_host = self.sslmode == SslMode::VerifyFull;
@@ -248,6 +300,27 @@ impl Settings {
         });
         Ok(connector)
     }
+}
+
+/// Production is reached over TLS: for a source named `production` (or `prod`) on another
+/// machine, an sslmode left at libpq's default `prefer` is raised to `require`, and an explicit
+/// `disable`, `allow` or `prefer` is refused. Local hosts (Unix socket, loopback) are left alone.
+pub fn enforce_min_tls(settings: &mut Settings, source_name: &str) -> Result<()> {
+    let production = ["production", "prod"]
+        .iter()
+        .any(|name| source_name.eq_ignore_ascii_case(name));
+    if !production || settings.is_local() || settings.sslmode >= SslMode::Require {
+        return Ok(());
+    }
+    if settings.sslmode_explicit {
+        bail!(
+            "refusing to connect to the `{source_name}` source `{settings}` with sslmode={}: production \
+             is only reached over TLS; use sslmode=require, or better verify-full with sslrootcert=PATH",
+            settings.sslmode.name()
+        );
+    }
+    settings.sslmode = SslMode::Require;
+    Ok(())
 }
 
 /// Open a connection. `purpose` names it in errors ("production", "the dev database", …).
@@ -264,17 +337,30 @@ pub fn connect(conninfo: &str, purpose: &str) -> Result<Client> {
 /// Open a connection from parsed settings. Sessions use ISO dates, UTC and hex bytea so
 /// values travel in one canonical text form.
 pub fn connect_settings(settings: &Settings, purpose: &str) -> Result<Client> {
-    let connector = settings.tls_connector()?;
+    let connector = settings
+        .tls_connector()
+        .with_context(|| format!("failed to connect to {purpose} `{settings}`"))?;
     let mut client = settings
         .pg_config()
         .connect(connector)
-        .map_err(|err| anyhow::anyhow!("{}", describe_pg_error(&err)))
+        .map_err(|err| anyhow::anyhow!("{}", settings.explain_connect_error(&err)))
         .with_context(|| format!("failed to connect to {purpose} `{settings}`"))?;
+    // A SQL_ASCII database holds bytes in no known encoding: they can only travel unconverted
+    // (the server refuses to convert them to UTF8), into a new database that is SQL_ASCII too.
+    let server_encoding: String = client
+        .query_one("SELECT current_setting('server_encoding')", &[])
+        .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?
+        .get(0);
+    let client_encoding = if server_encoding == "SQL_ASCII" {
+        "SQL_ASCII"
+    } else {
+        "UTF8"
+    };
     client
-        .batch_execute(
+        .batch_execute(&format!(
             "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; \
-             SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'",
-        )
+             SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = '{client_encoding}'"
+        ))
         .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?;
     Ok(client)
 }
@@ -327,6 +413,12 @@ pub fn redact(conninfo: &str) -> String {
         let (scheme, rest) = rest;
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(authority_end);
+        if tail.contains('@') {
+            // Probably a password with an unencoded `/` or `?` (`parse` refuses these): show
+            // nothing, as any part of it could be the password.
+            return format!("{scheme}***");
+        }
+        let tail = redact_query_password(tail);
         let authority = match authority.rsplit_once('@') {
             Some((userinfo, hostpart)) => match userinfo.split_once(':') {
                 Some((user, _)) => format!("{user}:***@{hostpart}"),
@@ -334,7 +426,6 @@ pub fn redact(conninfo: &str) -> String {
             },
             None => authority.to_string(),
         };
-        let tail = redact_query_password(tail);
         return format!("{scheme}{authority}{tail}");
     }
     match parse_key_values(conninfo) {
@@ -343,6 +434,9 @@ pub fn redact(conninfo: &str) -> String {
             .map(|(key, value)| {
                 if key == "password" {
                     "password=***".to_string()
+                } else if !KNOWN_KEYS.contains(&key.as_str()) {
+                    // Possibly a piece of a badly quoted password.
+                    "***".to_string()
                 } else if value.is_empty() || value.contains([' ', '\'', '\\']) {
                     format!(
                         "{key}='{}'",
@@ -366,6 +460,49 @@ pub fn has_literal_password(conninfo: &str) -> bool {
     parse_key_values(conninfo).is_ok_and(|pairs| pairs.contains_key("password"))
 }
 
+/// The options libpq knows; others are refused, as libpq does (most are accepted and unused).
+const KNOWN_KEYS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "requiressl",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "channel_binding",
+    "require_auth",
+];
+
 fn redact_query_password(tail: &str) -> String {
     let Some((path, query)) = tail.split_once('?') else {
         return tail.to_string();
@@ -373,8 +510,11 @@ fn redact_query_password(tail: &str) -> String {
     let query: Vec<String> = query
         .split('&')
         .map(|pair| {
-            if pair.starts_with("password=") {
+            let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+            if key == "password" {
                 "password=***".to_string()
+            } else if !pair.is_empty() && !KNOWN_KEYS.contains(&key) {
+                "***".to_string()
             } else {
                 pair.to_string()
             }
@@ -417,6 +557,13 @@ fn parse_url(url: &str) -> Result<BTreeMap<String, String>> {
         Some((authority, path)) => (authority, path),
         None => (before_query, ""),
     };
+    if rest[authority.len()..].contains('@') {
+        // Never echo any of it: the part before the `@` is probably a password.
+        bail!(
+            "invalid connection URL: `@` after the host; percent-encode `/`, `?`, `@` and `%` in \
+             the user name and password (`/` is `%2F`)"
+        );
+    }
     let mut pairs = BTreeMap::new();
     let hostport = match authority.rsplit_once('@') {
         Some((userinfo, hostport)) => {
@@ -491,6 +638,7 @@ fn percent_decode(text: &str) -> Result<String> {
 fn parse_key_values(text: &str) -> Result<BTreeMap<String, String>> {
     let mut pairs = BTreeMap::new();
     let mut chars = text.chars().peekable();
+    let mut previous_key = String::new();
     loop {
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
@@ -510,7 +658,14 @@ fn parse_key_values(text: &str) -> Result<BTreeMap<String, String>> {
             chars.next();
         }
         if chars.next() != Some('=') {
-            bail!("invalid connection string: expected `key=value`, found `{key}` without `=`");
+            // The stray word may be the end of a password with a space in it: never echo it.
+            if previous_key.is_empty() {
+                bail!("invalid connection string: expected `key=value`");
+            }
+            bail!(
+                "invalid connection string: expected `key=value` after the value of `{previous_key}` \
+                 (quote values with spaces: {previous_key}='…')"
+            );
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
@@ -547,6 +702,7 @@ fn parse_key_values(text: &str) -> Result<BTreeMap<String, String>> {
                 }
             }
         }
+        previous_key.clone_from(&key);
         pairs.insert(key, value);
     }
     Ok(pairs)
@@ -723,6 +879,64 @@ mod tests {
         );
         let err = Settings::parse_with_env("sslmode=maybe", &|_| None).unwrap_err();
         assert!(err.to_string().starts_with("unknown sslmode `maybe`"));
+    }
+
+    #[test]
+    fn production_gets_tls_unless_local() {
+        let mut settings = parse("host=db.example.com", &[]);
+        enforce_min_tls(&mut settings, "production").expect("raised");
+        assert_eq!(settings.sslmode, SslMode::Require);
+        let mut settings = parse("host=db.example.com sslmode=verify-full", &[]);
+        enforce_min_tls(&mut settings, "production").expect("kept");
+        assert_eq!(settings.sslmode, SslMode::VerifyFull);
+        for weak in ["disable", "allow", "prefer"] {
+            let mut settings = parse(&format!("host=db.example.com sslmode={weak}"), &[]);
+            let err = enforce_min_tls(&mut settings, "production").unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("refusing to connect to the `production` source `")
+                    && err.to_string().contains(&format!("sslmode={weak}")),
+                "{err}"
+            );
+        }
+        let mut settings = parse("host=db.example.com", &[("PGSSLMODE", "disable")]);
+        assert!(
+            enforce_min_tls(&mut settings, "production").is_err(),
+            "PGSSLMODE counts as explicit"
+        );
+        for local in ["host=127.0.0.1 sslmode=disable", "host=/var/run/postgresql"] {
+            let mut settings = parse(local, &[]);
+            let before = settings.sslmode;
+            enforce_min_tls(&mut settings, "production").expect("local is fine");
+            assert_eq!(settings.sslmode, before);
+        }
+        let mut settings = parse("host=db.example.com sslmode=disable", &[]);
+        enforce_min_tls(&mut settings, "staging").expect("only production");
+        assert_eq!(settings.sslmode, SslMode::Disable);
+    }
+
+    #[test]
+    fn malformed_strings_never_echo_password_pieces() {
+        let cases = [
+            "postgres://alice:pA5/5WORD@db.example.com/shop",
+            "postgres://alice:pA5?5WORD@db.example.com/shop",
+            "host=h password=pA55 WORD dbname=x",
+            "host=h password=pA55 WORD=x",
+            "postgres://h/db?password=pA55&WORD",
+        ];
+        for case in cases {
+            let err = Settings::parse_with_env(case, &|_| None).unwrap_err();
+            let text = format!("{err:#} {err:?}");
+            assert!(
+                !text.contains("WORD") && !text.contains("pA5"),
+                "{case}: {text}"
+            );
+            let shown = redact(case);
+            assert!(
+                !shown.contains("WORD") && !shown.contains("pA5"),
+                "{case}: {shown}"
+            );
+        }
     }
 
     #[test]

@@ -371,7 +371,8 @@ fn load_table(
         .transaction()
         .context("failed to begin a transaction on the new database")?;
     transaction
-        .batch_execute(&format!("TRUNCATE {}", plan.table.quoted()))
+        // ONLY: a plain TRUNCATE of an inheritance parent would empty its (loaded) children.
+        .batch_execute(&format!("TRUNCATE ONLY {}", plan.table.quoted()))
         .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
         .context("failed to prepare the table in the new database")?;
     let mut writer = transaction

@@ -79,6 +79,9 @@ pub struct PullSummary {
 /// Run a pull: refuse early when something is wrong, else build the new database under a
 /// temporary name and swap it in only when everything succeeded (G5).
 pub fn run(request: &PullRequest) -> Result<PullSummary> {
+    let mut request = request.clone();
+    conn::enforce_min_tls(&mut request.source, &request.source_name)?;
+    let request = &request;
     let progress = TableProgress::new(request.options.quiet);
     if request.options.to_file.is_none()
         && !request.target.is_local()
@@ -108,6 +111,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     coordinator
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .context("failed to start the source snapshot")?;
+    // Hot standbys export snapshots too (PostgreSQL 10+): replicas need no special path.
     let snapshot: String = coordinator
         .query_one("SELECT pg_export_snapshot()", &[])
         .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))

@@ -196,6 +196,8 @@ pub fn pipe_schema(
         "--schema-only",
         "--no-owner",
         "--no-privileges",
+        // The dev server has none of production's tablespaces: everything goes in the default one.
+        "--no-tablespaces",
         "--exclude-schema=pullprod",
         section.flag(),
     ]);
@@ -513,6 +515,9 @@ pub fn build_post_data(
         "--schema-only",
         "--no-owner",
         "--no-privileges",
+        "--no-tablespaces",
+        // Read as UTF-8 below, whatever the source database's encoding (LATIN1…).
+        "--encoding=UTF8",
         "--exclude-schema=pullprod",
         "--section=post-data",
     ]);

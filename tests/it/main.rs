@@ -6,6 +6,7 @@ mod demo;
 mod doc;
 mod dump;
 mod guarantees;
+mod hardening;
 mod pull;
 mod pull_cli;
 mod schema;
