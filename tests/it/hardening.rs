@@ -43,6 +43,7 @@ fn policy_for(source_url: &str, nulls: &[(&str, &str)]) -> Policy {
                 action: TableAction::Copy,
                 filter: None,
                 seed_rows: None,
+                subset: Default::default(),
                 columns: table
                     .columns
                     .iter()
