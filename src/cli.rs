@@ -294,11 +294,11 @@ fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
     };
     let report = crate::bench::run(&options, &|line| eprintln!("{line}"))?;
     println!("{}", report.render());
-    if report.rows_loaded != report.rows {
+    if report.rows_loaded != report.rows_expected {
         anyhow::bail!(
-            "pull-prod loaded {} rows but the source has {}",
+            "pull-prod loaded {} rows but the policy copies {}",
             report.rows_loaded,
-            report.rows
+            report.rows_expected
         );
     }
     Ok(ExitCode::SUCCESS)
