@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
-use postgres::config::SslMode as PgSslMode;
 use postgres::{Client, Config as PgConfig};
 use postgres_openssl::MakeTlsConnector;
+use tokio_postgres::config::SslMode as TokioSslMode;
 
 /// Connection settings after merging the string, the `PG*` variables and `~/.pgpass`.
 #[derive(Clone, PartialEq, Eq)]
@@ -209,7 +209,11 @@ impl Settings {
     }
 
     fn pg_config(&self) -> PgConfig {
-        let mut config = PgConfig::new();
+        PgConfig::from(self.tokio_config())
+    }
+
+    fn tokio_config(&self) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
         if self.host.starts_with('/') {
             config.host_path(&self.host);
         } else {
@@ -222,10 +226,10 @@ impl Settings {
         }
         config.ssl_mode(match self.sslmode {
             // libpq never uses TLS on a Unix socket, whatever the mode.
-            _ if self.host.starts_with('/') => PgSslMode::Disable,
-            SslMode::Disable => PgSslMode::Disable,
-            SslMode::Allow | SslMode::Prefer => PgSslMode::Prefer,
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
+            _ if self.host.starts_with('/') => TokioSslMode::Disable,
+            SslMode::Disable => TokioSslMode::Disable,
+            SslMode::Allow | SslMode::Prefer => TokioSslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => TokioSslMode::Require,
         });
         config.connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)));
         config
@@ -351,29 +355,89 @@ pub fn connect_settings(settings: &Settings, purpose: &str) -> Result<Client> {
         .query_one("SELECT current_setting('server_encoding')", &[])
         .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?
         .get(0);
+    client
+        .batch_execute(&session_setup_sql(&server_encoding))
+        .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?;
+    Ok(client)
+}
+
+/// Every session speaks one canonical text form: ISO dates, UTC, hex bytea, exact floats.
+/// A SQL_ASCII database holds bytes in no known encoding: they can only travel unconverted
+/// (the server refuses to convert them to UTF8), into a new database that is SQL_ASCII too.
+fn session_setup_sql(server_encoding: &str) -> String {
     let client_encoding = if server_encoding == "SQL_ASCII" {
         "SQL_ASCII"
     } else {
         "UTF8"
     };
-    client
+    format!(
+        "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; \
+         SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = '{client_encoding}'"
+    )
+}
+
+/// What makes a source session read-only for good: every transaction it starts is READ ONLY,
+/// row-level security errors out instead of hiding rows, and it never waits long for a lock.
+const READ_ONLY_SQL: &str = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; \
+     SET default_transaction_read_only = on; SET row_security = off; \
+     SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = 0";
+
+/// A session driven by its own single-threaded runtime. Reading a COPY stream through it
+/// costs one wake-up per block of rows, where the blocking client pays a runtime round trip
+/// for every row.
+pub struct AsyncSession {
+    pub runtime: tokio::runtime::Runtime,
+    pub client: tokio_postgres::Client,
+}
+
+impl AsyncSession {
+    /// Run statements, as the blocking client's `batch_execute` does.
+    pub fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.runtime.block_on(self.client.batch_execute(sql))
+    }
+}
+
+/// Open a read-only source session on its own runtime (see `AsyncSession`).
+pub fn connect_read_only_async(settings: &Settings, purpose: &str) -> Result<AsyncSession> {
+    let failed = || format!("failed to connect to {purpose} `{settings}`");
+    let connector = settings.tls_connector().with_context(failed)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .context("failed to start a runtime for the source session")?;
+    let (client, connection) = runtime
+        .block_on(settings.tokio_config().connect(connector))
+        .map_err(|err| anyhow::anyhow!("{}", settings.explain_connect_error(&err)))
+        .with_context(failed)?;
+    runtime.spawn(async move {
+        // The connection's own error reaches the client's next call.
+        let _ = connection.await;
+    });
+    let mut session = AsyncSession { runtime, client };
+    let server_encoding: String = session
+        .runtime
+        .block_on(
+            session
+                .client
+                .query_one("SELECT current_setting('server_encoding')", &[]),
+        )
+        .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?
+        .get(0);
+    session
         .batch_execute(&format!(
-            "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; \
-             SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = '{client_encoding}'"
+            "{}; {READ_ONLY_SQL}",
+            session_setup_sql(&server_encoding)
         ))
         .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?;
-    Ok(client)
+    Ok(session)
 }
 
 /// Make a session read-only for good: every transaction it starts is READ ONLY, and
 /// row-level security errors out instead of hiding rows.
 pub fn make_read_only(client: &mut Client) -> Result<()> {
     client
-        .batch_execute(
-            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; \
-             SET default_transaction_read_only = on; SET row_security = off; \
-             SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = 0",
-        )
+        .batch_execute(READ_ONLY_SQL)
         .context("failed to make the source session read-only")
 }
 

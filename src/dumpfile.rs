@@ -399,6 +399,7 @@ pub fn write_pull(
     )?;
     let cancel = AtomicBool::new(false);
     let mut copied = Vec::with_capacity(plans.len());
+    let mut source = pipeline::open_source_worker(&request.source, snapshot)?;
     for plan in &plans {
         writeln!(
             writer,
@@ -407,7 +408,7 @@ pub fn write_pull(
             plan.column_list()
         )?;
         let table = pipeline::copy_table(
-            coordinator,
+            &mut source,
             plan,
             &request.salt,
             &mut writer,
@@ -585,19 +586,10 @@ pub fn load_into(path: &Path, database: &Settings) -> Result<()> {
     let errors = errors.join().unwrap_or_default();
     if !status.success() {
         // psql's messages name statements and lines, never the data rows of a COPY.
-        let first: Vec<&str> = errors
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .take(3)
-            .collect();
         bail!(
             "the dump `{}` did not load: {}",
             path.display(),
-            if first.is_empty() {
-                "no error output".to_string()
-            } else {
-                first.join("; ")
-            }
+            crate::target::first_lines(&errors)
         );
     }
     fed.with_context(|| format!("failed to read the dump `{}`", path.display()))?;
@@ -725,14 +717,9 @@ fn capture_schema(
     let status = child.wait().context("failed to wait for `pg_dump`")?;
     let errors = errors.join().unwrap_or_default();
     if !status.success() {
-        let first: Vec<&str> = errors
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .take(3)
-            .collect();
         bail!(
             "`pg_dump` failed to read the source schema: {}",
-            first.join("; ")
+            crate::target::first_lines(&errors)
         );
     }
     copied.context("failed to write the schema to the dump")?;

@@ -1,7 +1,9 @@
 //! COPY OUT -> decode -> transform -> encode -> COPY IN. One table at a time per worker,
 //! tables in parallel across workers that share one exported snapshot of the source.
 
-use std::io::{Read, Write};
+use std::io::Write;
+
+use futures_util::StreamExt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -9,7 +11,7 @@ use std::sync::mpsc;
 use anyhow::{Context, Result, anyhow, bail};
 use postgres::Client;
 
-use crate::conn::{self, Settings};
+use crate::conn::{self, AsyncSession, Settings};
 use crate::policy::model::{Policy, Rule, TableAction, TableName, quote_ident};
 use crate::rowcodec::{Parsed, binary, text};
 use crate::schema::{Catalog, Table, TableKind};
@@ -266,31 +268,58 @@ impl Progress for NoProgress {
     fn finished(&self, _copied: &TableCopied) {}
 }
 
+/// How tables are loaded into the new database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// The schema came from `pg_dump`'s pre-data section: no indexes, constraints or triggers
+    /// yet, so each table is truncated and loaded with `COPY … FREEZE` in one transaction.
+    Fresh,
+    /// The schema came from the project's migrations (indexes, constraints, triggers exist, and
+    /// the tables were emptied beforehand): plain COPY with triggers and foreign-key checks off.
+    Migrated,
+}
+
 /// Open a source session for a worker: read-only, REPEATABLE READ, in the shared snapshot (G4).
-pub fn open_source_worker(source: &Settings, snapshot: &str) -> Result<Client> {
-    let mut client = conn::connect_settings(source, "the source")?;
-    conn::make_read_only(&mut client)?;
-    client
+pub fn open_source_worker(source: &Settings, snapshot: &str) -> Result<AsyncSession> {
+    let mut session = conn::connect_read_only_async(source, "the source")?;
+    session
         .batch_execute(&format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
             snapshot.replace('\'', "''")
         ))
         .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
         .context("failed to join the source snapshot")?;
-    Ok(client)
+    Ok(session)
 }
 
-/// Copy every planned table into the new database with `jobs` workers in parallel.
-/// Each table is truncated and loaded with `COPY … FREEZE` in one transaction.
+/// Where `copy_into_database` reads and writes, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyJob<'a> {
+    pub source: &'a Settings,
+    /// The exported snapshot every worker joins.
+    pub snapshot: &'a str,
+    /// The new database.
+    pub target: &'a Settings,
+    pub salt: &'a Salt,
+    /// Parallel workers (at most one per table).
+    pub jobs: usize,
+    pub load: LoadMode,
+}
+
+/// Copy every planned table into the new database with `job.jobs` workers in parallel.
 pub fn copy_into_database(
-    source: &Settings,
-    snapshot: &str,
-    target: &Settings,
+    job: &CopyJob,
     plans: &[TablePlan],
-    salt: &Salt,
-    jobs: usize,
     progress: &dyn Progress,
 ) -> Result<Vec<TableCopied>> {
+    let CopyJob {
+        source,
+        snapshot,
+        target,
+        salt,
+        jobs,
+        load,
+    } = *job;
     let next = AtomicUsize::new(0);
     let cancel = AtomicBool::new(false);
     let results = std::sync::Mutex::new(Vec::new());
@@ -304,7 +333,13 @@ pub fn copy_into_database(
                         let mut target_client =
                             conn::connect_settings(target, "the new dev database")?;
                         target_client
-                            .batch_execute("SET synchronous_commit = off")
+                            .batch_execute(match load {
+                                LoadMode::Fresh => "SET synchronous_commit = off",
+                                // Migrations made triggers and foreign keys: the load fires none.
+                                LoadMode::Migrated => {
+                                    "SET synchronous_commit = off; SET session_replication_role = replica"
+                                }
+                            })
                             .context("failed to set up the new dev database session")?;
                         loop {
                             if cancel.load(Ordering::Relaxed) {
@@ -316,6 +351,7 @@ pub fn copy_into_database(
                             };
                             progress.started(plan);
                             let copied = load_table(
+                                load,
                                 &mut source_client,
                                 &mut target_client,
                                 plan,
@@ -360,7 +396,8 @@ pub fn copy_into_database(
 
 /// One table into the target: TRUNCATE + COPY FREEZE in one transaction.
 fn load_table(
-    source: &mut Client,
+    load: LoadMode,
+    source: &mut AsyncSession,
     target: &mut Client,
     plan: &TablePlan,
     salt: &Salt,
@@ -370,13 +407,16 @@ fn load_table(
     let mut transaction = target
         .transaction()
         .context("failed to begin a transaction on the new database")?;
-    transaction
-        // ONLY: a plain TRUNCATE of an inheritance parent would empty its (loaded) children.
-        .batch_execute(&format!("TRUNCATE ONLY {}", plan.table.quoted()))
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .context("failed to prepare the table in the new database")?;
+    let freeze = load == LoadMode::Fresh;
+    if freeze {
+        transaction
+            // ONLY: a plain TRUNCATE of an inheritance parent would empty its (loaded) children.
+            .batch_execute(&format!("TRUNCATE ONLY {}", plan.table.quoted()))
+            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .context("failed to prepare the table in the new database")?;
+    }
     let mut writer = transaction
-        .copy_in(&plan.copy_in_sql(true))
+        .copy_in(&plan.copy_in_sql(freeze))
         .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
         .context("failed to open COPY FROM STDIN on the new database")?;
     let copied = copy_table(source, plan, salt, &mut writer, cancel, progress)?;
@@ -406,7 +446,7 @@ const FLUSH_AT: usize = 1024 * 1024;
 /// `sink`, in `plan.format`. Reading runs on its own thread, overlapped with transforming and
 /// writing; memory stays at a few blocks whatever the table's size.
 pub fn copy_table(
-    source: &mut Client,
+    source: &mut AsyncSession,
     plan: &TablePlan,
     salt: &Salt,
     sink: &mut dyn Write,
@@ -415,10 +455,6 @@ pub fn copy_table(
 ) -> Result<TableCopied> {
     let mut rows = RowTransformer::new(plan, salt)?;
     let sql = plan.copy_out_sql();
-    let mut copy_out = source
-        .copy_out(&sql)
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .context("failed to open COPY TO STDOUT on the source")?;
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     let mut bytes = 0u64;
@@ -427,26 +463,37 @@ pub fn copy_table(
 
     std::thread::scope(|scope| -> Result<()> {
         let reader = scope.spawn(move || -> Result<()> {
-            loop {
-                let mut block = empty_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK));
-                block.clear();
-                let n = (&mut copy_out)
-                    .take(BLOCK as u64)
-                    .read_to_end(&mut block)
-                    .map_err(|err| anyhow!("{}", describe_io_error(&err)))
-                    .context("failed to read from the source")?;
-                if n == 0 {
-                    return Ok(());
+            let AsyncSession { runtime, client } = source;
+            // One runtime entry for the whole table: the stream yields one message per row.
+            runtime.block_on(async {
+                let stream = client
+                    .copy_out(sql.as_str())
+                    .await
+                    .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+                    .context("failed to open COPY TO STDOUT on the source")?;
+                let mut stream = std::pin::pin!(stream);
+                let mut block = Vec::with_capacity(BLOCK);
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk
+                        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+                        .context("failed to read from the source")?;
+                    block.extend_from_slice(&chunk);
+                    if block.len() >= BLOCK {
+                        let next = empty_rx
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(BLOCK));
+                        // The consumer stopped: its error is the one to report.
+                        if full_tx.send(std::mem::replace(&mut block, next)).is_err() {
+                            return Ok(());
+                        }
+                        block.clear();
+                    }
                 }
-                // A short block means the stream ended: never read past the end (the
-                // protocol has moved on to the command's completion).
-                let ended = n < BLOCK;
-                if full_tx.send(block).is_err() || ended {
-                    return Ok(());
+                if !block.is_empty() {
+                    let _ = full_tx.send(block);
                 }
-            }
+                Ok(())
+            })
         });
         let consumed = (|| -> Result<()> {
             for block in &full_rx {
@@ -494,16 +541,6 @@ pub fn copy_table(
         rows: rows.rows,
         bytes,
     })
-}
-
-fn describe_io_error(err: &std::io::Error) -> String {
-    match err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<postgres::Error>())
-    {
-        Some(pg) => conn::describe_pg_error(pg),
-        None => err.to_string(),
-    }
 }
 
 /// Decodes rows, applies the column transforms and re-encodes them. Kept columns are copied

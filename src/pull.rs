@@ -15,7 +15,7 @@ use crate::config::{self, Config};
 use crate::conn::{self, Settings};
 use crate::diag::{self, Diagnostic, Sources};
 use crate::fault;
-use crate::pipeline::{self, PlanOptions, TableCopied, TablePlan};
+use crate::pipeline::{self, LoadMode, PlanOptions, TableCopied, TablePlan};
 use crate::policy::model::{Policy, Strategy, TableAction, TableName};
 use crate::progress::TableProgress;
 use crate::schema::{self, Catalog};
@@ -35,7 +35,21 @@ pub struct PullRequest {
     /// The project's git commit, if any, recorded in the audit.
     pub commit: Option<String>,
     pub salt: Salt,
+    /// Where the new database's schema comes from.
+    pub schema: SchemaMode,
     pub options: PullOptions,
+}
+
+/// Where the new database's schema comes from.
+#[derive(Debug, Clone, Default)]
+pub enum SchemaMode {
+    /// `pg_dump --schema-only` of the source, in the snapshot: pre-data before the rows,
+    /// indexes and constraints after them.
+    #[default]
+    PgDump,
+    /// The project's migrations command (`schema = { command = "…" }`), run in `dir` with
+    /// `DATABASE_URL` naming the new database; it builds indexes and constraints itself.
+    Migrations { command: String, dir: PathBuf },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -198,10 +212,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     let (copied, mut phases) = match built {
         Ok(done) => done,
         Err(err) => {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                crate::policy::model::quote_ident(&new_name)
-            ));
+            target::drop_quietly(&mut admin, &new_name);
             return Err(err.context("nothing was changed: the dev database is as it was"));
         }
     };
@@ -209,20 +220,14 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
 
     fault::point("before-swap");
     let started = Instant::now();
-    target::swap_in(
+    target::swap_in_or_drop(
         &mut admin,
         &new_name,
         &request.target.dbname,
         SwapOptions {
             force: request.options.force,
         },
-    )
-    .inspect_err(|_| {
-        let _ = admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            crate::policy::model::quote_ident(&new_name)
-        ));
-    })?;
+    )?;
     phases.push(("swap", started.elapsed().as_secs_f64()));
     write_local_audit(request, &copied)?;
     progress.line(&format!(
@@ -255,14 +260,31 @@ fn build(
 ) -> Result<(Vec<TableCopied>, Phases)> {
     let mut phases = Vec::new();
     let started = Instant::now();
-    target::pipe_schema(
-        pg_dump,
-        psql,
-        &request.source,
-        Some(snapshot),
-        Section::PreData,
-        new_settings,
-    )?;
+    let load = match &request.schema {
+        SchemaMode::PgDump => {
+            target::pipe_schema(
+                pg_dump,
+                psql,
+                &request.source,
+                Some(snapshot),
+                Section::PreData,
+                new_settings,
+            )?;
+            LoadMode::Fresh
+        }
+        SchemaMode::Migrations { command, dir } => {
+            crate::seed::run_migrations_command(command, dir, new_settings)?;
+            // Migrations may insert reference rows; the source's rows replace them.
+            let tables: Vec<String> = plan.iter().map(|table| table.table.quoted()).collect();
+            if !tables.is_empty() {
+                conn::connect_settings(new_settings, "the new dev database")?
+                    .batch_execute(&format!("TRUNCATE {} CASCADE", tables.join(", ")))
+                    .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+                    .context("the migrated schema does not have the source's tables")?;
+            }
+            LoadMode::Migrated
+        }
+    };
     fault::point("after-pre-data");
     phases.push(("schema", started.elapsed().as_secs_f64()));
 
@@ -274,20 +296,22 @@ fn build(
     } else {
         request.options.jobs
     };
-    let copied = pipeline::copy_into_database(
-        &request.source,
+    let job = pipeline::CopyJob {
+        source: &request.source,
         snapshot,
-        new_settings,
-        plan,
-        &request.salt,
+        target: new_settings,
+        salt: &request.salt,
         jobs,
-        progress,
-    )?;
+        load,
+    };
+    let copied = pipeline::copy_into_database(&job, plan, progress)?;
     fault::point("after-data");
     phases.push(("data", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
-    target::build_post_data(pg_dump, &request.source, Some(snapshot), new_settings, jobs)?;
+    if load == LoadMode::Fresh {
+        target::build_post_data(pg_dump, &request.source, Some(snapshot), new_settings, jobs)?;
+    }
     fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
     let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
@@ -660,6 +684,13 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
         policy_sha256: policy_sha256.clone(),
         commit: git_commit(&config.project_dir),
         salt,
+        schema: match &config.schema {
+            config::SchemaSource::PgDump => SchemaMode::PgDump,
+            config::SchemaSource::Command(command) => SchemaMode::Migrations {
+                command: command.clone(),
+                dir: config.project_dir.clone(),
+            },
+        },
         options: PullOptions {
             to_file: options
                 .to_file

@@ -115,27 +115,18 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
     let tables = match built {
         Ok(tables) => tables,
         Err(err) => {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote_ident(&new_name)
-            ));
+            target::drop_quietly(&mut admin, &new_name);
             return Err(err.context("nothing was changed: the dev database is as it was"));
         }
     };
-    target::swap_in(
+    target::swap_in_or_drop(
         &mut admin,
         &new_name,
         &request.target.dbname,
         SwapOptions {
             force: request.options.force,
         },
-    )
-    .inspect_err(|_| {
-        let _ = admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_ident(&new_name)
-        ));
-    })?;
+    )?;
     summary.from_dump = dump.map(|meta| meta.file);
     summary.tables = tables;
     let rows: u64 = summary.tables.iter().map(|(_, rows, _)| rows).sum();
@@ -280,15 +271,10 @@ pub fn apply_migrations(dir: &Path, database: &Settings) -> Result<()> {
             .context("failed to start `psql`")?;
         if !output.status.success() {
             let errors = String::from_utf8_lossy(&output.stderr);
-            let first: Vec<&str> = errors
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .take(3)
-                .collect();
             bail!(
                 "the migration `{}` failed: {}",
                 file.display(),
-                first.join("; ")
+                crate::target::first_lines(&errors)
             );
         }
     }
@@ -307,15 +293,10 @@ pub fn run_migrations_command(command: &str, dir: &Path, database: &Settings) ->
         .with_context(|| format!("failed to start the migrations command `{command}`"))?;
     if !output.status.success() {
         let errors = String::from_utf8_lossy(&output.stderr);
-        let first: Vec<&str> = errors
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .take(3)
-            .collect();
         bail!(
             "the migrations command `{command}` failed ({}): {}",
             output.status,
-            first.join("; ")
+            crate::target::first_lines(&errors)
         );
     }
     Ok(())

@@ -276,7 +276,8 @@ fn read_all(stream: Option<impl Read + Send + 'static>) -> Reader {
     }))
 }
 
-fn first_lines(text: &str) -> String {
+/// The first few non-empty lines of a tool's error output, on one line.
+pub fn first_lines(text: &str) -> String {
     let lines: Vec<&str> = text
         .lines()
         .filter(|line| !line.trim().is_empty())
@@ -329,6 +330,25 @@ pub fn refresh_matviews(target: &mut Client, matviews: &[TableName]) -> Result<(
             .with_context(|| format!("failed to refresh materialized view `{matview}`"))?;
     }
     Ok(())
+}
+
+/// Drop a database pullprod created (`WITH (FORCE)`), ignoring errors: used to clean up
+/// after a failure, when the first error is the one worth reporting.
+pub fn drop_quietly(admin: &mut Client, name: &str) {
+    let _ = admin.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quote_ident(name)
+    ));
+}
+
+/// `swap_in`, dropping the new database if the swap cannot happen (the old one stays).
+pub fn swap_in_or_drop(
+    admin: &mut Client,
+    new_db: &str,
+    target_db: &str,
+    options: SwapOptions,
+) -> Result<()> {
+    swap_in(admin, new_db, target_db, options).inspect_err(|_| drop_quietly(admin, new_db))
 }
 
 /// Options for `swap_in`.

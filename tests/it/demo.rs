@@ -16,13 +16,6 @@ fn fill(db: &TestDb, scale: u64) -> demo::DemoSummary {
     .unwrap_or_else(|err| panic!("demo_prod failed: {err:#}"))
 }
 
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client()
-        .query_one(sql, &[])
-        .unwrap_or_else(|err| panic!("{sql}: {err}"))
-        .get(0)
-}
-
 /// What the spec asks for, computed here independently of `demo::planned_rows`.
 fn expected_rows(scale: u64) -> Vec<(String, u64)> {
     let orders = scale * 3;
@@ -56,7 +49,7 @@ fn demo_prod_fills_every_table_in_proportion() {
     );
     for (table, n_rows) in &summary.rows {
         assert_eq!(
-            count(&db, &format!("SELECT count(*) FROM {table}")) as u64,
+            db.count(&format!("SELECT count(*) FROM {table}")) as u64,
             *n_rows,
             "{table}"
         );
@@ -83,18 +76,14 @@ fn demo_prod_keeps_every_foreign_key_valid() {
     for row in &foreign_keys {
         let (table, column, parent, parent_column): (String, String, String, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
-        let orphans = count(
-            &db,
-            &format!(
-                "SELECT count(*) FROM {table} t WHERE t.{column} IS NOT NULL \
+        let orphans = db.count(&format!(
+            "SELECT count(*) FROM {table} t WHERE t.{column} IS NOT NULL \
                  AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_column} = t.{column})"
-            ),
-        );
+        ));
         assert_eq!(orphans, 0, "{table}.{column} -> {parent}.{parent_column}");
-        let referencing = count(
-            &db,
-            &format!("SELECT count(*) FROM {table} WHERE {column} IS NOT NULL"),
-        );
+        let referencing = db.count(&format!(
+            "SELECT count(*) FROM {table} WHERE {column} IS NOT NULL"
+        ));
         assert!(
             referencing > 0,
             "{table}.{column} never references {parent}"
@@ -118,8 +107,7 @@ fn demo_prod_keeps_every_foreign_key_valid() {
     assert_eq!(checked, expected);
     // An order ships to one of its own customer's addresses.
     assert_eq!(
-        count(
-            &db,
+        db.count(
             "SELECT count(*) FROM orders o JOIN addresses a ON a.id = o.shipping_address_id \
              WHERE a.user_id <> o.user_id"
         ),
@@ -127,9 +115,7 @@ fn demo_prod_keeps_every_foreign_key_valid() {
     );
     // Order totals match their lines.
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM orders o JOIN order_totals t ON t.order_id = o.id WHERE t.items_total <> o.total"
+        db.count("SELECT count(*) FROM orders o JOIN order_totals t ON t.order_id = o.id WHERE t.items_total <> o.total"
         ),
         0
     );
@@ -158,22 +144,20 @@ fn demo_prod_populates_partitions_views_and_sequences() {
         per_partition.contains_key("events_default"),
         "{per_partition:?}"
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM ONLY events"), 0);
+    assert_eq!(db.count("SELECT count(*) FROM ONLY events"), 0);
 
     assert_eq!(
-        count(
-            &db,
+        db.count(
             "SELECT count(*) FROM pg_matviews WHERE matviewname = 'daily_sales' AND ispopulated"
         ),
         1
     );
-    let days = count(
-        &db,
+    let days = db.count(
         "SELECT count(DISTINCT (placed_at AT TIME ZONE 'UTC')::date) FROM orders \
          WHERE status IN ('paid', 'shipped', 'delivered')",
     );
     assert!(days > 0);
-    assert_eq!(count(&db, "SELECT count(*) FROM daily_sales"), days);
+    assert_eq!(db.count("SELECT count(*) FROM daily_sales"), days);
 
     // Sequences are past the loaded keys: the application can insert straight away.
     let new_user: i64 = client
@@ -198,10 +182,8 @@ fn demo_prod_populates_partitions_views_and_sequences() {
         .get(0);
     assert_eq!(event, 1601);
     assert!(
-        count(
-            &db,
-            "SELECT count(*) FROM products WHERE price_with_vat = round(price * 1.2, 2)"
-        ) >= 50
+        db.count("SELECT count(*) FROM products WHERE price_with_vat = round(price * 1.2, 2)")
+            >= 50
     );
 }
 
@@ -369,7 +351,7 @@ fn demo_prod_refuses_to_drop_a_database_it_did_not_make() {
             db.name()
         )
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM precious"), 1);
+    assert_eq!(db.count("SELECT count(*) FROM precious"), 1);
 }
 
 #[test]

@@ -110,6 +110,7 @@ fn request(source: &TestDb, target: &TestDb, to_file: Option<ToFile>, state: &Pa
         policy_sha256: "0".repeat(64),
         commit: None,
         salt: Salt::new(b"test salt".to_vec()),
+        schema: Default::default(),
         options: PullOptions {
             jobs: 2,
             quiet: true,

@@ -2,7 +2,7 @@
 //! reach the developer (G2, G3), and pseudonyms are deterministic and keep joins (G6).
 
 use crate::pull::fingerprint;
-use crate::support::{Project, TestDb};
+use crate::support::{TestDb, demo_project, demo_source};
 
 /// Every value planted in a sensitive column; none may appear anywhere downstream.
 const CANARIES: &[&str] = &[
@@ -90,39 +90,6 @@ fn occurrences(db: &TestDb, needle: &str) -> i64 {
     total + views
 }
 
-/// A project with the demo's own policy, reading `source` and loading `target`.
-fn demo_project() -> Project {
-    let project = Project::empty();
-    project.write(
-        "Cargo.toml",
-        "[package]\nname = \"canary\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
-         [package.metadata.dump]\npolicy = \"policy\"\nproject = \"canary\"\n\
-         source.staging = \"env:STAGING_DATABASE_URL\"\ntarget = \"env:DATABASE_URL\"\n\
-         salt = \"env:PULLPROD_SALT\"\nretention-days = 1\n",
-    );
-    project.write("src/lib.rs", "//! canary project\n");
-    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policy");
-    for entry in std::fs::read_dir(policy).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().into_string().unwrap();
-        project.write(
-            &format!("policy/{name}"),
-            &std::fs::read_to_string(entry.path()).unwrap(),
-        );
-    }
-    project
-}
-
-fn demo_source(test: &str) -> TestDb {
-    let source = TestDb::new(test);
-    pullprod::demo::demo_prod(&pullprod::demo::DemoOptions {
-        scale: 60,
-        database_url: Some(source.url().to_string()),
-    })
-    .expect("demo database");
-    source
-}
-
 /// G2 + G3: canaries planted in every sensitive column (and inside jsonb) appear nowhere in
 /// the dev database, in anything the command printed, or in any file it wrote.
 #[test]
@@ -130,7 +97,7 @@ fn canaries_never_leave_production() {
     let source = demo_source("g3_canary_src");
     plant_canaries(&source);
     let target = TestDb::new("g3_canary_dst");
-    let project = demo_project();
+    let project = demo_project("");
     let state = tempfile::TempDir::new().unwrap();
     let dumps = tempfile::TempDir::new().unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -206,7 +173,7 @@ fn pseudonyms_are_deterministic_and_keep_joins() {
     let first = TestDb::new("g6_determinism_a");
     let second = TestDb::new("g6_determinism_b");
     let other_salt = TestDb::new("g6_determinism_c");
-    let project = demo_project();
+    let project = demo_project("");
     let state = tempfile::TempDir::new().unwrap();
     let pull = |target: &TestDb, salt: &str| {
         let env = [

@@ -86,6 +86,7 @@ fn request(
         policy_sha256: "0".repeat(64),
         commit: None,
         salt: Salt::new(b"hardening salt".to_vec()),
+        schema: Default::default(),
         options: PullOptions {
             jobs,
             quiet: true,

@@ -4,8 +4,7 @@ use pullprod::conn::Settings;
 use pullprod::policy::model::{
     ColumnRule, Origin, Policy, Rule, Strategy, TableAction, TableName, TableRule,
 };
-use pullprod::pull::{self, PullOptions, PullRequest};
-use pullprod::transform::Salt;
+use pullprod::pull::{self, PullRequest};
 
 use crate::support::TestDb;
 
@@ -74,28 +73,7 @@ fn small_shop_policy() -> Policy {
 }
 
 fn request(source: &TestDb, target: &TestDb, policy: Policy, jobs: usize) -> PullRequest {
-    PullRequest {
-        source_name: "staging".into(),
-        source: Settings::parse(source.url()).expect("source settings"),
-        target: Settings::parse(target.url()).expect("target settings"),
-        policy,
-        policy_sha256: "0".repeat(64),
-        commit: None,
-        salt: Salt::new(b"test salt".to_vec()),
-        options: PullOptions {
-            jobs,
-            quiet: true,
-            audit_log: Some(
-                std::env::temp_dir()
-                    .join(format!("pullprod-test-audit-{}.log", std::process::id())),
-            ),
-            ..PullOptions::default()
-        },
-    }
-}
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client().query_one(sql, &[]).expect(sql).get(0)
+    crate::support::pull_request(source, target, policy, jobs)
 }
 
 #[test]
@@ -117,59 +95,46 @@ fn pull_small_shop_end_to_end() {
     for table in ["people", "orders", "events", "events_2024", "events_other"] {
         let sql = format!("SELECT count(*) FROM {table}");
         assert_eq!(
-            count(&source, &sql),
-            count(&target, &sql),
+            source.count(&sql),
+            target.count(&sql),
             "row count of {table}"
         );
     }
     assert_eq!(
-        count(&target, "SELECT count(*) FROM sessions"),
+        target.count("SELECT count(*) FROM sessions"),
         0,
         "skipped table has schema only"
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM people WHERE secret IS NOT NULL"
-        ),
+        target.count("SELECT count(*) FROM people WHERE secret IS NOT NULL"),
         0
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM people WHERE doubled <> id * 2"
-        ),
+        target.count("SELECT count(*) FROM people WHERE doubled <> id * 2"),
         0
     );
     assert_eq!(
-        count(
-            &target,
+        target.count(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'old_marker'"
         ),
         0,
         "old db replaced"
     );
     // Sequences continue past the maximum id; identity too.
-    assert_eq!(count(&target, "SELECT nextval('orders_id_seq')"), 201);
-    assert_eq!(count(&target, "SELECT nextval('invoice_seq')"), 105);
+    assert_eq!(target.count("SELECT nextval('orders_id_seq')"), 201);
+    assert_eq!(target.count("SELECT nextval('invoice_seq')"), 105);
     target.exec("INSERT INTO people (email) VALUES ('new@example.com')");
-    assert_eq!(count(&target, "SELECT max(id)::bigint FROM people"), 51);
+    assert_eq!(target.count("SELECT max(id)::bigint FROM people"), 51);
     // Constraints were built after the data, and they hold.
     assert_eq!(
-        count(
-            &target,
+        target.count(
             "SELECT count(*)::bigint FROM pg_constraint WHERE contype = 'f' AND NOT convalidated"
         ),
         0
     );
-    assert!(
-        count(
-            &target,
-            "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
-        ) >= 2
-    );
-    assert_eq!(count(&target, "SELECT n FROM people_count"), 51 - 1);
-    assert_eq!(count(&target, "SELECT count(*) FROM pullprod.audit"), 1);
+    assert!(target.count("SELECT count(*) FROM pg_constraint WHERE contype = 'f'") >= 2);
+    assert_eq!(target.count("SELECT n FROM people_count"), 51 - 1);
+    assert_eq!(target.count("SELECT count(*) FROM pullprod.audit"), 1);
     let text: String = target
         .client()
         .query_one("SELECT note FROM orders WHERE id = 7", &[])
@@ -252,7 +217,7 @@ fn source_sessions_cannot_write() {
     let err = worker.batch_execute("CREATE TABLE u (x int)").unwrap_err();
     let err = pullprod::conn::describe_pg_error(&err);
     assert!(err.contains("read-only transaction"), "{err}");
-    assert_eq!(count(&source, "SELECT count(*) FROM t"), 0);
+    assert_eq!(source.count("SELECT count(*) FROM t"), 0);
 }
 
 #[test]
@@ -267,7 +232,7 @@ fn refuses_when_the_target_is_the_source() {
         format!("{err:#}").contains("is the source database itself"),
         "{err:#}"
     );
-    assert_eq!(count(&source, "SELECT count(*) FROM people"), 50);
+    assert_eq!(source.count("SELECT count(*) FROM people"), 50);
 }
 
 #[test]
@@ -295,5 +260,36 @@ fn refuses_unclassified_columns_before_reading_rows() {
         format!("{err:#}").contains("`public.people.national_insurance` is not classified"),
         "{err:#}"
     );
-    assert_eq!(count(&target, "SELECT count(*) FROM old_marker"), 1);
+    assert_eq!(target.count("SELECT count(*) FROM old_marker"), 1);
+}
+
+/// A table that row-level security would hide from the source role is an error, never a
+/// silently smaller copy.
+#[test]
+fn row_level_security_is_an_error_not_missing_rows() {
+    let source = TestDb::new("pull_rls_src");
+    source.exec(include_str!("../data/small_shop.sql"));
+    let role = format!("pp_rls_reader_{}", std::process::id());
+    source.exec(&format!(
+        "CREATE ROLE {role} LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
+         GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+         ALTER TABLE people ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY only_some ON people TO {role} USING (id < 10);"
+    ));
+    let target = TestDb::new("pull_rls_dst");
+    target.exec("CREATE TABLE old_marker (x int)");
+    let mut as_reader = request(&source, &target, small_shop_policy(), 1);
+    as_reader.source.user = role.clone();
+    let outcome = pull::run(&as_reader);
+    source.exec(&format!("DROP OWNED BY {role}"));
+    crate::support::connect(&crate::support::admin_url())
+        .batch_execute(&format!("DROP ROLE {role}"))
+        .unwrap();
+    let err = outcome.expect_err("a pull hidden by row-level security must fail");
+    assert!(format!("{err:#}").contains("row-level security"), "{err:#}");
+    assert_eq!(
+        target.count("SELECT count(*) FROM old_marker"),
+        0,
+        "the old dev database is untouched"
+    );
 }

@@ -275,3 +275,148 @@ fn killed_at_any_moment_leaves_the_old_database_intact() {
     assert_eq!(leftovers, 0, "the next run cleaned up");
     assert_eq!(setup.people_in_target(), 50);
 }
+
+/// Runs `pull-prod --from staging` of the demo copy; returns (exit code, output).
+fn pull_demo(
+    project: &Project,
+    source: &TestDb,
+    target: &TestDb,
+    state: &std::path::Path,
+) -> (i32, String) {
+    let env = [
+        ("STAGING_DATABASE_URL", source.url()),
+        ("DATABASE_URL", target.url()),
+        ("PULLPROD_SALT", "demo end to end salt, long enough"),
+        ("XDG_STATE_HOME", state.to_str().expect("utf-8 path")),
+    ];
+    let (code, stdout, stderr) = project.run_with_env(&["pull-prod", "--from", "staging"], &env);
+    (code, format!("{stdout}{stderr}"))
+}
+
+/// The demo's tables (partitions included) and their row counts.
+fn table_counts(db: &TestDb) -> Vec<(String, i64)> {
+    let tables: Vec<String> = db
+        .client()
+        .query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .expect("tables")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    tables
+        .into_iter()
+        .map(|table| {
+            let n = db.count(&format!("SELECT count(*) FROM ONLY public.{table}"));
+            (table, n)
+        })
+        .collect()
+}
+
+fn assert_demo_copied(source: &TestDb, target: &TestDb) {
+    let expected: Vec<(String, i64)> = table_counts(source)
+        .into_iter()
+        .map(|(table, n)| {
+            if table == "sessions" {
+                (table, 0)
+            } else {
+                (table, n)
+            }
+        })
+        .collect();
+    assert_eq!(
+        table_counts(target),
+        expected,
+        "row counts per table (sessions is skipped)"
+    );
+    assert!(
+        expected
+            .iter()
+            .filter(|(table, n)| table.starts_with("events_") && *n > 0)
+            .count()
+            >= 2
+    );
+    let foreign_keys =
+        target.count("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0");
+    assert_eq!(
+        foreign_keys,
+        source.count("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0")
+    );
+    assert_eq!(target.count("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated AND conparentid = 0"), 0);
+    // Sequences continue past the keys, identity columns too; generated columns are computed.
+    assert!(
+        target.count("SELECT nextval('orders_id_seq')")
+            > target.count("SELECT max(id) FROM orders")
+    );
+    target.exec("INSERT INTO users (email, full_name, password_digest) VALUES ('new@example.com', 'New', 'x')");
+    assert_eq!(
+        target.count("SELECT count(*) FROM users WHERE email = 'new@example.com' AND id > 60"),
+        1
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM products WHERE price_with_vat <> round(price * 1.2, 2)"),
+        0
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM daily_sales"),
+        source.count("SELECT count(*) FROM daily_sales")
+    );
+}
+
+/// Demo production to dev end to end: counts, keys, sequences, identity, generated columns,
+/// partitions and materialized views.
+#[test]
+fn demo_pull_end_to_end() {
+    let source = crate::support::demo_source("cli_demo_e2e_src");
+    let target = TestDb::new("cli_demo_e2e_dst");
+    let state = tempfile::TempDir::new().unwrap();
+    let project = crate::support::demo_project("");
+    let (code, output) = pull_demo(&project, &source, &target, state.path());
+    assert_eq!(code, 0, "{output}");
+    assert_demo_copied(&source, &target);
+}
+
+/// `schema = { command = "…" }`: the project's migrations build the schema (their reference
+/// rows replaced by the source's), the load fires no triggers, and the result is the same.
+#[test]
+fn migrations_build_the_schema_when_the_project_says_so() {
+    let source = crate::support::demo_source("cli_migrations_src");
+    let target = TestDb::new("cli_migrations_dst");
+    let state = tempfile::TempDir::new().unwrap();
+    let command =
+        "for f in migrations/*.sql; do psql -X -q -v ON_ERROR_STOP=1 -f \"$f\" || exit 1; done";
+    let project = crate::support::demo_project(&format!("schema = {{ command = '{command}' }}\n"));
+    let (code, output) = pull_demo(&project, &source, &target, state.path());
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(
+        target.count("SELECT count(*) FROM countries"),
+        16,
+        "the migration's rows are replaced, not doubled"
+    );
+    assert_demo_copied(&source, &target);
+}
+
+/// Other sessions on the dev database are named and nothing changes; `--force` closes them.
+#[test]
+fn open_sessions_on_the_dev_database_are_reported_or_closed_with_force() {
+    let setup = Setup::new("cli_sessions");
+    let mut held = setup.target.client();
+    held.batch_execute("SET application_name = 'my-app-server'")
+        .unwrap();
+    let (code, output) = setup.pull(&["--from", "staging"]);
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.contains("other session(s) are connected") && output.contains("my-app-server"),
+        "{output}"
+    );
+    assert!(output.contains("--force"), "{output}");
+    setup.assert_old_target_intact("open session");
+    let (code, output) = setup.pull(&["--from", "staging", "--force"]);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        held.batch_execute("SELECT 1").is_err(),
+        "the other session was closed"
+    );
+    assert_eq!(setup.people_in_target(), 50);
+}

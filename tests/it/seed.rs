@@ -65,10 +65,6 @@ fn seed_request(
     }
 }
 
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client().query_one(sql, &[]).expect(sql).get(0)
-}
-
 /// Every constraint of the database re-checked from scratch: drop and re-add it as it was.
 fn revalidate_all_constraints(db: &TestDb) -> usize {
     let mut client = db.client();
@@ -147,64 +143,46 @@ fn seed_synthetic_honours_every_constraint() {
     assert_eq!(rows("products"), (25, 0), "`--rows`");
     assert_eq!(rows("orders"), (25, 0));
 
-    assert_eq!(count(&target, "SELECT count(*) FROM customers"), 40);
+    assert_eq!(target.count("SELECT count(*) FROM customers"), 40);
     assert_eq!(
-        count(
-            &target,
+        target.count(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'old_marker'"
         ),
         0,
         "swapped in"
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM customers WHERE secret IS NOT NULL"
-        ),
+        target.count("SELECT count(*) FROM customers WHERE secret IS NOT NULL"),
         0
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM customers WHERE full_name IS NULL"
-        ),
+        target.count("SELECT count(*) FROM customers WHERE full_name IS NULL"),
         0
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM customers WHERE doubled <> id * 2"
-        ),
+        target.count("SELECT count(*) FROM customers WHERE doubled <> id * 2"),
         0,
         "generated column computed"
     );
     assert_eq!(
-        count(&target, "SELECT count(DISTINCT score) FROM customers"),
+        target.count("SELECT count(DISTINCT score) FROM customers"),
         9
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM customers WHERE referrer_id IS NULL"
-        ),
+        target.count("SELECT count(*) FROM customers WHERE referrer_id IS NULL"),
         0,
         "self-reference filled"
     );
     assert_eq!(
-        count(&target, "SELECT count(DISTINCT status) FROM orders"),
+        target.count("SELECT count(DISTINCT status) FROM orders"),
         4,
         "every enum label used"
     );
     assert_eq!(
-        count(&target, "SELECT count(*) FROM products WHERE price <= 0"),
+        target.count("SELECT count(*) FROM products WHERE price <= 0"),
         0
     );
-    assert!(
-        count(
-            &target,
-            "SELECT count(*) FROM customers WHERE email LIKE '%@example.com'"
-        ) > 0
-    );
+    assert!(target.count("SELECT count(*) FROM customers WHERE email LIKE '%@example.com'") > 0);
     let revalidated = revalidate_all_constraints(&target);
     assert_eq!(
         revalidated, 11,
@@ -212,36 +190,27 @@ fn seed_synthetic_honours_every_constraint() {
     );
     // Domain checks and NOT NULL hold too (the server enforced them on COPY; say it again).
     assert_eq!(
-        count(
-            &target,
+        target.count(
             r"SELECT count(*) FROM customers WHERE code = '' OR code ~ '\s' OR length(code) > 6"
         ),
         0
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM orders WHERE quantity NOT BETWEEN 1 AND 4"
-        ),
+        target.count("SELECT count(*) FROM orders WHERE quantity NOT BETWEEN 1 AND 4"),
         0
     );
     // Identity and serial sequences continue after the generated keys.
     assert_eq!(
-        count(
-            &target,
-            "INSERT INTO customers (email, full_name, code, score, born) VALUES ('n@x', 'n', 'n1', 1, '2024-01-01') RETURNING id::bigint"
+        target.count("INSERT INTO customers (email, full_name, code, score, born) VALUES ('n@x', 'n', 'n1', 1, '2024-01-01') RETURNING id::bigint"
         ),
         41
     );
     assert_eq!(
-        count(
-            &target,
-            "INSERT INTO products (sku, price) VALUES ('new', 1) RETURNING id::bigint"
-        ),
+        target.count("INSERT INTO products (sku, price) VALUES ('new', 1) RETURNING id::bigint"),
         26
     );
     assert_eq!(
-        count(&target, "SELECT sum(n)::bigint FROM order_counts"),
+        target.count("SELECT sum(n)::bigint FROM order_counts"),
         25,
         "materialized view refreshed"
     );
@@ -262,26 +231,17 @@ fn seed_synthetic_breaks_foreign_key_cycles() {
     }
     assert_eq!(summary.tables.len(), 3);
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM teams WHERE captain_id IS NULL"
-        ),
+        target.count("SELECT count(*) FROM teams WHERE captain_id IS NULL"),
         0,
         "cycle closed"
     );
-    assert_eq!(count(&target, "SELECT count(*) FROM players"), 12);
+    assert_eq!(target.count("SELECT count(*) FROM players"), 12);
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM employees WHERE mentor_id IS NULL"
-        ),
+        target.count("SELECT count(*) FROM employees WHERE mentor_id IS NULL"),
         0
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM employees WHERE manager_id = id"
-        ),
+        target.count("SELECT count(*) FROM employees WHERE manager_id = id"),
         1,
         "the root manages itself"
     );
@@ -302,7 +262,7 @@ fn seed_schema_from_the_migrations_command() {
     let summary = seed::run(&seed_request(&target, Policy::default(), schema, Some(3)))
         .expect("seed-dev with a migrations command");
     assert_eq!(summary.tables.len(), 3);
-    assert_eq!(count(&target, "SELECT count(*) FROM players"), 3);
+    assert_eq!(target.count("SELECT count(*) FROM players"), 3);
 
     let failing = SchemaSource::Command {
         command: "echo 'no such migration' >&2; exit 3".into(),
@@ -314,7 +274,7 @@ fn seed_schema_from_the_migrations_command() {
     assert!(message.contains("no such migration"), "{message}");
     assert!(message.contains("nothing was changed"), "{message}");
     assert_eq!(
-        count(&target, "SELECT count(*) FROM players"),
+        target.count("SELECT count(*) FROM players"),
         3,
         "the dev database is as it was"
     );
@@ -340,21 +300,18 @@ fn seed_schema_from_a_database() {
         "{:?}",
         summary.tables
     );
-    assert_eq!(count(&target, "SELECT count(*) FROM people"), 30);
+    assert_eq!(target.count("SELECT count(*) FROM people"), 30);
     assert_eq!(
-        count(&target, "SELECT count(*) FROM events"),
+        target.count("SELECT count(*) FROM events"),
         30,
         "partitioned table filled through its parent"
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM people WHERE secret LIKE 'secret-%'"
-        ),
+        target.count("SELECT count(*) FROM people WHERE secret LIKE 'secret-%'"),
         0,
         "no source rows read"
     );
-    assert_eq!(count(&target, "SELECT n FROM people_count"), 30);
+    assert_eq!(target.count("SELECT n FROM people_count"), 30);
     revalidate_all_constraints(&target);
 }
 
@@ -412,6 +369,7 @@ fn seed_loads_the_newest_unexpired_dump() {
         policy_sha256: "0".repeat(64),
         commit: None,
         salt: Salt::new(b"s".to_vec()),
+        schema: Default::default(),
         options: PullOptions {
             quiet: true,
             audit_log: Some(state.path().join("audit.log")),
@@ -439,27 +397,21 @@ fn seed_loads_the_newest_unexpired_dump() {
     request.options.synthetic = false;
     let summary = seed::run(&request).expect("seed-dev from the dump");
     assert_eq!(summary.from_dump, Some(dump_path));
-    assert_eq!(count(&target, "SELECT count(*) FROM people"), 50);
-    assert_eq!(count(&target, "SELECT count(*) FROM orders"), 200);
+    assert_eq!(target.count("SELECT count(*) FROM people"), 50);
+    assert_eq!(target.count("SELECT count(*) FROM orders"), 200);
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM people WHERE secret IS NOT NULL"
-        ),
+        target.count("SELECT count(*) FROM people WHERE secret IS NOT NULL"),
         0
     );
-    assert_eq!(count(&target, "SELECT nextval('orders_id_seq')"), 201);
+    assert_eq!(target.count("SELECT nextval('orders_id_seq')"), 201);
 
     // `--synthetic` ignores the dump.
     request.options.synthetic = true;
     let summary = seed::run(&request).expect("seed-dev --synthetic");
     assert_eq!(summary.from_dump, None);
-    assert_eq!(count(&target, "SELECT count(*) FROM teams"), 5);
+    assert_eq!(target.count("SELECT count(*) FROM teams"), 5);
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'people'"
-        ),
+        target.count("SELECT count(*) FROM information_schema.tables WHERE table_name = 'people'"),
         0
     );
 }
@@ -494,28 +446,22 @@ fn seed_demo_shop_from_its_migrations_and_policy() {
         );
     }
     assert_eq!(
-        count(&target, "SELECT count(*) FROM countries"),
+        target.count("SELECT count(*) FROM countries"),
         16,
         "reference data kept as migrated"
     );
-    assert_eq!(count(&target, "SELECT count(*) FROM users"), 40);
+    assert_eq!(target.count("SELECT count(*) FROM users"), 40);
     // The policy's strategies made the values: fake emails, the constant password digest.
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM users WHERE email::text LIKE 'user%@example.com'"
-        ),
+        target.count("SELECT count(*) FROM users WHERE email::text LIKE 'user%@example.com'"),
         0
     );
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM users WHERE email::text LIKE '%@%'"
-        ),
+        target.count("SELECT count(*) FROM users WHERE email::text LIKE '%@%'"),
         40
     );
     assert_eq!(
-        count(&target, "SELECT count(DISTINCT password_digest) FROM users"),
+        target.count("SELECT count(DISTINCT password_digest) FROM users"),
         1
     );
     revalidate_all_constraints(&target);

@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 
-use pullprod::conn::Settings;
 use pullprod::policy::{self, PolicyFile, model::Policy};
-use pullprod::pull::{self, PullOptions, PullRequest};
-use pullprod::transform::Salt;
+use pullprod::pull::{self, PullRequest};
 
 use crate::pull::fingerprint;
 use crate::support::TestDb;
@@ -70,28 +68,7 @@ fn parse_policy(text: &str) -> Policy {
 }
 
 fn request(source: &TestDb, target: &TestDb, policy: Policy, jobs: usize) -> PullRequest {
-    PullRequest {
-        source_name: "staging".into(),
-        source: Settings::parse(source.url()).expect("source settings"),
-        target: Settings::parse(target.url()).expect("target settings"),
-        policy,
-        policy_sha256: "0".repeat(64),
-        commit: None,
-        salt: Salt::new(b"subset salt".to_vec()),
-        options: PullOptions {
-            jobs,
-            quiet: true,
-            audit_log: Some(
-                std::env::temp_dir()
-                    .join(format!("pullprod-subset-audit-{}.log", std::process::id())),
-            ),
-            ..PullOptions::default()
-        },
-    }
-}
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client().query_one(sql, &[]).expect(sql).get(0)
+    crate::support::pull_request(source, target, policy, jobs)
 }
 
 /// The slice, computed by hand in SQL on the source: table -> rows.
@@ -134,7 +111,7 @@ fn table_counts(db: &TestDb, tables: &[&str]) -> Vec<(String, i64)> {
         .map(|table| {
             (
                 table.to_string(),
-                count(db, &format!("SELECT count(*) FROM {table}")),
+                db.count(&format!("SELECT count(*) FROM {table}")),
             )
         })
         .collect();
@@ -155,10 +132,7 @@ const SHOP_TABLES: &[&str] = &[
 
 /// Foreign keys that exist and are validated.
 fn valid_foreign_keys(db: &TestDb) -> i64 {
-    count(
-        db,
-        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated",
-    )
+    db.count("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated")
 }
 
 #[test]
@@ -174,16 +148,14 @@ fn five_percent_of_users_is_closed_under_foreign_keys() {
     let expected = counts_by_query(&source, SHOP_REFERENCE);
     assert_eq!(table_counts(&target, SHOP_TABLES), expected);
     // A slice, not the whole: and one in which the closure did pull rows in.
-    let users = count(&target, "SELECT count(*) FROM users");
+    let users = target.count("SELECT count(*) FROM users");
     assert!((40..400).contains(&users), "{users} users");
     assert!(
-        count(
-            &target,
-            "SELECT count(*) FROM users WHERE (hashtextextended(ROW(id)::text, 0) & 9223372036854775807) % 10000 >= 500"
+        target.count("SELECT count(*) FROM users WHERE (hashtextextended(ROW(id)::text, 0) & 9223372036854775807) % 10000 >= 500"
         ) > 0,
         "referrers and other users' addresses pull users in"
     );
-    assert!(count(&target, "SELECT count(*) FROM products WHERE id > 20") > 0);
+    assert!(target.count("SELECT count(*) FROM products WHERE id > 20") > 0);
 }
 
 #[test]
@@ -210,8 +182,7 @@ fn plan_counts_the_rows_each_table_contributes() {
     assert_eq!(planned_sorted, expected);
     assert!(summary.copied.is_empty());
     assert_eq!(
-        count(
-            &target,
+        target.count(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'old_marker'"
         ),
         1,
@@ -265,12 +236,9 @@ SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM u WHERE referred_by IN (S
        (SELECT count(*) FROM u WHERE referred_by IS NOT NULL)";
     let row = source.client().query_one(reference, &[]).unwrap();
     let (users, kept_referrals, referrals): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-    assert_eq!(count(&target, "SELECT count(*) FROM users"), users);
+    assert_eq!(target.count("SELECT count(*) FROM users"), users);
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM users WHERE referred_by IS NOT NULL"
-        ),
+        target.count("SELECT count(*) FROM users WHERE referred_by IS NOT NULL"),
         kept_referrals
     );
     assert!(
@@ -364,8 +332,7 @@ keep = { reason = "test" }
     );
     assert!(message.contains("subset-follow-cycle"), "{message}");
     assert_eq!(
-        count(
-            &target,
+        target.count(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'old_marker'"
         ),
         1
@@ -392,8 +359,8 @@ fn where_without_subset_keys_stays_a_plain_filter() {
         .find(|plan| plan.table.name == "countries")
         .unwrap();
     assert!(countries.copy_out_sql().contains("WHERE (code <> 'NL')"));
-    assert_eq!(count(&target, "SELECT count(*) FROM countries"), 3);
-    assert_eq!(count(&target, "SELECT count(*) FROM users"), 1000);
+    assert_eq!(target.count("SELECT count(*) FROM countries"), 3);
+    assert_eq!(target.count("SELECT count(*) FROM users"), 1000);
 }
 
 #[test]
@@ -548,20 +515,13 @@ fn partitioned_tables_follow_and_are_followed() {
         .map(|row| row.get(0))
         .collect();
     assert_eq!(ids(&target, "events"), expected);
-    assert!(count(&target, "SELECT count(*) FROM ONLY events_2023") > 0);
-    assert!(count(&target, "SELECT count(*) FROM ONLY events_2024") > 0);
+    assert!(target.count("SELECT count(*) FROM ONLY events_2023") > 0);
+    assert!(target.count("SELECT count(*) FROM ONLY events_2024") > 0);
     // Cheers pulled in events of players outside the slice (the foreign keys below hold).
-    assert!(
-        count(
-            &target,
-            "SELECT count(*) FROM events WHERE player_id NOT IN (1, 2)"
-        ) > 0
-    );
+    assert!(target.count("SELECT count(*) FROM events WHERE player_id NOT IN (1, 2)") > 0);
     // Every foreign key of the source, validated (partitions' copies of them aside).
     assert_eq!(
-        count(
-            &target,
-            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND convalidated"
+        target.count("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND convalidated"
         ),
         5
     );
@@ -625,8 +585,8 @@ fn five_percent_of_the_demo_shop_is_closed_under_foreign_keys() {
     pull::run(&request(&source, &target, policy, 2)).expect("subset pull of the demo shop");
 
     let foreign_keys = "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND convalidated";
-    assert!(count(&source, foreign_keys) >= 8);
-    assert_eq!(count(&target, foreign_keys), count(&source, foreign_keys));
+    assert!(source.count(foreign_keys) >= 8);
+    assert_eq!(target.count(foreign_keys), source.count(foreign_keys));
     // events: restricted by closure (rows of chosen users, or of nobody); sessions: skipped.
     let reference = "
 WITH RECURSIVE
@@ -649,6 +609,6 @@ ORDER BY 1";
     let expected = counts_by_query(&source, reference);
     let tables: Vec<&str> = expected.iter().map(|(table, _)| table.as_str()).collect();
     assert_eq!(table_counts(&target, &tables), expected);
-    let users = count(&target, "SELECT count(*) FROM users");
+    let users = target.count("SELECT count(*) FROM users");
     assert!((10..200).contains(&users), "{users} of 400 users");
 }

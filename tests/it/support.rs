@@ -66,6 +66,14 @@ impl TestDb {
         connect(&self.url)
     }
 
+    /// The single integer a query returns (`SELECT count(*) …`).
+    pub fn count(&self, sql: &str) -> i64 {
+        self.client()
+            .query_one(sql, &[])
+            .unwrap_or_else(|err| panic!("{sql}: {}", pullprod::conn::describe_pg_error(&err)))
+            .get(0)
+    }
+
     /// Run SQL (several statements allowed).
     pub fn exec(&self, sql: &str) {
         self.client().batch_execute(sql).unwrap_or_else(|err| {
@@ -277,4 +285,70 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), &target).expect("copy fixture file");
         }
     }
+}
+
+/// A pull from `source` to `target` as tests run it: quiet, a fixed salt, an audit log in
+/// the temporary folder.
+pub fn pull_request(
+    source: &TestDb,
+    target: &TestDb,
+    policy: pullprod::policy::model::Policy,
+    jobs: usize,
+) -> pullprod::pull::PullRequest {
+    pullprod::pull::PullRequest {
+        source_name: "staging".into(),
+        source: pullprod::conn::Settings::parse(source.url()).expect("source settings"),
+        target: pullprod::conn::Settings::parse(target.url()).expect("target settings"),
+        policy,
+        policy_sha256: "0".repeat(64),
+        commit: None,
+        salt: pullprod::transform::Salt::new(b"test salt".to_vec()),
+        schema: Default::default(),
+        options: pullprod::pull::PullOptions {
+            jobs,
+            quiet: true,
+            audit_log: Some(
+                std::env::temp_dir()
+                    .join(format!("pullprod-test-audit-{}.log", std::process::id())),
+            ),
+            ..Default::default()
+        },
+    }
+}
+
+/// A project with the demo's own policy, reading `STAGING_DATABASE_URL` into `DATABASE_URL`
+/// with `PULLPROD_SALT`; `extra` is appended to its dump table.
+pub fn demo_project(extra: &str) -> Project {
+    let project = Project::empty();
+    project.write(
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"demo-copy\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+             [package.metadata.dump]\npolicy = \"policy\"\nproject = \"demo-copy\"\n\
+             source.staging = \"env:STAGING_DATABASE_URL\"\ntarget = \"env:DATABASE_URL\"\n\
+             salt = \"env:PULLPROD_SALT\"\nretention-days = 1\n{extra}"
+        ),
+    );
+    project.write("src/lib.rs", "//! a copy of the demo project\n");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for folder in ["policy", "migrations"] {
+        for entry in std::fs::read_dir(root.join(folder)).expect("demo folder") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name().into_string().expect("utf-8 name");
+            let text = std::fs::read_to_string(entry.path()).expect("read");
+            project.write(&format!("{folder}/{name}"), &text);
+        }
+    }
+    project
+}
+
+/// A throwaway demo "production" database at a small scale.
+pub fn demo_source(test: &str) -> TestDb {
+    let source = TestDb::new(test);
+    pullprod::demo::demo_prod(&pullprod::demo::DemoOptions {
+        scale: 60,
+        database_url: Some(source.url().to_string()),
+    })
+    .expect("demo database");
+    source
 }
