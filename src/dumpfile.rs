@@ -695,6 +695,8 @@ fn capture_schema(
             "--no-owner",
             "--no-privileges",
             "--exclude-schema=pullprod",
+            // A dev server has none of production's tablespaces.
+            "--no-tablespaces",
             section,
             &format!("--snapshot={snapshot}"),
         ])
