@@ -293,3 +293,17 @@ fn row_level_security_is_an_error_not_missing_rows() {
         "the old dev database is untouched"
     );
 }
+
+/// A `pg_dump` older than the source server is a clear error that names the fix.
+#[test]
+fn an_old_pg_dump_is_refused_with_the_fix() {
+    let err = pullprod::target::find_tool("pg_dump", 99).expect_err("no pg_dump 99 here");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("the source server is PostgreSQL 99"),
+        "{message}"
+    );
+    assert!(message.contains("postgresql-client-99"), "{message}");
+    let found = pullprod::target::find_tool("pg_dump", 15).expect("this machine's pg_dump");
+    assert!(found.to_string_lossy().contains("pg_dump"));
+}
