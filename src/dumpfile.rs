@@ -391,7 +391,7 @@ pub fn write_pull(
         &pg_dump,
         &request.source,
         snapshot,
-        "--section=pre-data",
+        target::Section::PreData,
         &mut writer,
     )?;
     writer.write_all(
@@ -423,7 +423,7 @@ pub fn write_pull(
         &pg_dump,
         &request.source,
         snapshot,
-        "--section=post-data",
+        target::Section::PostData,
         &mut writer,
     )?;
     writer.write_all(b"\n--\n-- Sequences and materialized views\n--\n\n")?;
@@ -686,23 +686,10 @@ fn capture_schema(
     pg_dump: &Path,
     source: &Settings,
     snapshot: &str,
-    section: &str,
+    section: target::Section,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let mut child = Command::new(pg_dump)
-        .args([
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "--exclude-schema=pullprod",
-            // A dev server has none of production's tablespaces.
-            "--no-tablespaces",
-            section,
-            &format!("--snapshot={snapshot}"),
-        ])
-        .envs(source.libpq_env())
-        // G4: even pg_dump's session cannot write.
-        .env("PGOPTIONS", "-c default_transaction_read_only=on")
+    let mut child = target::schema_dump(pg_dump, source, Some(snapshot), section)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -16,7 +16,7 @@ use crate::conn::{self, Settings};
 use crate::diag::{self, Diagnostic, Sources};
 use crate::fault;
 use crate::pipeline::{self, LoadMode, PlanOptions, TableCopied, TablePlan};
-use crate::policy::model::{Policy, Strategy, TableAction, TableName};
+use crate::policy::model::{Policy, TableAction, TableName};
 use crate::progress::TableProgress;
 use crate::schema::{self, Catalog};
 use crate::target::{self, Section, SwapOptions};
@@ -417,7 +417,12 @@ fn print_plan(
             .iter()
             .zip(&table.rules)
             .filter(|(_, rule)| !rule.is_keep())
-            .map(|(column, rule)| format!("{column}: {}", strategy_name(&rule.strategy)))
+            .map(|(column, rule)| {
+                format!(
+                    "{column}: {}",
+                    crate::coverage::strategy_name(&rule.strategy)
+                )
+            })
             .collect();
         let rows = match subset_rows.iter().find(|(name, _)| name == &table.table) {
             Some((_, n_rows)) => format!("{n_rows:>11} rows (subset)"),
@@ -450,23 +455,6 @@ fn print_plan(
         catalog.sequences.len(),
         catalog.matviews.len()
     ));
-}
-
-/// The strategy's name as the policy spells it, for plans and docs.
-pub fn strategy_name(strategy: &Strategy) -> String {
-    match strategy {
-        Strategy::Keep => "keep".into(),
-        Strategy::Null => "null".into(),
-        Strategy::Redact => "redact".into(),
-        Strategy::Const(_) => "const".into(),
-        Strategy::Hash => "hash".into(),
-        Strategy::Fake(spec) => format!("fake.{}", spec.kind.name()),
-        Strategy::Generalise(_) => "generalise".into(),
-        Strategy::Shift { .. } => "shift".into(),
-        Strategy::Mask { .. } => "mask".into(),
-        Strategy::Json(_) => "json".into(),
-        Strategy::Todo { .. } => "todo".into(),
-    }
 }
 
 fn audit_rows(copied: &[TableCopied]) -> serde_json::Value {

@@ -181,6 +181,32 @@ pub fn server_major(client: &mut Client) -> Result<u32> {
     Ok((num / 10000) as u32)
 }
 
+/// `pg_dump --schema-only` of one section of the source, in `snapshot` when given: no owners,
+/// privileges or tablespaces (a dev server has none of production's), never pullprod's own
+/// schema, in a session that cannot write (G4) and with secrets only in the environment.
+pub fn schema_dump(
+    pg_dump: &std::path::Path,
+    source: &Settings,
+    snapshot: Option<&str>,
+    section: Section,
+) -> Command {
+    let mut dump = Command::new(pg_dump);
+    dump.args([
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--no-tablespaces",
+        "--exclude-schema=pullprod",
+        section.flag(),
+    ]);
+    if let Some(snapshot) = snapshot {
+        dump.arg(format!("--snapshot={snapshot}"));
+    }
+    dump.envs(source.libpq_env())
+        .env("PGOPTIONS", "-c default_transaction_read_only=on");
+    dump
+}
+
 /// Pipe `pg_dump --schema-only <section>` of the source (in `snapshot`) into `psql` on the new
 /// database. Nothing touches disk; passwords travel in the environment, not on command lines.
 pub fn pipe_schema(
@@ -191,24 +217,8 @@ pub fn pipe_schema(
     section: Section,
     target: &Settings,
 ) -> Result<()> {
-    let mut dump = Command::new(pg_dump);
-    dump.args([
-        "--schema-only",
-        "--no-owner",
-        "--no-privileges",
-        // The dev server has none of production's tablespaces: everything goes in the default one.
-        "--no-tablespaces",
-        "--exclude-schema=pullprod",
-        section.flag(),
-    ]);
-    if let Some(snapshot) = snapshot {
-        dump.arg(format!("--snapshot={snapshot}"));
-    }
-    dump.envs(source.libpq_env())
-        // G4: even pg_dump's session cannot write.
-        .env("PGOPTIONS", "-c default_transaction_read_only=on")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut dump = schema_dump(pg_dump, source, snapshot, section);
+    dump.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut dump_child = dump.spawn().context("failed to start `pg_dump`")?;
     let dump_out = dump_child.stdout.take().expect("stdout is piped");
 
@@ -530,23 +540,9 @@ pub fn build_post_data(
     target: &Settings,
     jobs: usize,
 ) -> Result<()> {
-    let mut dump = Command::new(pg_dump);
-    dump.args([
-        "--schema-only",
-        "--no-owner",
-        "--no-privileges",
-        "--no-tablespaces",
+    let output = schema_dump(pg_dump, source, snapshot, Section::PostData)
         // Read as UTF-8 below, whatever the source database's encoding (LATIN1…).
-        "--encoding=UTF8",
-        "--exclude-schema=pullprod",
-        "--section=post-data",
-    ]);
-    if let Some(snapshot) = snapshot {
-        dump.arg(format!("--snapshot={snapshot}"));
-    }
-    let output = dump
-        .envs(source.libpq_env())
-        .env("PGOPTIONS", "-c default_transaction_read_only=on")
+        .arg("--encoding=UTF8")
         .output()
         .context("failed to start `pg_dump`")?;
     if !output.status.success() {
