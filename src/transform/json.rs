@@ -119,10 +119,9 @@ impl JsonTransform {
     }
 
     /// Append the transformed document.
-    pub fn transform(&mut self, input: &str, out: &mut Vec<u8>) -> Result<(), TransformError> {
+    pub fn transform(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), TransformError> {
         self.path.clear();
         self.keys.clear();
-        let bytes = input.as_bytes();
         let mut pos = 0;
         self.value(bytes, &mut pos, out, None)?;
         copy_ws(bytes, &mut pos, out);

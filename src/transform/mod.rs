@@ -173,6 +173,29 @@ impl ColumnTransform {
             }
             return Ok(Written::Value);
         }
+        if !self.array
+            && let Some(json) = self.scalar.json_mut()
+        {
+            let Some(input) = input else {
+                return Ok(Written::Null);
+            };
+            let document = match (self.format, &self.elem_ty.base) {
+                (Format::Binary, BaseType::Jsonb) => match input.split_first() {
+                    Some((1, document)) => {
+                        out.push(1);
+                        document
+                    }
+                    _ => {
+                        return Err(TransformError(
+                            "malformed jsonb value (unknown version)".into(),
+                        ));
+                    }
+                },
+                _ => input,
+            };
+            json.transform(document, out)?;
+            return Ok(Written::Value);
+        }
         if !self.array {
             return apply_scalar(
                 &mut self.scalar,

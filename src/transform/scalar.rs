@@ -51,6 +51,15 @@ fn fail(message: String) -> TransformError {
 }
 
 impl Scalar {
+    /// The JSON transform, when this is a `json` rule: it works on the document's bytes
+    /// directly (no decoding, no validation pass, no intermediate copy).
+    pub fn json_mut(&mut self) -> Option<&mut JsonTransform> {
+        match &mut self.strategy {
+            Strat::Json(json) => Some(json),
+            _ => None,
+        }
+    }
+
     pub fn new(rule: &Rule, ty: &SqlType, salt: &Salt) -> Result<Scalar, TransformError> {
         let mut ty = ty.clone();
         ty.array = false;
@@ -285,7 +294,7 @@ impl Scalar {
                 let Val::Text(text) = input else {
                     return Err(fail("internal error: `json` on a non-json value".into()));
                 };
-                json.transform(text, buf)?;
+                json.transform(text.as_bytes(), buf)?;
                 text_val(buf)
             }
         };
