@@ -255,7 +255,8 @@ pub struct TableCopied {
 /// Reports progress; implemented by the terminal progress display.
 pub trait Progress: Sync {
     fn started(&self, plan: &TablePlan);
-    fn advanced(&self, table: &TableName, bytes: u64);
+    /// `bytes` read and `rows` copied so far for `table`.
+    fn advanced(&self, table: &TableName, bytes: u64, rows: u64);
     fn finished(&self, copied: &TableCopied);
 }
 
@@ -264,7 +265,7 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {
     fn started(&self, _plan: &TablePlan) {}
-    fn advanced(&self, _table: &TableName, _bytes: u64) {}
+    fn advanced(&self, _table: &TableName, _bytes: u64, _rows: u64) {}
     fn finished(&self, _copied: &TableCopied) {}
 }
 
@@ -501,7 +502,6 @@ pub fn copy_table(
                     bail!("cancelled because another table failed");
                 }
                 bytes += block.len() as u64;
-                progress.advanced(&plan.table, block.len() as u64);
                 let input: &[u8] = if pending.is_empty() {
                     &block
                 } else {
@@ -509,6 +509,7 @@ pub fn copy_table(
                     &pending
                 };
                 let used = rows.feed(input, &mut out)?;
+                progress.advanced(&plan.table, bytes, rows.rows);
                 let rest = input.len() - used;
                 if pending.is_empty() {
                     pending.extend_from_slice(&block[used..]);

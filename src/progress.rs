@@ -48,10 +48,12 @@ impl Progress for TableProgress {
     fn started(&self, plan: &TablePlan) {
         let bar = match &self.multi {
             Some(multi) => {
-                let bar = multi.add(ProgressBar::new(plan.estimated_bytes.max(1) as u64));
+                let bar = multi.add(ProgressBar::new(plan.estimated_rows.max(1) as u64));
                 bar.set_style(
-                    ProgressStyle::with_template("{prefix:>28} {bar:30} {binary_bytes:>10} {binary_bytes_per_sec:>12} eta {eta}")
-                        .expect("the template is valid"),
+                    ProgressStyle::with_template(
+                        "{prefix:>28} {bar:30} {human_pos:>11} rows {msg:>10} eta {eta}",
+                    )
+                    .expect("the template is valid"),
                 );
                 bar.set_prefix(plan.table.to_string());
                 bar
@@ -64,9 +66,15 @@ impl Progress for TableProgress {
             .insert(plan.table.clone(), (bar, Instant::now()));
     }
 
-    fn advanced(&self, table: &TableName, bytes: u64) {
-        if let Some((bar, _)) = self.bars.lock().expect("progress lock").get(table) {
-            bar.inc(bytes);
+    fn advanced(&self, table: &TableName, bytes: u64, rows: u64) {
+        if let Some((bar, started)) = self.bars.lock().expect("progress lock").get(table) {
+            // The planner's estimate can be low: grow the bar rather than overflow it.
+            if rows > bar.length().unwrap_or(0) {
+                bar.set_length(rows);
+            }
+            bar.set_position(rows);
+            let seconds = started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{:.1} MB/s", bytes as f64 / 1e6 / seconds));
         }
     }
 
