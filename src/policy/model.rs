@@ -241,6 +241,18 @@ pub enum JsonStep {
     EveryElement,
 }
 
+impl Strategy {
+    /// `fake.<kind>` in the default locale, without date bounds.
+    pub fn fake(kind: FakeKind) -> Strategy {
+        Strategy::Fake(FakeSpec {
+            kind,
+            locale: Locale::default(),
+            min: None,
+            max: None,
+        })
+    }
+}
+
 impl Policy {
     pub fn table(&self, table: &TableName) -> Option<&TableRule> {
         self.tables.iter().find(|rule| &rule.table == table)
@@ -254,12 +266,25 @@ impl TableRule {
 }
 
 impl Rule {
-    pub fn keep() -> Rule {
+    /// A rule with this strategy, no `unique`, no reason.
+    pub fn new(strategy: Strategy) -> Rule {
         Rule {
-            strategy: Strategy::Keep,
+            strategy,
             unique: false,
             reason: None,
         }
+    }
+
+    /// A rule with this strategy and `unique = true`.
+    pub fn unique(strategy: Strategy) -> Rule {
+        Rule {
+            unique: true,
+            ..Rule::new(strategy)
+        }
+    }
+
+    pub fn keep() -> Rule {
+        Rule::new(Strategy::Keep)
     }
 
     /// True when the output is the input unchanged.

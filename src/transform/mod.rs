@@ -355,31 +355,6 @@ mod tests {
         FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale,
     };
 
-    fn rule(strategy: Strategy) -> Rule {
-        Rule {
-            strategy,
-            unique: false,
-            reason: None,
-        }
-    }
-
-    fn unique(strategy: Strategy) -> Rule {
-        Rule {
-            strategy,
-            unique: true,
-            reason: None,
-        }
-    }
-
-    fn fake(kind: FakeKind) -> Strategy {
-        Strategy::Fake(FakeSpec {
-            kind,
-            locale: Locale::EnGb,
-            min: None,
-            max: None,
-        })
-    }
-
     fn ty(base: BaseType) -> SqlType {
         let display = value::type_name(&base).to_string();
         SqlType::simple(base, &display)
@@ -516,7 +491,7 @@ mod tests {
         );
         assert_eq!(
             text_of(
-                &rule(Strategy::Hash),
+                &Rule::new(Strategy::Hash),
                 &ty(BaseType::Text),
                 "alice@example.com"
             ),
@@ -528,8 +503,8 @@ mod tests {
     fn deterministic_across_tables_and_salt_dependent() {
         for strategy in [
             Strategy::Hash,
-            fake(FakeKind::Email),
-            fake(FakeKind::Name),
+            Strategy::fake(FakeKind::Email),
+            Strategy::fake(FakeKind::Name),
             Strategy::Shift { max_days: 30 },
         ] {
             let t = if matches!(strategy, Strategy::Shift { .. }) {
@@ -542,11 +517,11 @@ mod tests {
             } else {
                 "Ada Lovelace"
             };
-            let first = text_of(&rule(strategy.clone()), &t, input);
-            let second = text_of(&rule(strategy.clone()), &t, input);
+            let first = text_of(&Rule::new(strategy.clone()), &t, input);
+            let second = text_of(&Rule::new(strategy.clone()), &t, input);
             assert_eq!(first, second);
             let mut other_salt = ColumnTransform::new(
-                &rule(strategy.clone()),
+                &Rule::new(strategy.clone()),
                 &t,
                 Format::Text,
                 &Salt::new("other"),
@@ -556,7 +531,7 @@ mod tests {
             let outputs: Vec<String> = (0..20)
                 .map(|i| {
                     text_of(
-                        &rule(strategy.clone()),
+                        &Rule::new(strategy.clone()),
                         &t,
                         &if t.base == BaseType::Date {
                             format!("1990-05-{:02}", i + 1)
@@ -567,7 +542,7 @@ mod tests {
                 })
                 .collect();
             other_salt.apply(Some(input.as_bytes()), &mut out).unwrap();
-            if strategy == Strategy::Hash || strategy == fake(FakeKind::Email) {
+            if strategy == Strategy::Hash || strategy == Strategy::fake(FakeKind::Email) {
                 assert_ne!(
                     String::from_utf8(out).unwrap(),
                     first,
@@ -589,19 +564,19 @@ mod tests {
             Strategy::Null,
             Strategy::Redact,
             Strategy::Hash,
-            fake(FakeKind::Name),
+            Strategy::fake(FakeKind::Name),
             Strategy::Mask { keep_last: 2 },
         ] {
-            assert_eq!(check(&rule(strategy), &t, None), None);
+            assert_eq!(check(&Rule::new(strategy), &t, None), None);
         }
         assert_eq!(
-            check(&rule(Strategy::Const("x".into())), &t, None).as_deref(),
+            check(&Rule::new(Strategy::Const("x".into())), &t, None).as_deref(),
             Some("x")
         );
-        assert_eq!(check(&rule(Strategy::Null), &t, Some("secret")), None);
+        assert_eq!(check(&Rule::new(Strategy::Null), &t, Some("secret")), None);
         assert_eq!(
             check(
-                &rule(Strategy::Const(DEV_PASSWORD_BCRYPT.into())),
+                &Rule::new(Strategy::Const(DEV_PASSWORD_BCRYPT.into())),
                 &varchar(60),
                 Some("$2a$12$other")
             )
@@ -644,13 +619,13 @@ mod tests {
         ];
         for (t, input, expected) in cases {
             assert_eq!(
-                text_of(&rule(Strategy::Redact), &t, input),
+                text_of(&Rule::new(Strategy::Redact), &t, input),
                 expected,
                 "{}",
                 t.display
             );
             assert_eq!(
-                via_binary(&rule(Strategy::Redact), &t, input),
+                via_binary(&Rule::new(Strategy::Redact), &t, input),
                 expected,
                 "{} binary",
                 t.display
@@ -681,7 +656,7 @@ mod tests {
         ];
         for (t, literal) in bad {
             let err = ColumnTransform::new(
-                &rule(Strategy::Const(literal.into())),
+                &Rule::new(Strategy::Const(literal.into())),
                 &t,
                 Format::Text,
                 &salt(),
@@ -696,11 +671,11 @@ mod tests {
             );
         }
         assert_eq!(
-            text_of(&rule(Strategy::Const("12.34".into())), &numeric, "1"),
+            text_of(&Rule::new(Strategy::Const("12.34".into())), &numeric, "1"),
             "12.34"
         );
         assert_eq!(
-            via_binary(&rule(Strategy::Const("12.34".into())), &numeric, "1"),
+            via_binary(&Rule::new(Strategy::Const("12.34".into())), &numeric, "1"),
             "12.34"
         );
     }
@@ -710,11 +685,11 @@ mod tests {
         let long = "ÄÖÜ ñandú 漢字 ".repeat(20);
         for n in [1u32, 5, 12, 40] {
             let t = varchar(n);
-            let hashed = text_of(&rule(Strategy::Hash), &t, &long);
+            let hashed = text_of(&Rule::new(Strategy::Hash), &t, &long);
             assert_eq!(hashed.chars().count(), (n as usize).min(32));
-            let redacted = text_of(&rule(Strategy::Redact), &t, &long);
+            let redacted = text_of(&Rule::new(Strategy::Redact), &t, &long);
             assert!(redacted.chars().count() <= n as usize);
-            let masked = text_of(&rule(Strategy::Mask { keep_last: 3 }), &t, "ab漢字€x");
+            let masked = text_of(&Rule::new(Strategy::Mask { keep_last: 3 }), &t, "ab漢字€x");
             assert_eq!(masked, "***字€x");
         }
         let bpchar = SqlType {
@@ -722,23 +697,27 @@ mod tests {
             ..ty(BaseType::Bpchar)
         };
         assert_eq!(
-            text_of(&rule(Strategy::Hash), &bpchar, "abc  ")
+            text_of(&Rule::new(Strategy::Hash), &bpchar, "abc  ")
                 .chars()
                 .count(),
             5
         );
-        let name = text_of(&rule(fake(FakeKind::Paragraph)), &ty(BaseType::Name), "x");
+        let name = text_of(
+            &Rule::new(Strategy::fake(FakeKind::Paragraph)),
+            &ty(BaseType::Name),
+            "x",
+        );
         assert!(name.len() <= 63);
         // The longest names still fit a 13-character column.
         for i in 0..2000 {
             let out = text_of(
-                &rule(fake(FakeKind::Name)),
+                &Rule::new(Strategy::fake(FakeKind::Name)),
                 &varchar(13),
                 &format!("person {i}"),
             );
             assert!(out.chars().count() <= 13, "{out}");
             let email = text_of(
-                &rule(fake(FakeKind::Email)),
+                &Rule::new(Strategy::fake(FakeKind::Email)),
                 &varchar(20),
                 &format!("person {i}"),
             );
@@ -751,7 +730,7 @@ mod tests {
 
     #[test]
     fn mask_keeps_tabs_newlines_backslashes_and_empty_strings() {
-        let r = rule(Strategy::Mask { keep_last: 4 });
+        let r = Rule::new(Strategy::Mask { keep_last: 4 });
         let t = ty(BaseType::Text);
         assert_eq!(text_of(&r, &t, "a\tb\nc\\d"), "***\nc\\d");
         assert_eq!(text_of(&r, &t, ""), "");
@@ -760,9 +739,9 @@ mod tests {
             text_of(&r, &t, "4111 1111 1111 1234"),
             "***************1234"
         );
-        let hashed = text_of(&rule(Strategy::Hash), &t, "");
+        let hashed = text_of(&Rule::new(Strategy::Hash), &t, "");
         assert_eq!(hashed.len(), 32);
-        assert_ne!(hashed, text_of(&rule(Strategy::Hash), &t, "\\"));
+        assert_ne!(hashed, text_of(&Rule::new(Strategy::Hash), &t, "\\"));
     }
 
     #[test]
@@ -777,7 +756,7 @@ mod tests {
                     min: None,
                     max: None,
                 });
-                let out = text_of(&rule(strategy.clone()), &t, "jane.doe@corp.example");
+                let out = text_of(&Rule::new(strategy.clone()), &t, "jane.doe@corp.example");
                 gallery.push_str(&format!("{name} {locale:?}: {out}\n"));
                 match kind {
                     FakeKind::Email => assert!(
@@ -806,7 +785,7 @@ mod tests {
             value::write_date(&mut input, i * 37);
             let input = String::from_utf8(input).unwrap();
             let dob = text_of(
-                &rule(fake(FakeKind::DateOfBirth)),
+                &Rule::new(Strategy::fake(FakeKind::DateOfBirth)),
                 &ty(BaseType::Date),
                 &input,
             );
@@ -814,7 +793,11 @@ mod tests {
                 ("1940-01-01".."2006-12-32").contains(&dob.as_str()),
                 "{dob}"
             );
-            let phone = text_of(&rule(fake(FakeKind::Phone)), &t, &i.to_string());
+            let phone = text_of(
+                &Rule::new(Strategy::fake(FakeKind::Phone)),
+                &t,
+                &i.to_string(),
+            );
             assert!(
                 [
                     "07700 900",
@@ -837,7 +820,11 @@ mod tests {
         });
         for i in 0..200 {
             let input = format!("2001-01-01 00:00:{:02}", i % 60);
-            let day = text_of(&rule(bounded.clone()), &ty(BaseType::Timestamp), &input);
+            let day = text_of(
+                &Rule::new(bounded.clone()),
+                &ty(BaseType::Timestamp),
+                &input,
+            );
             assert!(day.starts_with("2020-02-"), "{day}");
         }
     }
@@ -850,14 +837,18 @@ mod tests {
             (BaseType::Int8, i64::MAX),
         ] {
             for i in -50..50 {
-                let out: i64 = text_of(&rule(Strategy::Hash), &ty(base.clone()), &i.to_string())
-                    .parse()
-                    .unwrap();
+                let out: i64 = text_of(
+                    &Rule::new(Strategy::Hash),
+                    &ty(base.clone()),
+                    &i.to_string(),
+                )
+                .parse()
+                .unwrap();
                 assert!((0..=max).contains(&out));
             }
         }
         let mut transform = ColumnTransform::new(
-            &unique(Strategy::Hash),
+            &Rule::unique(Strategy::Hash),
             &ty(BaseType::Int2),
             Format::Binary,
             &salt(),
@@ -875,15 +866,15 @@ mod tests {
                 "collision"
             );
         }
-        let a = text_of(&unique(Strategy::Hash), &ty(BaseType::Int8), "12345");
+        let a = text_of(&Rule::unique(Strategy::Hash), &ty(BaseType::Int8), "12345");
         assert_eq!(
             a,
-            via_binary(&unique(Strategy::Hash), &ty(BaseType::Int8), "12345")
+            via_binary(&Rule::unique(Strategy::Hash), &ty(BaseType::Int8), "12345")
         );
         // int4 and int8 keys of the same value get the same pseudonym (foreign keys).
         assert_eq!(
-            text_of(&rule(Strategy::Hash), &ty(BaseType::Int4), "77"),
-            text_of(&rule(Strategy::Hash), &ty(BaseType::Int8), "77")
+            text_of(&Rule::new(Strategy::Hash), &ty(BaseType::Int4), "77"),
+            text_of(&Rule::new(Strategy::Hash), &ty(BaseType::Int8), "77")
                 .parse::<i64>()
                 .map(|v| (v >> 32).to_string())
                 .unwrap()
@@ -954,14 +945,18 @@ mod tests {
                 ty(BaseType::Date),
                 "infinity",
             ),
-            (fake(FakeKind::Ipv6), ty(BaseType::Inet), "10.1.2.3"),
             (
-                fake(FakeKind::Uuid),
+                Strategy::fake(FakeKind::Ipv6),
+                ty(BaseType::Inet),
+                "10.1.2.3",
+            ),
+            (
+                Strategy::fake(FakeKind::Uuid),
                 ty(BaseType::Uuid),
                 "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
             ),
             (
-                fake(FakeKind::DateOfBirth),
+                Strategy::fake(FakeKind::DateOfBirth),
                 ty(BaseType::Timestamptz),
                 "1999-01-01 00:00:00+00",
             ),
@@ -971,14 +966,14 @@ mod tests {
                 "{{1,NULL},{3,4}}",
             ),
             (
-                fake(FakeKind::FirstName),
+                Strategy::fake(FakeKind::FirstName),
                 array_of(ty(BaseType::Text)),
                 "{alice,NULL,\"b c\",\"\"}",
             ),
         ];
         for (strategy, t, input) in cases {
-            let text = text_of(&rule(strategy.clone()), &t, input);
-            let binary = via_binary(&rule(strategy.clone()), &t, input);
+            let text = text_of(&Rule::new(strategy.clone()), &t, input);
+            let binary = via_binary(&Rule::new(strategy.clone()), &t, input);
             // Multi-dimensional arrays are flattened by the test's binary renderer.
             let text_flat = if t.array {
                 text.replace("},{", ",")
@@ -991,7 +986,7 @@ mod tests {
         }
         assert_eq!(
             text_of(
-                &rule(Strategy::Generalise(Generalise::Bucket(0.5))),
+                &Rule::new(Strategy::Generalise(Generalise::Bucket(0.5))),
                 &numeric,
                 "-12.34"
             ),
@@ -999,7 +994,7 @@ mod tests {
         );
         assert_eq!(
             text_of(
-                &rule(Strategy::Generalise(Generalise::Bucket(10.0))),
+                &Rule::new(Strategy::Generalise(Generalise::Bucket(10.0))),
                 &ty(BaseType::Int8),
                 "-15"
             ),
@@ -1007,7 +1002,7 @@ mod tests {
         );
         assert_eq!(
             text_of(
-                &rule(Strategy::Generalise(Generalise::Year)),
+                &Rule::new(Strategy::Generalise(Generalise::Year)),
                 &ty(BaseType::Date),
                 "0044-03-15 BC"
             ),
@@ -1015,7 +1010,7 @@ mod tests {
         );
         assert_eq!(
             text_of(
-                &rule(Strategy::Generalise(Generalise::Month)),
+                &Rule::new(Strategy::Generalise(Generalise::Month)),
                 &ty(BaseType::Timestamptz),
                 "2001-02-03 04:05:06.5+00"
             ),
@@ -1025,7 +1020,7 @@ mod tests {
 
     #[test]
     fn shift_moves_dates_within_the_bound() {
-        let r = rule(Strategy::Shift { max_days: 7 });
+        let r = Rule::new(Strategy::Shift { max_days: 7 });
         let base = value::parse_date("2020-06-15").unwrap();
         let mut moved = 0;
         for day in 0..300 {
@@ -1044,23 +1039,31 @@ mod tests {
     #[test]
     fn arrays_keep_shape_and_null_elements() {
         let t = array_of(varchar(12));
-        let out = text_of(&rule(Strategy::Hash), &t, r#"[0:2]={"a b",NULL,"x\"y\\z"}"#);
+        let out = text_of(
+            &Rule::new(Strategy::Hash),
+            &t,
+            r#"[0:2]={"a b",NULL,"x\"y\\z"}"#,
+        );
         assert!(out.starts_with("[0:2]={"), "{out}");
         let parts: Vec<&str> = out["[0:2]={".len()..out.len() - 1].split(',').collect();
         assert_eq!(parts.len(), 3);
         assert_eq!(parts[1], "NULL");
         assert_eq!(parts[0].len(), 12);
         let nested = text_of(
-            &rule(Strategy::Mask { keep_last: 1 }),
+            &Rule::new(Strategy::Mask { keep_last: 1 }),
             &array_of(ty(BaseType::Text)),
             r#"{{ab,"c,d"},{"",NULL}}"#,
         );
         assert_eq!(nested, r#"{{*b,**d},{"",NULL}}"#);
         assert_eq!(
-            text_of(&rule(Strategy::Hash), &array_of(ty(BaseType::Int4)), "{}"),
+            text_of(
+                &Rule::new(Strategy::Hash),
+                &array_of(ty(BaseType::Int4)),
+                "{}"
+            ),
             "{}"
         );
-        let const_array = rule(Strategy::Const("{1,NULL,3}".into()));
+        let const_array = Rule::new(Strategy::Const("{1,NULL,3}".into()));
         assert_eq!(
             check(&const_array, &array_of(ty(BaseType::Int4)), None).as_deref(),
             Some("{1,NULL,3}")
@@ -1071,7 +1074,7 @@ mod tests {
         );
         // Binary: has_nulls flag and lower bounds survive.
         let mut transform = ColumnTransform::new(
-            &rule(Strategy::Hash),
+            &Rule::new(Strategy::Hash),
             &array_of(ty(BaseType::Int4)),
             Format::Binary,
             &salt(),
@@ -1102,38 +1105,38 @@ mod tests {
         let rules = vec![
             JsonRule {
                 path: path("$.contact.email", vec![key("contact"), key("email")]),
-                rule: rule(fake(FakeKind::Email)),
+                rule: Rule::new(Strategy::fake(FakeKind::Email)),
             },
             JsonRule {
                 path: path(
                     "$.items[*].name",
                     vec![key("items"), JsonStep::EveryElement, key("name")],
                 ),
-                rule: rule(Strategy::Hash),
+                rule: Rule::new(Strategy::Hash),
             },
             JsonRule {
                 path: path(
                     "$.grid[*][*]",
                     vec![key("grid"), JsonStep::EveryElement, JsonStep::EveryElement],
                 ),
-                rule: rule(Strategy::Generalise(Generalise::Bucket(10.0))),
+                rule: Rule::new(Strategy::Generalise(Generalise::Bucket(10.0))),
             },
             JsonRule {
                 path: path("$.secret", vec![key("secret")]),
-                rule: rule(Strategy::Redact),
+                rule: Rule::new(Strategy::Redact),
             },
             JsonRule {
                 path: path("$.born", vec![key("born")]),
-                rule: rule(Strategy::Generalise(Generalise::Year)),
+                rule: Rule::new(Strategy::Generalise(Generalise::Year)),
             },
             JsonRule {
                 path: path("$.gone", vec![key("gone")]),
-                rule: rule(Strategy::Null),
+                rule: Rule::new(Strategy::Null),
             },
         ];
         let t = ty(BaseType::Jsonb);
         let input = r#"{"born": "1987-06-05", "contact": {"email": "a\"b@c.d", "phone": "+44 1"}, "gone": [1], "grid": [[1, 25.5], [-3]], "items": [{"name": "x\n", "qty": 1e3}, {"qty": 2}], "secret": {"k": [1]}, "theme": "dark"}"#;
-        let out = text_of(&rule(Strategy::Json(rules.clone())), &t, input);
+        let out = text_of(&Rule::new(Strategy::Json(rules.clone())), &t, input);
         let parsed: serde_json::Value = serde_json::from_str(&out).expect("valid json");
         assert!(
             parsed["contact"]["email"]
@@ -1158,11 +1161,11 @@ mod tests {
         assert_eq!(parsed["theme"], "dark");
         assert_eq!(
             out,
-            via_binary(&rule(Strategy::Json(rules.clone())), &t, input)
+            via_binary(&Rule::new(Strategy::Json(rules.clone())), &t, input)
         );
         let json_ty = ty(BaseType::Json);
         let malformed = ColumnTransform::new(
-            &rule(Strategy::Json(rules)),
+            &Rule::new(Strategy::Json(rules)),
             &json_ty,
             Format::Text,
             &salt(),
@@ -1180,11 +1183,15 @@ mod tests {
         let cases: Vec<(Strategy, SqlType, &str)> = vec![
             (Strategy::Hash, varchar(12), "too short for a unique `hash`"),
             (
-                fake(FakeKind::Email),
+                Strategy::fake(FakeKind::Email),
                 varchar(20),
                 "needs at least 30 characters",
             ),
-            (fake(FakeKind::Phone), ty(BaseType::Text), "cannot keep"),
+            (
+                Strategy::fake(FakeKind::Phone),
+                ty(BaseType::Text),
+                "cannot keep",
+            ),
             (
                 Strategy::Mask { keep_last: 4 },
                 ty(BaseType::Text),
@@ -1201,18 +1208,23 @@ mod tests {
             ),
         ];
         for (strategy, t, message) in cases {
-            let err = ColumnTransform::new(&unique(strategy.clone()), &t, Format::Text, &salt())
-                .err()
-                .expect("refused");
+            let err =
+                ColumnTransform::new(&Rule::unique(strategy.clone()), &t, Format::Text, &salt())
+                    .err()
+                    .expect("refused");
             assert!(err.0.contains(message), "{strategy:?}: {}", err.0);
         }
-        let email = text_of(&unique(fake(FakeKind::Email)), &varchar(30), "someone");
+        let email = text_of(
+            &Rule::unique(Strategy::fake(FakeKind::Email)),
+            &varchar(30),
+            "someone",
+        );
         assert!(
             email.chars().count() <= 30 && email.ends_with("@example.com")
                 || email.contains("@example."),
             "{email}"
         );
-        let hashed = text_of(&unique(Strategy::Hash), &varchar(20), "someone");
+        let hashed = text_of(&Rule::unique(Strategy::Hash), &varchar(20), "someone");
         assert_eq!(hashed.len(), 20);
     }
 
@@ -1220,15 +1232,23 @@ mod tests {
     fn citext_pseudonyms_ignore_case() {
         let t = ty(BaseType::Citext);
         assert_eq!(
-            text_of(&rule(fake(FakeKind::Email)), &t, "Bob@Example.COM"),
-            text_of(&rule(fake(FakeKind::Email)), &t, "bob@example.com")
+            text_of(
+                &Rule::new(Strategy::fake(FakeKind::Email)),
+                &t,
+                "Bob@Example.COM"
+            ),
+            text_of(
+                &Rule::new(Strategy::fake(FakeKind::Email)),
+                &t,
+                "bob@example.com"
+            )
         );
     }
 
     #[test]
     fn decoders_reject_bad_input_without_echoing_it() {
         let mut transform = ColumnTransform::new(
-            &rule(Strategy::Hash),
+            &Rule::new(Strategy::Hash),
             &ty(BaseType::Int4),
             Format::Binary,
             &salt(),
@@ -1239,7 +1259,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.0, "invalid `int4` value in binary format");
         let mut transform = ColumnTransform::new(
-            &rule(Strategy::Hash),
+            &Rule::new(Strategy::Hash),
             &ty(BaseType::Date),
             Format::Text,
             &salt(),

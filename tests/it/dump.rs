@@ -8,10 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use pullprod::conn::Settings;
 use pullprod::dumpfile::{self, DumpOptions, DumpWriter, ToFile};
-use pullprod::policy::model::{
-    ColumnRule, FakeKind, FakeSpec, Locale, Origin, Policy, Rule, Strategy, TableAction, TableName,
-    TableRule,
-};
+use pullprod::policy::model::Policy;
 use pullprod::pull::{self, PullOptions, PullRequest};
 use pullprod::transform::Salt;
 
@@ -19,74 +16,35 @@ use crate::support::TestDb;
 
 const CANARY: &str = "CANARY-7f3e-do-not-leak";
 
-fn table(name: &str, action: TableAction, columns: &[(&str, Strategy)]) -> TableRule {
-    TableRule {
-        table: TableName::new("public", name),
-        origin: Origin::default(),
-        action,
-        filter: None,
-        seed_rows: None,
-        subset: Default::default(),
-        columns: columns
-            .iter()
-            .map(|(column, strategy)| ColumnRule {
-                column: column.to_string(),
-                rule: Rule {
-                    strategy: strategy.clone(),
-                    unique: false,
-                    reason: None,
-                },
-                origin: Origin::default(),
-            })
-            .collect(),
-    }
-}
-
 /// small_shop's policy with transforms (`fake.email`, `hash`, `null`) on the columns the
 /// canaries are planted in.
 fn policy() -> Policy {
-    use Strategy::*;
-    let email = Fake(FakeSpec {
-        kind: FakeKind::Email,
-        locale: Locale::default(),
-        min: None,
-        max: None,
-    });
-    let mut policy = Policy {
-        tables: vec![
-            table(
-                "people",
-                TableAction::Copy,
-                &[
-                    ("id", Keep),
-                    ("email", email),
-                    ("secret", Null),
-                    ("code", Keep),
-                    ("moods", Keep),
-                    ("boss", Keep),
-                    ("doubled", Keep),
-                ],
-            ),
-            table(
-                "orders",
-                TableAction::Copy,
-                &[
-                    ("id", Keep),
-                    ("person_id", Keep),
-                    ("note", Hash),
-                    ("total", Keep),
-                ],
-            ),
-            table(
-                "events",
-                TableAction::Copy,
-                &[("at", Keep), ("person_id", Keep), ("payload", Keep)],
-            ),
-            table("sessions", TableAction::Skip, &[]),
-        ],
-    };
-    policy.tables[0].columns[1].rule.unique = true;
-    policy
+    crate::support::policy_from_toml(
+        r#"
+[people]
+id = "keep"
+email = { fake = "email", unique = true }
+secret = "null"
+code = "keep"
+moods = "keep"
+boss = "keep"
+doubled = "keep"
+
+[orders]
+id = "keep"
+person_id = "keep"
+note = "hash"
+total = "keep"
+
+[events]
+at = "keep"
+person_id = "keep"
+payload = "keep"
+
+[sessions]
+skip = true
+"#,
+    )
 }
 
 fn shop_source(test: &str) -> TestDb {

@@ -1,75 +1,39 @@
 //! pull-prod end to end against real databases: a source and a target per test.
 
 use pullprod::conn::Settings;
-use pullprod::policy::model::{
-    ColumnRule, Origin, Policy, Rule, Strategy, TableAction, TableName, TableRule,
-};
+use pullprod::policy::model::Policy;
 use pullprod::pull::{self, PullRequest};
 
 use crate::support::TestDb;
 
-fn rule(strategy: Strategy) -> Rule {
-    Rule {
-        strategy,
-        unique: false,
-        reason: None,
-    }
-}
-
-fn table(name: &str, action: TableAction, columns: &[(&str, Strategy)]) -> TableRule {
-    TableRule {
-        table: TableName::new("public", name),
-        origin: Origin::default(),
-        action,
-        filter: None,
-        seed_rows: None,
-        subset: Default::default(),
-        columns: columns
-            .iter()
-            .map(|(column, strategy)| ColumnRule {
-                column: column.to_string(),
-                rule: rule(strategy.clone()),
-                origin: Origin::default(),
-            })
-            .collect(),
-    }
-}
-
+/// The policy of `tests/data/small_shop.sql`: `secret` nulled, the rest kept.
 fn small_shop_policy() -> Policy {
-    use Strategy::*;
-    Policy {
-        tables: vec![
-            table(
-                "people",
-                TableAction::Copy,
-                &[
-                    ("id", Keep),
-                    ("email", Keep),
-                    ("secret", Null),
-                    ("code", Keep),
-                    ("moods", Keep),
-                    ("boss", Keep),
-                    ("doubled", Keep),
-                ],
-            ),
-            table(
-                "orders",
-                TableAction::Copy,
-                &[
-                    ("id", Keep),
-                    ("person_id", Keep),
-                    ("note", Keep),
-                    ("total", Keep),
-                ],
-            ),
-            table(
-                "events",
-                TableAction::Copy,
-                &[("at", Keep), ("person_id", Keep), ("payload", Keep)],
-            ),
-            table("sessions", TableAction::Skip, &[]),
-        ],
-    }
+    crate::support::policy_from_toml(
+        r#"
+[people]
+id = "keep"
+email = { keep = true, reason = "test data" }
+secret = "null"
+code = "keep"
+moods = "keep"
+boss = "keep"
+doubled = "keep"
+
+[orders]
+id = "keep"
+person_id = "keep"
+note = "keep"
+total = "keep"
+
+[events]
+at = "keep"
+person_id = "keep"
+payload = "keep"
+
+[sessions]
+skip = true
+"#,
+    )
 }
 
 fn request(source: &TestDb, target: &TestDb, policy: Policy, jobs: usize) -> PullRequest {

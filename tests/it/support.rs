@@ -352,3 +352,20 @@ pub fn demo_source(test: &str) -> TestDb {
     .expect("demo database");
     source
 }
+
+/// A policy written in the policy language, for tests; it must parse without errors.
+pub fn policy_from_toml(text: &str) -> pullprod::policy::model::Policy {
+    let file = pullprod::policy::PolicyFile {
+        path: "policy/test.toml".into(),
+        text: text.to_string(),
+    };
+    let parsed = pullprod::policy::parse(&[file]);
+    let errors: Vec<String> = parsed
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.is_error())
+        .map(|diagnostic| diagnostic.message.clone())
+        .collect();
+    assert!(errors.is_empty(), "the test policy has errors: {errors:?}");
+    parsed.policy
+}

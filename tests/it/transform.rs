@@ -4,9 +4,7 @@
 use std::io::{Read, Write};
 
 use postgres::Client;
-use pullprod::policy::model::{
-    FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale, Rule, Strategy,
-};
+use pullprod::policy::model::{FakeKind, Generalise, JsonPath, JsonRule, JsonStep, Rule, Strategy};
 use pullprod::sqltype::{BaseType, SqlType};
 use pullprod::transform::{ColumnTransform, DEV_PASSWORD_BCRYPT, Format, Salt, Written};
 
@@ -74,31 +72,6 @@ SELECT
 FROM generate_series(1, 400) AS g;
 "#;
 
-fn rule(strategy: Strategy) -> Rule {
-    Rule {
-        strategy,
-        unique: false,
-        reason: None,
-    }
-}
-
-fn unique(strategy: Strategy) -> Rule {
-    Rule {
-        strategy,
-        unique: true,
-        reason: None,
-    }
-}
-
-fn fake(kind: FakeKind) -> Strategy {
-    Strategy::Fake(FakeSpec {
-        kind,
-        locale: Locale::EnGb,
-        min: None,
-        max: None,
-    })
-}
-
 fn json_rules() -> Strategy {
     let key = |k: &str| JsonStep::Key(k.into());
     let path = |text: &str, steps| JsonPath {
@@ -108,22 +81,22 @@ fn json_rules() -> Strategy {
     Strategy::Json(vec![
         JsonRule {
             path: path("$.email", vec![key("email")]),
-            rule: rule(fake(FakeKind::Email)),
+            rule: Rule::new(Strategy::fake(FakeKind::Email)),
         },
         JsonRule {
             path: path(
                 "$.items[*].name",
                 vec![key("items"), JsonStep::EveryElement, key("name")],
             ),
-            rule: rule(Strategy::Hash),
+            rule: Rule::new(Strategy::Hash),
         },
         JsonRule {
             path: path("$.n", vec![key("n")]),
-            rule: rule(Strategy::Generalise(Generalise::Bucket(10.0))),
+            rule: Rule::new(Strategy::Generalise(Generalise::Bucket(10.0))),
         },
         JsonRule {
             path: path("$.x[*]", vec![key("x"), JsonStep::EveryElement]),
-            rule: rule(Strategy::Hash),
+            rule: Rule::new(Strategy::Hash),
         },
     ])
 }
@@ -152,33 +125,33 @@ fn columns() -> Vec<(&'static str, Rule, SqlType)> {
     vec![
         (
             "v12",
-            rule(Strategy::Hash),
+            Rule::new(Strategy::Hash),
             sql_type(BaseType::Varchar, "character varying(12)", Some(12)),
         ),
         (
             "c5",
-            rule(Strategy::Mask { keep_last: 2 }),
+            Rule::new(Strategy::Mask { keep_last: 2 }),
             sql_type(BaseType::Bpchar, "character(5)", Some(5)),
         ),
         (
             "ci",
-            rule(fake(FakeKind::Email)),
+            Rule::new(Strategy::fake(FakeKind::Email)),
             SqlType::simple(BaseType::Citext, "citext"),
         ),
         (
             "em",
-            unique(fake(FakeKind::Email)),
+            Rule::unique(Strategy::fake(FakeKind::Email)),
             sql_type(BaseType::Varchar, "email_address", Some(40)),
         ),
-        ("md", rule(Strategy::Hash), mood),
+        ("md", Rule::new(Strategy::Hash), mood),
         (
             "tags",
-            rule(fake(FakeKind::Word)),
+            Rule::new(Strategy::fake(FakeKind::Word)),
             array(SqlType::simple(BaseType::Text, "text[]")),
         ),
         (
             "grid",
-            rule(Strategy::Mask { keep_last: 1 }),
+            Rule::new(Strategy::Mask { keep_last: 1 }),
             array(sql_type(
                 BaseType::Varchar,
                 "character varying(12)[]",
@@ -187,128 +160,128 @@ fn columns() -> Vec<(&'static str, Rule, SqlType)> {
         ),
         (
             "nums",
-            unique(Strategy::Hash),
+            Rule::unique(Strategy::Hash),
             array(SqlType::simple(BaseType::Int4, "integer[]")),
         ),
         (
             "amt",
-            rule(Strategy::Generalise(Generalise::Bucket(5.0))),
+            Rule::new(Strategy::Generalise(Generalise::Bucket(5.0))),
             numeric82.clone(),
         ),
-        ("amt2", rule(Strategy::Hash), numeric82),
+        ("amt2", Rule::new(Strategy::Hash), numeric82),
         (
             "doc",
-            rule(json_rules()),
+            Rule::new(json_rules()),
             SqlType::simple(BaseType::Jsonb, "jsonb"),
         ),
         (
             "raw",
-            rule(json_rules()),
+            Rule::new(json_rules()),
             SqlType::simple(BaseType::Json, "json"),
         ),
         (
             "ip",
-            rule(Strategy::Hash),
+            Rule::new(Strategy::Hash),
             SqlType::simple(BaseType::Inet, "inet"),
         ),
         (
             "net",
-            rule(Strategy::Hash),
+            Rule::new(Strategy::Hash),
             SqlType::simple(BaseType::Cidr, "cidr"),
         ),
         (
             "id",
-            unique(Strategy::Hash),
+            Rule::unique(Strategy::Hash),
             SqlType::simple(BaseType::Uuid, "uuid"),
         ),
         (
             "blob",
-            rule(Strategy::Hash),
+            Rule::new(Strategy::Hash),
             SqlType::simple(BaseType::Bytea, "bytea"),
         ),
         (
             "d",
-            rule(Strategy::Shift { max_days: 30 }),
+            Rule::new(Strategy::Shift { max_days: 30 }),
             SqlType::simple(BaseType::Date, "date"),
         ),
         (
             "dob",
-            rule(fake(FakeKind::DateOfBirth)),
+            Rule::new(Strategy::fake(FakeKind::DateOfBirth)),
             SqlType::simple(BaseType::Date, "date"),
         ),
         (
             "ts",
-            rule(Strategy::Generalise(Generalise::Month)),
+            Rule::new(Strategy::Generalise(Generalise::Month)),
             SqlType::simple(BaseType::Timestamp, "timestamp without time zone"),
         ),
         (
             "tstz",
-            rule(Strategy::Shift { max_days: 10 }),
+            Rule::new(Strategy::Shift { max_days: 10 }),
             SqlType::simple(BaseType::Timestamptz, "timestamp with time zone"),
         ),
         (
             "i2",
-            unique(Strategy::Hash),
+            Rule::unique(Strategy::Hash),
             SqlType::simple(BaseType::Int2, "smallint"),
         ),
         (
             "i8",
-            rule(Strategy::Hash),
+            Rule::new(Strategy::Hash),
             SqlType::simple(BaseType::Int8, "bigint"),
         ),
         (
             "f4",
-            rule(Strategy::Generalise(Generalise::Bucket(0.5))),
+            Rule::new(Strategy::Generalise(Generalise::Bucket(0.5))),
             SqlType::simple(BaseType::Float4, "real"),
         ),
         (
             "f8",
-            rule(Strategy::Hash),
+            Rule::new(Strategy::Hash),
             SqlType::simple(BaseType::Float8, "double precision"),
         ),
         (
             "b",
-            rule(Strategy::Hash),
+            Rule::new(Strategy::Hash),
             SqlType::simple(BaseType::Bool, "boolean"),
         ),
         (
             "nm",
-            unique(fake(FakeKind::Username)),
+            Rule::unique(Strategy::fake(FakeKind::Username)),
             SqlType::simple(BaseType::Name, "name"),
         ),
         (
             "pw",
-            rule(Strategy::Const(DEV_PASSWORD_BCRYPT.into())),
+            Rule::new(Strategy::Const(DEV_PASSWORD_BCRYPT.into())),
             sql_type(BaseType::Varchar, "character varying(60)", Some(60)),
         ),
         (
             "r",
-            rule(Strategy::Redact),
+            Rule::new(Strategy::Redact),
             SqlType::simple(BaseType::Text, "text"),
         ),
         (
             "nl",
-            rule(Strategy::Null),
+            Rule::new(Strategy::Null),
             SqlType::simple(BaseType::Text, "text"),
         ),
         (
             "fn",
-            rule(fake(FakeKind::Name)),
+            Rule::new(Strategy::fake(FakeKind::Name)),
             SqlType::simple(BaseType::Text, "text"),
         ),
         (
             "note",
-            rule(fake(FakeKind::Paragraph)),
+            Rule::new(Strategy::fake(FakeKind::Paragraph)),
             SqlType::simple(BaseType::Text, "text"),
         ),
         (
             "phone",
-            rule(fake(FakeKind::Phone)),
+            Rule::new(Strategy::fake(FakeKind::Phone)),
             sql_type(BaseType::Varchar, "character varying(20)", Some(20)),
         ),
         (
             "dates",
-            rule(Strategy::Shift { max_days: 3 }),
+            Rule::new(Strategy::Shift { max_days: 3 }),
             array(SqlType::simple(BaseType::Date, "date[]")),
         ),
     ]
@@ -675,7 +648,7 @@ fn binary_decoders_read_postgres_send_output() {
         let mut outputs = Vec::new();
         for (format, rows) in [(Format::Text, &text_rows), (Format::Binary, &binary_rows)] {
             let mut transform =
-                ColumnTransform::new(&rule(Strategy::Hash), sql_type, format, &salt)
+                ColumnTransform::new(&Rule::new(Strategy::Hash), sql_type, format, &salt)
                     .expect("builds");
             let mut out = Vec::new();
             transform
@@ -744,11 +717,11 @@ fn unique_outputs_do_not_collide_at_ten_million() {
     let salt = Salt::new("uniqueness");
     let cases = [
         (
-            unique(fake(FakeKind::Email)),
+            Rule::unique(Strategy::fake(FakeKind::Email)),
             sql_type(BaseType::Varchar, "character varying(60)", Some(60)),
         ),
         (
-            unique(Strategy::Hash),
+            Rule::unique(Strategy::Hash),
             sql_type(BaseType::Varchar, "character varying(20)", Some(20)),
         ),
     ];
