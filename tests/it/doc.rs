@@ -1,77 +1,13 @@
 //! `policy doc [--check]` and check-policy's `doc-out-of-date` as users run them: the built
 //! binary on a fixture project copied into a temporary folder.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::support::TestDb;
+use crate::support::{Project, TestDb};
 
 const BEGIN: &str = "<!-- pullprod:policy-doc:begin -->";
 const END: &str = "<!-- pullprod:policy-doc:end -->";
-
-/// A copy of `tests/data/<fixture>` in a temporary folder.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(fixture: &str) -> Project {
-        let dir = tempfile::TempDir::new().expect("create a temporary folder");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data")
-            .join(fixture);
-        copy_dir(&source, dir.path());
-        Project { dir }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn read(&self, relative: &str) -> String {
-        std::fs::read_to_string(self.path(relative)).expect("read a fixture file")
-    }
-
-    fn write(&self, relative: &str, text: &str) {
-        std::fs::write(self.path(relative), text).expect("write a fixture file");
-    }
-
-    /// Run the binary in the project folder; returns (exit code, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        self.run_with_env(args, &[])
-    }
-
-    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pullprod"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("PULLPROD_TEST_UNSET_STAGING_URL");
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let output = command.output().expect("run pullprod");
-        (
-            output.status.code().expect("exit code"),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create folder");
-    for entry in std::fs::read_dir(from).expect("list fixture") {
-        let entry = entry.expect("fixture entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy fixture file");
-        }
-    }
-}
 
 fn outcome(code: i32, stderr: &str) -> String {
     format!("exit: {code}\n{stderr}")
@@ -86,7 +22,7 @@ fn outside_markers(text: &str) -> (String, String) {
 
 #[test]
 fn doc_check_fails_then_doc_writes_only_between_markers() {
-    let project = Project::new("doc/shop");
+    let project = Project::from_fixture("doc/shop");
     let before = project.read("README.md");
 
     let (code, stdout, stderr) = project.run(&["policy", "doc", "--check"]);
@@ -146,7 +82,7 @@ fn doc_check_fails_then_doc_writes_only_between_markers() {
 
 #[test]
 fn changing_a_rule_fails_check_policy_until_doc_runs() {
-    let project = Project::new("check/shop");
+    let project = Project::from_fixture("check/shop");
     let db = TestDb::new("doc_rule_change");
     db.exec(include_str!("../data/check/shop.sql"));
     let check = |project: &Project| project.run(&["check-policy", "--database-url", db.url()]);
@@ -194,7 +130,7 @@ fn changing_a_rule_fails_check_policy_until_doc_runs() {
 
 #[test]
 fn check_policy_ignores_a_readme_without_markers() {
-    let project = Project::new("check/shop");
+    let project = Project::from_fixture("check/shop");
     project.write("README.md", "# Shop\n\nNo generated section here.\n");
     let (code, _, stderr) = project.run(&["check-policy"]);
     assert_eq!(code, 0, "{stderr}");
@@ -203,7 +139,7 @@ fn check_policy_ignores_a_readme_without_markers() {
 
 #[test]
 fn missing_markers_are_appended_and_missing_file_created() {
-    let project = Project::new("check/shop");
+    let project = Project::from_fixture("check/shop");
     let original = "# Shop\n\nNo newline at the end";
     project.write("README.md", original);
     let (code, stdout, stderr) = project.run(&["policy", "doc", "--check"]);
@@ -254,7 +190,7 @@ fn missing_markers_are_appended_and_missing_file_created() {
 
 #[test]
 fn invalid_policy_or_markers_write_nothing() {
-    let project = Project::new("doc/shop");
+    let project = Project::from_fixture("doc/shop");
     let before = project.read("README.md");
     let users = project
         .read("policy/users.toml")
@@ -269,7 +205,7 @@ fn invalid_policy_or_markers_write_nothing() {
     ");
     assert_eq!(project.read("README.md"), before);
 
-    let project = Project::new("doc/shop");
+    let project = Project::from_fixture("doc/shop");
     let broken = before.replace(&format!("{END}\n"), "");
     project.write("README.md", &broken);
     let (code, _, stderr) = project.run(&["policy", "doc"]);
@@ -285,7 +221,7 @@ fn invalid_policy_or_markers_write_nothing() {
 
 #[test]
 fn the_document_never_holds_a_secret() {
-    let project = Project::new("doc/shop");
+    let project = Project::from_fixture("doc/shop");
     let manifest = project.read("Cargo.toml").replace(
         "source.staging = \"env:PULLPROD_TEST_UNSET_STAGING_URL\"",
         "source.staging = \"dbname=shop_staging host=staging.internal user=shop_ro\"",

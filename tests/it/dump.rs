@@ -12,39 +12,14 @@ use pullprod::policy::model::Policy;
 use pullprod::pull::{self, PullOptions, PullRequest};
 use pullprod::transform::Salt;
 
-use crate::support::TestDb;
+use crate::support::{TestDb, git};
 
 const CANARY: &str = "CANARY-7f3e-do-not-leak";
 
 /// small_shop's policy with transforms (`fake.email`, `hash`, `null`) on the columns the
 /// canaries are planted in.
 fn policy() -> Policy {
-    crate::support::policy_from_toml(
-        r#"
-[people]
-id = "keep"
-email = { fake = "email", unique = true }
-secret = "null"
-code = "keep"
-moods = "keep"
-boss = "keep"
-doubled = "keep"
-
-[orders]
-id = "keep"
-person_id = "keep"
-note = "hash"
-total = "keep"
-
-[events]
-at = "keep"
-person_id = "keep"
-payload = "keep"
-
-[sessions]
-skip = true
-"#,
-    )
+    crate::support::small_shop_policy(r#"{ fake = "email", unique = true }"#, r#""hash""#)
 }
 
 fn shop_source(test: &str) -> TestDb {
@@ -267,29 +242,6 @@ fn dump_file_holds_no_canary() {
     assert!(!text.contains("CANARY"), "a canary reached the dump file");
     let log = std::fs::read_to_string(state.path().join("audit.log")).unwrap();
     assert!(!log.contains("CANARY"));
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args([
-            "-c",
-            "user.name=test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "protocol.file.allow=always",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn git_repo(dir: &Path) {

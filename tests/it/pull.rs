@@ -8,32 +8,7 @@ use crate::support::TestDb;
 
 /// The policy of `tests/data/small_shop.sql`: `secret` nulled, the rest kept.
 fn small_shop_policy() -> Policy {
-    crate::support::policy_from_toml(
-        r#"
-[people]
-id = "keep"
-email = { keep = true, reason = "test data" }
-secret = "null"
-code = "keep"
-moods = "keep"
-boss = "keep"
-doubled = "keep"
-
-[orders]
-id = "keep"
-person_id = "keep"
-note = "keep"
-total = "keep"
-
-[events]
-at = "keep"
-person_id = "keep"
-payload = "keep"
-
-[sessions]
-skip = true
-"#,
-    )
+    crate::support::small_shop_policy(r#"{ keep = true, reason = "test data" }"#, r#""keep""#)
 }
 
 fn request(source: &TestDb, target: &TestDb, policy: Policy, jobs: usize) -> PullRequest {

@@ -122,14 +122,7 @@ fn production_refuses_uncommitted_then_unreviewed_policy() {
     );
 
     // Committed on a branch that main does not contain yet.
-    let git = |args: &[&str]| {
-        let ok = std::process::Command::new("git")
-            .args(args)
-            .current_dir(setup.project.root())
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    };
+    let git = |args: &[&str]| crate::support::git(setup.project.root(), args);
     git(&["checkout", "-q", "-b", "feature"]);
     setup.project.git_commit_all("edit the policy");
     let (code, output) = setup.pull(&[]);

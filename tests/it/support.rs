@@ -244,34 +244,69 @@ impl Project {
         )
     }
 
-    /// `git init` and commit everything (the review ref is then `HEAD` or `main`).
+    /// `git init` (if needed) and commit everything, on branch `main`.
     pub fn git_commit_all(&self, message: &str) {
-        let git = |args: &[&str]| {
-            let status = std::process::Command::new("git")
-                .args([
-                    "-c",
-                    "user.name=test",
-                    "-c",
-                    "user.email=test@example.com",
-                    "-c",
-                    "init.defaultBranch=main",
-                ])
-                .args(args)
-                .current_dir(self.dir.path())
-                .output()
-                .expect("run git");
-            assert!(
-                status.status.success(),
-                "git {args:?}: {}",
-                String::from_utf8_lossy(&status.stderr)
-            );
-        };
         if !self.path(".git").exists() {
-            git(&["init", "-q"]);
+            git(self.root(), &["init", "-q"]);
         }
-        git(&["add", "-A"]);
-        git(&["commit", "-q", "--allow-empty", "-m", message]);
+        git(self.root(), &["add", "-A"]);
+        git(
+            self.root(),
+            &["commit", "-q", "--allow-empty", "-m", message],
+        );
     }
+}
+
+/// Run git in `dir` as a test user (branch `main`, local submodules allowed); it must succeed.
+pub fn git(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("git")
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "protocol.file.allow=always",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The policy of `tests/data/small_shop.sql`, with the given rules for `people.email` and
+/// `orders.note` (the columns tests plant values in); `secret` is always nulled.
+pub fn small_shop_policy(email: &str, note: &str) -> pullprod::policy::model::Policy {
+    policy_from_toml(&format!(
+        r#"
+[people]
+id = "keep"
+email = {email}
+secret = "null"
+code = "keep"
+moods = "keep"
+boss = "keep"
+doubled = "keep"
+
+[orders]
+id = "keep"
+person_id = "keep"
+note = {note}
+total = "keep"
+
+[events]
+at = "keep"
+person_id = "keep"
+payload = "keep"
+
+[sessions]
+skip = true
+"#
+    ))
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
