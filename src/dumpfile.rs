@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -564,10 +564,7 @@ pub fn load_into(path: &Path, database: &Settings) -> Result<()> {
             zstd::stream::read::Decoder::new(file).context("failed to start zstd decompression")?,
         ),
     };
-    let mut child = Command::new(psql)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"])
-        .envs(database.libpq_env())
-        .env_remove("PGOPTIONS")
+    let mut child = target::psql_into(&psql, database)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -253,20 +253,9 @@ pub fn apply_migrations(dir: &Path, database: &Settings) -> Result<()> {
     }
     let psql = target::find_tool("psql", 0)?;
     for file in files {
-        let output = Command::new(&psql)
-            .args([
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "--single-transaction",
-                "-o",
-                "/dev/null",
-                "-f",
-            ])
+        let output = target::psql_into(&psql, database)
+            .args(["--single-transaction", "-f"])
             .arg(&file)
-            .envs(database.libpq_env())
-            .env_remove("PGOPTIONS")
             .output()
             .context("failed to start `psql`")?;
         if !output.status.success() {

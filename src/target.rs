@@ -207,6 +207,16 @@ pub fn schema_dump(
     dump
 }
 
+/// `psql` loading SQL into `target`: no psqlrc, quiet, stopping at the first error, with the
+/// connection settings (password included) in the environment rather than on the command line.
+pub fn psql_into(psql: &std::path::Path, target: &Settings) -> Command {
+    let mut load = Command::new(psql);
+    load.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"])
+        .envs(target.libpq_env())
+        .env_remove("PGOPTIONS");
+    load
+}
+
 /// Pipe `pg_dump --schema-only <section>` of the source (in `snapshot`) into `psql` on the new
 /// database. Nothing touches disk; passwords travel in the environment, not on command lines.
 pub fn pipe_schema(
@@ -222,21 +232,11 @@ pub fn pipe_schema(
     let mut dump_child = dump.spawn().context("failed to start `pg_dump`")?;
     let dump_out = dump_child.stdout.take().expect("stdout is piped");
 
-    let mut load = Command::new(psql);
-    load.args([
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "--single-transaction",
-        "-o",
-        "/dev/null",
-    ])
-    .envs(target.libpq_env())
-    .env_remove("PGOPTIONS")
-    .stdin(Stdio::from(dump_out))
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    let mut load = psql_into(psql, target);
+    load.arg("--single-transaction")
+        .stdin(Stdio::from(dump_out))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let mut load_child = load.spawn().context("failed to start `psql`")?;
 
     crate::fault::point(match section {

@@ -613,14 +613,9 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 
 /// `YYYY-MM-DD` with an optional ` BC`, or `infinity`/`-infinity`.
 pub(crate) fn parse_date(text: &str) -> Option<i32> {
-    match text {
-        "infinity" => return Some(i32::MAX),
-        "-infinity" => return Some(i32::MIN),
-        _ => {}
-    }
-    let (text, bc) = match text.strip_suffix(" BC") {
-        Some(rest) => (rest, true),
-        None => (text, false),
+    let (text, bc) = match infinity_or_era(text) {
+        Err(infinite) => return Some(if infinite > 0 { i32::MAX } else { i32::MIN }),
+        Ok(found) => found,
     };
     let (days, rest) = parse_ymd(text, bc)?;
     if !rest.is_empty() {
@@ -629,6 +624,19 @@ pub(crate) fn parse_date(text: &str) -> Option<i32> {
     i32::try_from(days)
         .ok()
         .filter(|d| (DATE_MIN..=DATE_MAX).contains(d))
+}
+
+/// `Err(+1)` / `Err(-1)` for `infinity` / `-infinity`; otherwise the text without a trailing
+/// ` BC`, and whether it had one.
+fn infinity_or_era(text: &str) -> Result<(&str, bool), i8> {
+    match text {
+        "infinity" => Err(1),
+        "-infinity" => Err(-1),
+        _ => Ok(match text.strip_suffix(" BC") {
+            Some(rest) => (rest, true),
+            None => (text, false),
+        }),
+    }
 }
 
 fn parse_ymd(text: &str, bc: bool) -> Option<(i64, &str)> {
@@ -651,14 +659,9 @@ fn parse_ymd(text: &str, bc: bool) -> Option<(i64, &str)> {
 
 /// `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]][ BC]` (a `T` separator and `Z` are accepted).
 pub(crate) fn parse_timestamp(text: &str) -> Option<i64> {
-    match text {
-        "infinity" => return Some(i64::MAX),
-        "-infinity" => return Some(i64::MIN),
-        _ => {}
-    }
-    let (text, bc) = match text.strip_suffix(" BC") {
-        Some(rest) => (rest, true),
-        None => (text, false),
+    let (text, bc) = match infinity_or_era(text) {
+        Err(infinite) => return Some(if infinite > 0 { i64::MAX } else { i64::MIN }),
+        Ok(found) => found,
     };
     let (days, rest) = parse_ymd(text, bc)?;
     let mut micros = days.checked_mul(USECS_PER_DAY)?;
