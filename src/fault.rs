@@ -29,3 +29,21 @@ pub fn point(name: &str) {
         }
     }
 }
+
+/// Points where `swap` can act, in the order a pull reaches them.
+pub const SWAP_POINTS: &[&str] = &["after-gate"];
+
+/// Test hook for the review gate's tests: `PULLPROD_TEST_SWAP_AT=<point>` renames the file
+/// `PULLPROD_TEST_SWAP_FROM` over `PULLPROD_TEST_SWAP_TO` when the pull reaches that point, as an
+/// attacker racing the gate would. Unset, it costs one env lookup per call.
+pub fn swap(name: &str) {
+    debug_assert!(SWAP_POINTS.contains(&name), "unknown swap point `{name}`");
+    if std::env::var_os("PULLPROD_TEST_SWAP_AT").is_some_and(|at| at == name)
+        && let (Some(from), Some(to)) = (
+            std::env::var_os("PULLPROD_TEST_SWAP_FROM"),
+            std::env::var_os("PULLPROD_TEST_SWAP_TO"),
+        )
+    {
+        let _ = std::fs::rename(from, to);
+    }
+}

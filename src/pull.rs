@@ -633,6 +633,7 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
     let is_production = source_name == "production";
     if is_production {
         refuse_unreviewed(&config)?;
+        fault::swap("after-gate");
         if config.require_staging_run && !staging_run_recorded(&config.project, &policy_sha256)? {
             bail!(
                 "refusing to pull from production: this policy (sha256 {}) has not completed a pull from staging on \

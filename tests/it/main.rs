@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod doc;
 mod dump;
+mod gate;
 mod guarantees;
 mod hardening;
 mod pull;
