@@ -186,19 +186,34 @@ pub fn policy_for_catalog(
     config: &Config,
     catalog: &Catalog,
 ) -> Result<Policy, (Vec<Diagnostic>, Sources)> {
-    let mut diagnostics = crate::config::check_dump_dir(config);
-    let (parsed, mut sources) = match read_policy(config) {
-        Ok(found) => found,
+    match policy_files(config) {
+        Ok(files) => policy_from_files(config, &files, catalog),
         Err(err) => {
+            let mut diagnostics = crate::config::check_dump_dir(config);
             diagnostics.push(Diagnostic::error(
                 Code::ParseError,
                 &config.policy_path,
                 0..0,
                 format!("{err:#}"),
             ));
-            return Err((diagnostics, Sources::new()));
+            Err((diagnostics, Sources::new()))
         }
-    };
+    }
+}
+
+/// `policy_for_catalog` over given policy files (for pull-prod: the bytes the gate hashed;
+/// nothing is read from disk here).
+pub fn policy_from_files(
+    config: &Config,
+    files: &[PolicyFile],
+    catalog: &Catalog,
+) -> Result<Policy, (Vec<Diagnostic>, Sources)> {
+    let mut diagnostics = crate::config::check_dump_dir(config);
+    let parsed = crate::policy::parse(files);
+    let mut sources: Sources = files
+        .iter()
+        .map(|file| (file.path.clone(), file.text.clone()))
+        .collect();
     diagnostics.extend(parsed.diagnostics.iter().cloned());
     let context = coverage::Context {
         policy_path: config.policy_path.clone(),

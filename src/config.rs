@@ -1,7 +1,7 @@
 //! Project configuration: find the manifest (via `cargo_metadata`), read the
 //! `[package.metadata.dump]` table with spans, and resolve `env:`/`generated:` settings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -43,6 +43,12 @@ pub struct Config {
     pub project: String,
     /// `source.<name>`: production, staging, or any other name.
     pub sources: BTreeMap<String, Setting>,
+    /// Sources written `{ url = "…", production = false }`. Every other source is production;
+    /// for pulls only the reviewed manifest's marking counts (`gate`).
+    pub non_production: BTreeSet<String>,
+    /// Which table holds the settings: `package.metadata.dump` or `workspace.metadata.dump`
+    /// (for a manifest without one: the table it would be, by whether it has a `[package]`).
+    pub table_name: &'static str,
     pub target: Option<Setting>,
     pub salt: Option<Setting>,
     pub dump_dir: PathBuf,
@@ -159,6 +165,12 @@ pub fn parse(
         policy_path: project_dir.join("policy"),
         project: default_project,
         sources: BTreeMap::new(),
+        non_production: BTreeSet::new(),
+        table_name: if document.get("package").is_none() && document.get("workspace").is_some() {
+            "workspace.metadata.dump"
+        } else {
+            "package.metadata.dump"
+        },
         target: None,
         salt: None,
         dump_dir: std::env::temp_dir().join("dumps"),
@@ -174,6 +186,7 @@ pub fn parse(
         return Ok((config, diagnostics));
     };
     config.spans.insert(String::new(), table_span);
+    config.table_name = prefix;
     let mut reader = Reader {
         file: manifest_path,
         prefix,
@@ -220,8 +233,13 @@ pub fn parse(
                     let value_span = value.span().unwrap_or_else(|| source_span.clone());
                     let path = format!("source.{name}");
                     config.spans.insert(path.clone(), source_span);
-                    if let Some(setting) = reader.connection(&path, value, &value_span) {
-                        config.sources.insert(name.to_string(), setting);
+                    let Some((setting, production)) = reader.source(&path, value, &value_span)
+                    else {
+                        continue;
+                    };
+                    config.sources.insert(name.to_string(), setting);
+                    if !production {
+                        config.non_production.insert(name.to_string());
                     }
                 }
             }
@@ -339,7 +357,8 @@ impl Config {
     pub fn source(&self, name: &str) -> Result<String> {
         let setting = self.sources.get(name).with_context(|| {
             format!(
-                "no `source.{name}` in `[package.metadata.dump]` of `{}`",
+                "no `source.{name}` in `[{}]` of `{}`",
+                self.table_name,
                 self.manifest_path.display()
             )
         })?;
@@ -353,7 +372,8 @@ impl Config {
 pub fn resolve_salt(config: &Config) -> Result<Salt> {
     let setting = config.salt.as_ref().with_context(|| {
         format!(
-            "no `salt` in `[package.metadata.dump]` of `{}`: set `salt = \"env:PULLPROD_SALT\"` (or `\"generated:{}\"` for a demo)",
+            "no `salt` in `[{}]` of `{}`: set `salt = \"env:PULLPROD_SALT\"` (or `\"generated:{}\"` for a demo)",
+            config.table_name,
             config.manifest_path.display(),
             config.project
         )
@@ -599,6 +619,60 @@ impl Reader<'_> {
         }
     }
 
+    /// `source.<name>`: a connection setting, or `{ url = "…", production = false }`.
+    /// Returns the setting and whether the source is production (the default).
+    fn source(&mut self, key: &str, item: &Item, span: &Range<usize>) -> Option<(Setting, bool)> {
+        let Some(table) = item.as_table_like() else {
+            return self
+                .connection(key, item, span)
+                .map(|setting| (setting, true));
+        };
+        let mut production = true;
+        let mut url = None;
+        for (name, value) in table.iter() {
+            let value_span = value.span().unwrap_or_else(|| span.clone());
+            match name {
+                "url" => url = self.connection(key, value, &value_span),
+                "production" => match value.as_bool() {
+                    Some(flag) => production = flag,
+                    None => self.error(
+                        Code::InvalidValue,
+                        value_span,
+                        format!("`{key}.production` must be `true` or `false`"),
+                        None,
+                    ),
+                },
+                other => {
+                    let help = match did_you_mean(other, ["url", "production"]) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => "a source table has `url` and `production` only".to_string(),
+                    };
+                    let key_span = table
+                        .get_key_value(other)
+                        .and_then(|(key, _)| key.span())
+                        .unwrap_or(value_span);
+                    self.error(
+                        Code::UnknownKey,
+                        key_span,
+                        format!("unknown key `{other}` in `{key}`"),
+                        Some(help),
+                    );
+                }
+            }
+        }
+        if url.is_none() && table.get("url").is_none() {
+            self.error(
+                Code::InvalidValue,
+                span.clone(),
+                format!("`{key}` has no `url`"),
+                Some(format!(
+                    "write `{key} = {{ url = \"env:VAR\", production = false }}`"
+                )),
+            );
+        }
+        url.map(|setting| (setting, production))
+    }
+
     fn salt(&mut self, item: &Item, span: &Range<usize>) -> Option<Setting> {
         match self.setting("salt", item, span)? {
             Setting::Literal(_) => {
@@ -754,6 +828,44 @@ frobnicate = 1
 "#,
             "config_problems",
         );
+    }
+
+    #[test]
+    fn sources_are_production_unless_marked() {
+        let text = "[package]\nname = \"demo\"\n[package.metadata.dump]\n\
+            source.production = \"env:PROD\"\n\
+            source.staging = { url = \"env:STAGING\", production = false }\n\
+            source.qa = { url = \"env:QA\" }\n\
+            source.odd = { url = \"env:ODD\", production = \"no\", prod = false }\n\
+            source.nourl = { production = false }\n";
+        let (config, diagnostics) = parse(Path::new("/p/Cargo.toml"), text, Some("demo")).unwrap();
+        assert_eq!(
+            config.sources.keys().collect::<Vec<_>>(),
+            ["odd", "production", "qa", "staging"]
+        );
+        assert_eq!(config.sources["staging"], Setting::Env("STAGING".into()));
+        // Only an explicit, valid `production = false` makes a source non-production.
+        assert_eq!(
+            config.non_production.iter().collect::<Vec<_>>(),
+            ["staging"]
+        );
+        let messages: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`source.odd.production` must be `true` or `false`",
+                "unknown key `prod` in `source.odd`",
+                "`source.nourl` has no `url`",
+            ]
+        );
+        assert_eq!(config.table_name, "package.metadata.dump");
+        let (config, _) = parse(
+            Path::new("/p/Cargo.toml"),
+            "[workspace]\nmembers = []\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(config.table_name, "workspace.metadata.dump");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod detect;
 pub mod diag;
 pub mod dumpfile;
 pub mod fault;
+pub mod gate;
 pub mod pipeline;
 pub mod policy;
 pub mod policydoc;

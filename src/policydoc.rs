@@ -385,14 +385,23 @@ fn write(path: &Path, text: &str) -> Result<()> {
 fn render_sources(out: &mut String, config: &Config) {
     out.push_str("### Sources\n\n");
     if config.sources.is_empty() {
-        out.push_str("No source is configured (`source.<name>` in `[package.metadata.dump]`): nothing is pulled.\n\n");
+        let _ = writeln!(
+            out,
+            "No source is configured (`source.<name>` in `[{}]`): nothing is pulled.\n",
+            config.table_name
+        );
     } else {
         out.push_str("| Source | Connection settings from |\n|---|---|\n");
         for (name, setting) in &config.sources {
             let _ = writeln!(
                 out,
-                "| {} | {} |",
+                "| {}{} | {} |",
                 cell(&code(name)),
+                if config.non_production.contains(name) {
+                    " (not production)"
+                } else {
+                    ""
+                },
                 cell(&describe_setting(
                     setting,
                     &config.manifest_path,
@@ -487,25 +496,36 @@ fn render_rules_of_access(out: &mut String, config: &Config) {
     out.push_str(
         "- Every session on a source is read-only: production is only ever read, never written.\n",
     );
-    let _ = writeln!(
-        out,
-        "- A pull from `production` runs only a policy (and the dump settings in {}) that is \
-         committed, with no local changes, and identical to {} (`review-ref`): every change to the policy \
-         is reviewed before it can touch production.",
-        code(&relative(&config.manifest_path, &config.project_dir)),
-        code(&config.review_ref)
-    );
-    let others: Vec<String> = config
+    let (production, others): (Vec<&String>, Vec<&String>) = config
         .sources
         .keys()
-        .filter(|name| *name != "production")
-        .map(|name| code(name))
-        .collect();
+        .partition(|name| !config.non_production.contains(*name));
+    let names = |list: &[&String]| {
+        list.iter()
+            .map(|name| code(name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "- Every source is production unless the reviewed {} marks it `production = false`. A pull from a \
+         production source{} runs only the policy files and dump settings exactly as {} (`review-ref`) holds \
+         them, read from that commit, never from the working copy, which must not differ from them: every \
+         change to the policy is reviewed before it can touch production.",
+        code(&relative(&config.manifest_path, &config.project_dir)),
+        if production.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names(&production))
+        },
+        code(&config.review_ref)
+    );
     if !others.is_empty() {
         let _ = writeln!(
             out,
-            "- Pulls from {} run the working copy of the policy: policies are developed there.",
-            others.join(", ")
+            "- Pulls from {} (marked `production = false`) run the working copy of the policy: policies are \
+             developed there.",
+            names(&others)
         );
     }
     if config.require_staging_run {

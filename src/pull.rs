@@ -6,15 +6,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use postgres::Client;
-use sha2::{Digest, Sha256};
-
-use xshell::{Shell, cmd};
 
 use crate::check;
-use crate::config::{self, Config};
+use crate::config;
 use crate::conn::{self, Settings};
 use crate::diag::{self, Diagnostic, Sources};
 use crate::fault;
+use crate::gate;
 use crate::pipeline::{self, LoadMode, PlanOptions, TableCopied, TablePlan};
 use crate::policy::model::{Policy, TableAction, TableName};
 use crate::progress::TableProgress;
@@ -30,9 +28,11 @@ pub struct PullRequest {
     pub source: Settings,
     pub target: Settings,
     pub policy: Policy,
-    /// sha256 of the policy files and the dump table, recorded in the audit.
+    /// sha256 of the policy files and the dump table that run (`gate::PolicyBytes`), recorded
+    /// in the audit.
     pub policy_sha256: String,
-    /// The project's git commit, if any, recorded in the audit.
+    /// Recorded in the audit: for a production source the `review-ref` commit whose bytes run;
+    /// for other sources the `HEAD` commit, if any (informational: the working copy runs).
     pub commit: Option<String>,
     pub salt: Salt,
     /// Where the new database's schema comes from.
@@ -72,6 +72,8 @@ pub struct PullOptions {
     pub audit_log: Option<PathBuf>,
     /// `--to-file [PATH]`: write an anonymised SQL dump instead of loading the dev database.
     pub to_file: Option<crate::dumpfile::ToFile>,
+    /// With `plan_only` from a production source: why the policy planned is not the reviewed one.
+    pub unreviewed: Option<String>,
 }
 
 /// Seconds spent in each named phase, in order.
@@ -172,7 +174,11 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         },
     )?;
     if request.options.plan_only {
-        let subset_rows = count_subset_rows(&mut coordinator, &plan)?;
+        // An unreviewed policy's conditions are not run on production, not even to count.
+        let subset_rows = match request.options.unreviewed {
+            Some(_) => Vec::new(),
+            None => count_subset_rows(&mut coordinator, &plan)?,
+        };
         print_plan(&progress, request, &catalog, &plan, &subset_rows);
         return Ok(PullSummary {
             plan,
@@ -411,6 +417,13 @@ fn print_plan(
         "plan: `{}` -> `{}` (nothing will be copied or written)",
         request.source_name, request.target.dbname
     ));
+    if let Some(why) = &request.options.unreviewed {
+        progress.line(&format!(
+            "note: this plan uses the working copy's policy, which is not reviewed, so a pull from `{}` \
+             would refuse it ({why}); slices show whole-table estimates (unreviewed conditions are not run)",
+            request.source_name
+        ));
+    }
     for table in plan {
         let strategies: Vec<String> = table
             .columns
@@ -544,22 +557,6 @@ fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()
         .with_context(|| format!("failed to write the audit log `{}`", path.display()))
 }
 
-/// sha256 over files (in the given order), each preceded by its name.
-pub fn sha256_of_files(files: &[(String, Vec<u8>)]) -> String {
-    let mut hasher = Sha256::new();
-    for (name, bytes) in files {
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update((bytes.len() as u64).to_be_bytes());
-        hasher.update(bytes);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 /// `cargo xtask pull-prod` as the CLI runs it: configuration, refusals, then `run`.
 #[derive(Debug, Clone, Default)]
 pub struct PullProdOptions {
@@ -579,7 +576,8 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
         let mut sources = Sources::new();
         sources.insert(config.manifest_path.clone(), config.manifest_text.clone());
         bail!(
-            "refusing to pull: the `[package.metadata.dump]` table has errors:\n{}",
+            "refusing to pull: the `[{}]` table has errors:\n{}",
+            config.table_name,
             diag::render(
                 &config_diagnostics,
                 &sources,
@@ -590,59 +588,111 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
         );
     }
     let source_name = options.from.as_str();
+    // G8: which sources are production, and the policy bytes a production pull runs, come
+    // from the `review-ref` commit; the working tree is only compared with them.
+    let reviewed = gate::read_reviewed(&config);
+    let is_production = reviewed
+        .as_ref()
+        .map_or(true, |reviewed| reviewed.is_production(source_name));
+    let mut unreviewed = None;
+    let (config, bytes, commit) = match reviewed {
+        Ok(reviewed) if is_production => {
+            let differences = gate::differences(&config, &reviewed);
+            if differences.is_empty() {
+                fault::swap("after-gate");
+                if reviewed.config_diagnostics.iter().any(Diagnostic::is_error) {
+                    bail!(
+                        "refusing to pull from `{source_name}`: the `[{}]` table in `{}` has errors; fix them there",
+                        reviewed.config.table_name,
+                        reviewed.review_ref
+                    );
+                }
+                let commit = Some(reviewed.commit.clone());
+                (reviewed.config, reviewed.bytes, commit)
+            } else if options.pull.plan_only {
+                unreviewed = Some(format!(
+                    "differs from `{}`: {}",
+                    reviewed.review_ref,
+                    differences.join(", ")
+                ));
+                let bytes = gate::PolicyBytes::working_copy(&config)?;
+                (config, bytes, None)
+            } else {
+                bail!(
+                    "refusing to pull from `{source_name}`, a production source: the working copy differs from \
+                     what `{}` holds (commit {}):\n  {}\ncommit these changes and get them reviewed into `{}`, or \
+                     try them with a source marked `production = false` in the reviewed `[{}]` (for example \
+                     `--from staging`)",
+                    reviewed.review_ref,
+                    &reviewed.commit[..reviewed.commit.len().min(12)],
+                    differences.join("\n  "),
+                    reviewed.review_ref,
+                    config.table_name
+                );
+            }
+        }
+        Ok(_) => {
+            let bytes = gate::PolicyBytes::working_copy(&config)?;
+            let commit = gate::head_commit(&config.project_dir);
+            (config, bytes, commit)
+        }
+        Err(err) if options.pull.plan_only => {
+            unreviewed = Some(format!("{err:#}"));
+            let bytes = gate::PolicyBytes::working_copy(&config)?;
+            (config, bytes, None)
+        }
+        Err(err) => bail!(
+            "refusing to pull from `{source_name}`, a production source (only sources the reviewed manifest \
+             marks `production = false` are not): {err:#}"
+        ),
+    };
+    let config = &config;
+    let policy_sha256 = bytes.sha256().to_string();
+    // Parsed from `bytes`, the buffers just hashed: nothing is read from the working tree now.
+    let files = bytes.files();
+    if is_production
+        && unreviewed.is_none()
+        && !options.pull.plan_only
+        && config.require_staging_run
+        && !staging_run_recorded(&config.project, &policy_sha256)?
+    {
+        bail!(
+            "refusing to pull from production: this policy (sha256 {}) has not completed a pull from staging on \
+             this machine, and the project sets `require-staging-run = true`; run \
+             `cargo xtask pull-prod --from staging` first",
+            &policy_sha256[..12]
+        );
+    }
+
     let source_url = config.source(source_name)?;
     let target_url = if options.to_file.is_some() {
         // A dump file needs no dev database.
         String::new()
     } else {
         config
-        .target
-        .as_ref()
-        .ok_or_else(|| anyhow!("no dev database configured: set `target = \"env:DATABASE_URL\"` in `[package.metadata.dump]`"))?
-        .resolve()
-        .context("cannot find the dev database's connection settings")?
+            .target
+            .as_ref()
+            .ok_or_else(|| {
+                anyhow!(
+                    "no dev database configured: set `target = \"env:DATABASE_URL\"` in `[{}]`",
+                    config.table_name
+                )
+            })?
+            .resolve()
+            .context("cannot find the dev database's connection settings")?
     };
     let salt = match &config.salt {
-        Some(_) => config::resolve_salt(&config)?,
+        Some(_) => config::resolve_salt(config)?,
         None => bail!(
             "refusing to pull: no salt is configured, so pseudonyms could not be keyed; \
-             set `salt = \"env:PULLPROD_SALT\"` in `[package.metadata.dump]` and export a long random value"
+             set `salt = \"env:PULLPROD_SALT\"` in `[{}]` and export a long random value",
+            config.table_name
         ),
     };
     let source = Settings::parse(&source_url)
         .with_context(|| format!("invalid connection settings for the `{source_name}` source"))?;
     let target =
         Settings::parse(&target_url).context("invalid connection settings for the dev database")?;
-
-    let files = check::policy_files(&config)?;
-    let mut hashed: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|file| {
-            (
-                file.path.display().to_string(),
-                file.text.as_bytes().to_vec(),
-            )
-        })
-        .collect();
-    hashed.push((
-        "[package.metadata.dump]".into(),
-        dump_table_text(&config).into_bytes(),
-    ));
-    let policy_sha256 = sha256_of_files(&hashed);
-
-    let is_production = source_name == "production";
-    if is_production {
-        refuse_unreviewed(&config)?;
-        fault::swap("after-gate");
-        if config.require_staging_run && !staging_run_recorded(&config.project, &policy_sha256)? {
-            bail!(
-                "refusing to pull from production: this policy (sha256 {}) has not completed a pull from staging on \
-                 this machine, and the project sets `require-staging-run = true`; run \
-                 `cargo xtask pull-prod --from staging` first",
-                &policy_sha256[..12]
-            );
-        }
-    }
 
     // The policy must pass check-policy against the live source schema.
     let catalog = {
@@ -652,7 +702,7 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
             .context("failed to start a read-only transaction on the source")?;
         schema::load(&mut client)?
     };
-    let policy = match check::policy_for_catalog(&config, &catalog) {
+    let policy = match check::policy_from_files(config, files, &catalog) {
         Ok(policy) => policy,
         Err((diagnostics, sources)) => bail!(
             "refusing to pull from `{source_name}`: the policy does not pass check-policy against its schema:\n{}",
@@ -671,7 +721,7 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
         target,
         policy,
         policy_sha256: policy_sha256.clone(),
-        commit: git_commit(&config.project_dir),
+        commit,
         salt,
         schema: match &config.schema {
             config::SchemaSource::PgDump => SchemaMode::PgDump,
@@ -686,8 +736,9 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
                 .as_ref()
                 .map(|path| crate::dumpfile::ToFile {
                     path: path.clone(),
-                    dump: crate::dumpfile::DumpOptions::from_config(&config),
+                    dump: crate::dumpfile::DumpOptions::from_config(config),
                 }),
+            unreviewed: if is_production { unreviewed } else { None },
             ..options.pull.clone()
         },
     };
@@ -696,92 +747,6 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
         record_staging_run(&config.project, &policy_sha256)?;
     }
     Ok(summary)
-}
-
-/// The `[package.metadata.dump]` (or workspace) table's text, part of what the audit hashes.
-fn dump_table_text(config: &Config) -> String {
-    let doc: toml_edit::DocumentMut = config.manifest_text.parse().unwrap_or_default();
-    ["package", "workspace"]
-        .iter()
-        .find_map(|section| {
-            doc.get(section)?
-                .get("metadata")?
-                .get("dump")
-                .map(|item| item.to_string())
-        })
-        .unwrap_or_default()
-}
-
-/// G8: a production pull runs only a committed policy that `review-ref` contains.
-fn refuse_unreviewed(config: &Config) -> Result<()> {
-    let sh = Shell::new().context("failed to start a shell for git")?;
-    sh.change_dir(&config.project_dir);
-    let policy = &config.policy_path;
-    let manifest = &config.manifest_path;
-    let inside = cmd!(sh, "git rev-parse --is-inside-work-tree")
-        .quiet()
-        .ignore_stderr()
-        .read();
-    if !inside.is_ok_and(|answer| answer == "true") {
-        bail!(
-            "refusing to pull from production: `{}` is not in a Git repository, so the policy cannot have been \
-             reviewed; commit it to a repository whose `{}` contains it",
-            config.project_dir.display(),
-            config.review_ref
-        );
-    }
-    let dirty = cmd!(
-        sh,
-        "git status --porcelain --untracked-files=all -- {policy} {manifest}"
-    )
-    .quiet()
-    .read()
-    .context("failed to run `git status`")?;
-    if !dirty.trim().is_empty() {
-        let files: Vec<&str> = dirty
-            .lines()
-            .map(|line| line.get(3..).unwrap_or(line))
-            .collect();
-        bail!(
-            "refusing to pull from production: the policy has uncommitted changes ({}); commit them and get them \
-             reviewed into `{}`, or try them with `--from staging`",
-            files.join(", "),
-            config.review_ref
-        );
-    }
-    let review_ref = &config.review_ref;
-    let commit_of_ref = format!("{review_ref}^{{commit}}");
-    let known = cmd!(sh, "git rev-parse --verify --quiet {commit_of_ref}")
-        .quiet()
-        .ignore_stderr()
-        .read();
-    if known.is_err() {
-        bail!(
-            "refusing to pull from production: the review ref `{review_ref}` does not exist here; \
-             run `git fetch` or set `review-ref` in `[package.metadata.dump]`"
-        );
-    }
-    let same = cmd!(sh, "git diff --quiet {review_ref} -- {policy} {manifest}")
-        .quiet()
-        .ignore_stderr()
-        .run();
-    if same.is_err() {
-        bail!(
-            "refusing to pull from production: the policy differs from `{review_ref}`; get it reviewed and merged \
-             there first (staging pulls are allowed meanwhile: `--from staging`)"
-        );
-    }
-    Ok(())
-}
-
-fn git_commit(dir: &Path) -> Option<String> {
-    let sh = Shell::new().ok()?;
-    sh.change_dir(dir);
-    cmd!(sh, "git rev-parse HEAD")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .ok()
 }
 
 fn staging_runs_file(project: &str) -> Result<PathBuf> {

@@ -65,7 +65,8 @@ impl Setup {
     /// `pull-prod ARGS` with `extra` in the environment; (exit code, stdout + stderr).
     fn pull_with(&self, args: &[&str], extra: &[(&str, &str)]) -> (i32, String) {
         let env = self.env();
-        let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut pairs: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         pairs.extend_from_slice(extra);
         let mut all = vec!["pull-prod"];
         all.extend_from_slice(args);
@@ -306,7 +307,11 @@ fn a_swap_after_the_gate_runs_nothing_unreviewed() {
         ],
     );
     assert!(!evil.exists(), "the swap happened");
-    assert!(std::fs::read_to_string(&policy).unwrap().contains(EVIL_NOTE));
+    assert!(
+        std::fs::read_to_string(&policy)
+            .unwrap()
+            .contains(EVIL_NOTE)
+    );
     assert_eq!(code, 0, "{output}");
     setup.assert_no_canary(&output, "swapped after the gate");
     let (swapped_sha, _) = setup.audit();
@@ -339,4 +344,129 @@ fn a_production_database_under_another_name_gets_the_gate() {
     setup.git(&["commit", "-q", "-m", "prod"]);
     let result = setup.pull_with(&["--from", "prod"], &[]);
     setup.assert_refused(&result, "policy/shop.toml", "committed `prod` source");
+}
+
+/// Only the dump table and the policy files count: a comment elsewhere in Cargo.toml (or any
+/// other edit outside the dump table) does not block a production pull.
+#[test]
+fn edits_outside_the_dump_table_do_not_block() {
+    let setup = Setup::new("gate_precision");
+    let manifest = setup.project.read("Cargo.toml");
+    setup.project.write(
+        "Cargo.toml",
+        &format!(
+            "# a comment nobody reviewed\n{}",
+            manifest.replace("version = \"0.1.0\"", "version = \"0.2.0\"")
+        ),
+    );
+    setup.project.write("src/lib.rs", "//! edited\n");
+    let (code, output) = setup.pull();
+    assert_eq!(code, 0, "{output}");
+    setup.assert_no_canary(&output, "edits outside the dump table");
+    setup
+        .target
+        .exec("CREATE TABLE old_marker (x int); INSERT INTO old_marker VALUES (42)");
+
+    // An edit inside the dump table does block, and names the table.
+    let manifest = setup.project.read("Cargo.toml");
+    setup.project.write(
+        "Cargo.toml",
+        &manifest.replace("review-ref = \"main\"", "review-ref = \"main\" # edited"),
+    );
+    let result = setup.pull();
+    setup.assert_refused(
+        &result,
+        "Cargo.toml (`[package.metadata.dump]` edited)",
+        "dump table edited",
+    );
+}
+
+/// `--plan` reads only the catalog and estimates: it runs on an unreviewed working copy, says
+/// so, and runs none of its conditions; the pull itself still refuses.
+#[test]
+fn plan_runs_on_the_working_copy_and_says_it_is_not_reviewed() {
+    let setup = Setup::new("gate_plan");
+    setup.make_evil(&setup.project.path("policy/shop.toml"));
+    let (code, output) = setup.pull_with(&["--plan"], &[]);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("is not reviewed") && output.contains("policy/shop.toml (edited)"),
+        "{output}"
+    );
+    assert!(output.contains("public.orders"), "{output}");
+    setup.assert_no_canary(&output, "plan");
+    let result = setup.pull();
+    setup.assert_refused(&result, "policy/shop.toml (edited)", "pull after plan");
+}
+
+/// A fresh repository without a remote: the default `review-ref = "origin/main"` does not
+/// exist. `--plan` still runs; the pull refuses naming the table the project really uses.
+#[test]
+fn a_fresh_repository_without_a_remote() {
+    let setup = Setup::new("gate_fresh");
+    setup.project.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = []\n\n[workspace.metadata.dump]\npolicy = \"policy\"\n\
+         source.production = \"env:PROD_DATABASE_URL\"\ntarget = \"env:DATABASE_URL\"\n\
+         salt = \"env:PULLPROD_SALT\"\n",
+    );
+    setup.git(&["add", "-A"]);
+    setup.git(&["commit", "-q", "-m", "a virtual workspace"]);
+    let (code, output) = setup.pull_with(&["--plan"], &[]);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("is not reviewed") && output.contains("origin/main"),
+        "{output}"
+    );
+    let result = setup.pull();
+    setup.assert_refused(
+        &result,
+        "set `review-ref` in `[workspace.metadata.dump]`",
+        "no origin/main",
+    );
+    assert!(
+        !result.1.contains("[package.metadata.dump]"),
+        "{}",
+        result.1
+    );
+}
+
+/// `production = false` counts only when the reviewed manifest says it: written only in the
+/// working copy, the source is still production.
+#[test]
+fn a_non_production_marking_counts_only_when_reviewed() {
+    let setup = Setup::new("gate_marking");
+    let manifest = setup.project.read("Cargo.toml");
+    setup.project.write(
+        "Cargo.toml",
+        &format!(
+            "{manifest}source.scratch = {{ url = \"env:PROD_DATABASE_URL\", production = false }}\n"
+        ),
+    );
+    setup.make_evil(&setup.project.path("policy/shop.toml"));
+    let result = setup.pull_with(&["--from", "scratch"], &[]);
+    setup.assert_refused(
+        &result,
+        "`scratch`, a production source",
+        "marking not reviewed",
+    );
+    assert!(
+        result.1.contains("policy/shop.toml (edited)"),
+        "{}",
+        result.1
+    );
+}
+
+/// A policy path that leaves the repository is refused for production.
+#[test]
+fn a_policy_outside_the_repository_is_refused() {
+    let setup = Setup::new("gate_outside");
+    let manifest = setup.project.read("Cargo.toml");
+    setup.project.write(
+        "Cargo.toml",
+        &manifest.replace("policy = \"policy\"", "policy = \"../elsewhere/policy\""),
+    );
+    setup.git(&["commit", "-q", "-am", "policy elsewhere"]);
+    let result = setup.pull();
+    setup.assert_refused(&result, "outside the repository", "policy outside");
 }

@@ -18,8 +18,11 @@ impl Setup {
         source.exec(SMALL_SHOP);
         let target = TestDb::new(&format!("{test}_dst"));
         target.exec("CREATE TABLE old_marker (x int); INSERT INTO old_marker VALUES (42)");
+        // Committed on `main`, the review ref: `staging` is marked `production = false` there.
+        let project = Project::from_fixture("pull_project");
+        project.git_commit_all("the fixture");
         Setup {
-            project: Project::from_fixture("pull_project"),
+            project,
             source,
             target,
             state: tempfile::TempDir::new().expect("state folder"),
@@ -104,9 +107,17 @@ fn staging_pull_through_the_cli() {
 #[test]
 fn production_refuses_uncommitted_then_unreviewed_policy() {
     let setup = Setup::new("cli_review");
+    std::fs::remove_dir_all(setup.project.path(".git")).unwrap();
     let (code, output) = setup.pull(&[]);
     assert_eq!(code, 2, "{output}");
     assert!(output.contains("is not in a Git repository"), "{output}");
+    // Without a reviewed manifest, nothing says `staging` is not production either.
+    let (code, output) = setup.pull(&["--from", "staging"]);
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.contains("`staging`, a production source"),
+        "{output}"
+    );
 
     setup.project.git_commit_all("policy");
     let policy = setup.project.read("policy/shop.toml");
@@ -117,7 +128,8 @@ fn production_refuses_uncommitted_then_unreviewed_policy() {
     let (code, output) = setup.pull(&[]);
     assert_eq!(code, 2, "{output}");
     assert!(
-        output.contains("the policy has uncommitted changes (policy/shop.toml)"),
+        output.contains("the working copy differs from what `main` holds")
+            && output.contains("policy/shop.toml (edited)"),
         "{output}"
     );
 
@@ -128,7 +140,8 @@ fn production_refuses_uncommitted_then_unreviewed_policy() {
     let (code, output) = setup.pull(&[]);
     assert_eq!(code, 2, "{output}");
     assert!(
-        output.contains("the policy differs from `main`"),
+        output.contains("the working copy differs from what `main` holds")
+            && output.contains("policy/shop.toml (edited)"),
         "{output}"
     );
     setup.assert_old_target_intact("after the refusals");

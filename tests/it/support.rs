@@ -351,8 +351,9 @@ pub fn pull_request(
     }
 }
 
-/// A project with the demo's own policy, reading `STAGING_DATABASE_URL` into `DATABASE_URL`
-/// with `PULLPROD_SALT`; `extra` is appended to its dump table.
+/// A project with the demo's own policy, reading `STAGING_DATABASE_URL` (a source marked
+/// `production = false`) into `DATABASE_URL` with `PULLPROD_SALT`; `extra` is appended to its
+/// dump table. Committed on `main`, its review ref, so the marking counts.
 pub fn demo_project(extra: &str) -> Project {
     let project = Project::empty();
     project.write(
@@ -360,8 +361,9 @@ pub fn demo_project(extra: &str) -> Project {
         &format!(
             "[package]\nname = \"demo-copy\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
              [package.metadata.dump]\npolicy = \"policy\"\nproject = \"demo-copy\"\n\
-             source.staging = \"env:STAGING_DATABASE_URL\"\ntarget = \"env:DATABASE_URL\"\n\
-             salt = \"env:PULLPROD_SALT\"\nretention-days = 1\n{extra}"
+             source.staging = {{ url = \"env:STAGING_DATABASE_URL\", production = false }}\n\
+             target = \"env:DATABASE_URL\"\nsalt = \"env:PULLPROD_SALT\"\nretention-days = 1\n\
+             review-ref = \"main\"\n{extra}"
         ),
     );
     project.write("src/lib.rs", "//! a copy of the demo project\n");
@@ -374,6 +376,7 @@ pub fn demo_project(extra: &str) -> Project {
             project.write(&format!("{folder}/{name}"), &text);
         }
     }
+    project.git_commit_all("the demo project");
     project
 }
 
