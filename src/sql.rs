@@ -448,7 +448,7 @@ mod tests {
             r#"tags @> ARRAY['a'] AND "Weird Name"::int = -1"#,
             "ok functions=[] operators=[- = @>]",
         );
-        check("a =-1", "ok functions=[] operators=[= -]");
+        check("a =-1", "ok functions=[] operators=[- =]");
         check("a @- 1", "ok functions=[] operators=[@-]");
         check(
             "x OPERATOR(pg_catalog.+) 1 = 2",
