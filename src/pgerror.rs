@@ -1,7 +1,7 @@
 //! PostgreSQL errors turned into our messages, in one place. Statements we wrote: the primary
 //! message and hint, never DETAIL or CONTEXT (where the server puts row values). Reading or
-//! writing rows: SQLSTATE, table, column and constraint only, as even a primary message can
-//! quote a value (`invalid input syntax for type integer: "<value>"`).
+//! writing rows: SQLSTATE, table, column and constraint, as even a primary message can quote a
+//! value (`invalid input syntax for type integer: "<value>"`).
 
 use std::fmt::Display;
 
@@ -26,7 +26,9 @@ pub fn message(err: &postgres::Error) -> String {
 
 /// The message of an error while rows of `table` were read or written: the SQLSTATE (code and
 /// name), and the column (one of `columns`) and constraint when the server names them; never
-/// the server's message, detail, hint or context. Without `table`, the one the server names.
+/// the server's detail, hint or context, and its message only for the classes whose messages
+/// never quote a value (timeouts, disk full, privileges…). Without `table`, the one the server
+/// names.
 pub fn data_message(
     err: &postgres::Error,
     table: Option<&TableName>,
@@ -46,6 +48,11 @@ pub fn data_message(
     };
     let code = db.code().code();
     let mut text = format!("SQLSTATE {code} ({})", sqlstate_name(code));
+    let fixed_text = VALUE_FREE_CLASSES.contains(&code.get(..2).unwrap_or(""))
+        || VALUE_FREE_CODES.contains(&code);
+    if fixed_text {
+        text = format!("{} ({text})", db.message());
+    }
     let column = db.column().or_else(|| {
         // COPY names the column only in its context (`COPY t, line 3, column c: "<value>"`):
         // look for the names we know, never copy text from it.
@@ -66,9 +73,18 @@ pub fn data_message(
     if let Some(constraint) = db.constraint() {
         text.push_str(&format!(", constraint `{constraint}`"));
     }
-    text.push_str(" (the server's message is not shown: it can quote a row value)");
+    if !fixed_text {
+        text.push_str(" (the server's message is not shown: it can quote a row value)");
+    }
     text
 }
+
+/// SQLSTATE classes whose messages are fixed texts that never quote a row value: connection
+/// exceptions, invalid transaction state, transaction rollback, insufficient resources, program
+/// limits, object not in prerequisite state, operator intervention, system errors.
+const VALUE_FREE_CLASSES: &[&str] = &["08", "25", "40", "53", "54", "55", "57", "58"];
+/// Single codes likewise: insufficient privilege (including row-level security).
+const VALUE_FREE_CODES: &[&str] = &["42501"];
 
 /// An IO error from writing rows (a COPY FROM STDIN the server rejected mid-stream carries the
 /// `postgres::Error` inside, whose chain shows DETAIL): as `data_message`; other IO errors as

@@ -479,7 +479,7 @@ pub fn copy_table(
                     let chunk = chunk.data_context(
                         &plan.table,
                         &plan.columns,
-                        "failed to read the source",
+                        "failed to read from the source",
                     )?;
                     block.extend_from_slice(&chunk);
                     if block.len() >= BLOCK {
@@ -524,7 +524,7 @@ pub fn copy_table(
                 if out.len() >= FLUSH_AT {
                     sink.write_all(&out)
                         .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
-                        .context("failed to write the rows")?;
+                        .context("failed to write to the new database")?;
                     out.clear();
                 }
             }
@@ -540,7 +540,7 @@ pub fn copy_table(
     rows.finish(&pending, &mut out)?;
     sink.write_all(&out)
         .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
-        .context("failed to write the rows")?;
+        .context("failed to write to the new database")?;
     crate::fault::point("data-first-block");
     Ok(TableCopied {
         table: plan.table.clone(),
