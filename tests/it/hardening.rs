@@ -329,6 +329,42 @@ fn tls_modes_behave_as_libpq() {
 }
 
 #[test]
+fn channel_binding_require_is_never_downgraded() {
+    // The local server trusts: no SCRAM, so no channel binding. libpq refuses such a session
+    // with channel_binding=require; so must we (it used to be ignored and connected).
+    let db = TestDb::new("h_channel_binding");
+    let base = format!("host=127.0.0.1 port=5432 user=root dbname={}", db.name());
+    assert!(ssl_in_use(&format!("{base} sslmode=require channel_binding=prefer")).expect("prefer"));
+    for mode in ["require", "disable"] {
+        let err = ssl_in_use(&format!("{base} sslmode={mode} channel_binding=require"))
+            .expect_err("channel_binding=require without SCRAM must fail");
+        assert!(chain(&err).contains("channel binding"), "{}", chain(&err));
+    }
+    let err = ssl_in_use(&format!("{base} require_auth=scram-sha-256")).unwrap_err();
+    assert!(
+        chain(&err).contains("connection option `require_auth` is not supported"),
+        "{}",
+        chain(&err)
+    );
+
+    // A client certificate is loaded (its key must be private, as libpq insists).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert = self_signed_cert(dir.path());
+    let key = dir.path().join("wrong-root.key");
+    let with_cert = format!(
+        "{base} sslmode=require sslcert={} sslkey={}",
+        cert.display(),
+        key.display()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let err = ssl_in_use(&with_cert).unwrap_err();
+    assert!(chain(&err).contains("readable by group or others"), "{}", chain(&err));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(ssl_in_use(&with_cert).expect("client certificate loaded"));
+}
+
+#[test]
 fn pull_over_verify_full_tls() {
     let source = TestDb::new("h_tls_pull_src");
     source.exec(include_str!("../data/small_shop.sql"));
