@@ -1528,3 +1528,49 @@ mod fuzz {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile values
+
+#[test]
+fn jsonb_nested_twelve_thousand_deep_is_copied_or_a_clear_error() {
+    // PostgreSQL accepts a document this deep; the transformer used to overflow its stack and
+    // abort the whole pull (rc 134).
+    let source = TestDb::new("h_deep_json_src");
+    let target = TestDb::new("h_deep_json_dst");
+    let deep = format!("{}1{}", "[".repeat(12_000), "]".repeat(12_000));
+    source.exec(&format!(
+        "CREATE TABLE docs (id int PRIMARY KEY, doc jsonb);
+         INSERT INTO docs VALUES (1, '{{\"a\": \"canary-deep-1\", \"deep\": {deep}}}')"
+    ));
+    let policy = support::policy_from_toml(
+        r#"
+[docs]
+id = "keep"
+doc = { json = { "$.a" = "hash" } }
+"#,
+    );
+    let request = support::pull_request(&source, &target, policy.clone(), 2);
+    pull::run(&request).expect("a deep value no rule reaches is copied");
+    assert_eq!(
+        target.count("SELECT count(*) FROM docs WHERE jsonb_array_length(doc -> 'deep') = 1"),
+        1
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM docs WHERE doc::text LIKE '%canary-deep%'"),
+        0
+    );
+
+    // A rule that must walk every leaf of it stops at a bound: an error naming the column.
+    source.exec(&format!(
+        "INSERT INTO docs VALUES (2, '{{\"a\": {deep}}}')"
+    ));
+    let err = pull::run(&request).expect_err("too deep under a rule");
+    let text = chain(&err);
+    assert!(
+        text.contains("`public.docs.doc`") || text.contains("`docs.doc`"),
+        "{text}"
+    );
+    assert!(text.contains("nested deeper than"), "{text}");
+    assert!(!text.contains("canary") && !text.contains("[[["), "{text}");
+}
