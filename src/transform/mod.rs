@@ -1253,6 +1253,45 @@ mod tests {
     }
 
     #[test]
+    fn numerics_of_any_size_go_in_buckets_and_hash() {
+        let numeric = ty(BaseType::Numeric);
+        let bucket = |width: f64| Rule::new(Strategy::Generalise(Generalise::Bucket(width)));
+        let tiny = format!("0.{}1", "0".repeat(16_382)); // 1e-16383, PostgreSQL's smallest
+        let huge = format!("1{}", "0".repeat(131_071)); // 1e131071, its largest order
+        let cases: Vec<(String, f64, String)> = vec![
+            ("12.345".into(), 10.0, "10.000".into()),
+            ("-12.345".into(), 10.0, "-20.000".into()),
+            ("-12.34".into(), 0.5, "-12.50".into()),
+            ("123".into(), 0.5, "123.0".into()),
+            ("-20".into(), 10.0, "-20".into()),
+            ("0.004".into(), 0.01, "0.000".into()),
+            ("-0.004".into(), 0.01, "-0.010".into()),
+            ("99999999999999999999999999999999999999999999".into(), 7.0,
+             "99999999999999999999999999999999999999999998".into()),
+            (tiny.clone(), 10.0, format!("0.{}", "0".repeat(16_383))),
+            (format!("-{tiny}"), 10.0, format!("-10.{}", "0".repeat(16_383))),
+            (huge.clone(), 10.0, huge.clone()),
+            (format!("{huge}.5"), 3.0, format!("{}.0", {
+                // 10^131071 = 3·(333…3) + 1, so the bucket is 10^131071 - 1.
+                "9".repeat(131_071)
+            })),
+        ];
+        for (input, width, expected) in &cases {
+            assert_eq!(&text_of(&bucket(*width), &numeric, input), expected, "{width}");
+            assert_eq!(&via_binary(&bucket(*width), &numeric, input), expected, "{width}");
+        }
+        // A bounded column still gets a value that fits (towards zero when flooring would not).
+        let mut bounded = ty(BaseType::Numeric);
+        bounded.numeric = Some((3, 0));
+        assert_eq!(text_of(&bucket(10.0), &bounded, "-995"), "-990");
+        // Hashing and keeping them is no abort either, in both formats.
+        for input in [&tiny, &huge] {
+            let hashed = text_of(&Rule::new(Strategy::Hash), &numeric, input);
+            assert_eq!(hashed, via_binary(&Rule::new(Strategy::Hash), &numeric, input));
+        }
+    }
+
+    #[test]
     fn unique_needs_room_and_a_capable_strategy() {
         let cases: Vec<(Strategy, SqlType, &str)> = vec![
             (Strategy::Hash, varchar(12), "too short for a unique `hash`"),

@@ -1574,3 +1574,41 @@ doc = { json = { "$.a" = "hash" } }
     assert!(text.contains("nested deeper than"), "{text}");
     assert!(!text.contains("canary") && !text.contains("[[["), "{text}");
 }
+
+#[test]
+fn numerics_at_the_edges_of_postgres_range_go_in_buckets() {
+    // `generalise` with a bucket used to fail the pull on these (values past 36 digits).
+    let source = TestDb::new("h_numeric_edges_src");
+    let target = TestDb::new("h_numeric_edges_dst");
+    source.exec(
+        "CREATE TABLE amounts (id int PRIMARY KEY, amount numeric);
+         INSERT INTO amounts VALUES (1, 1e-16383), (2, -1e-16383), (3, 1e131071),
+           (4, -1e131071 + 0.5), (5, 12.345), (6, 'NaN'), (7, NULL)",
+    );
+    let policy = support::policy_from_toml(
+        r#"
+[amounts]
+id = "keep"
+amount = { generalise = { bucket = 10 } }
+"#,
+    );
+    pull::run(&support::pull_request(&source, &target, policy, 2)).expect("pull succeeds");
+    let expected = [
+        (1, "0"),
+        (2, "-10"),
+        (3, "1e131071"),
+        (4, "-1e131071"),
+        (5, "10"),
+        (6, "NaN"),
+    ];
+    for (id, value) in expected {
+        assert_eq!(
+            target.count(&format!(
+                "SELECT count(*) FROM amounts WHERE id = {id} AND amount = '{value}'::numeric"
+            )),
+            1,
+            "row {id}"
+        );
+    }
+    assert_eq!(target.count("SELECT count(*) FROM amounts WHERE amount IS NULL"), 1);
+}
