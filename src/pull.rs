@@ -518,6 +518,7 @@ pub fn state_dir() -> Result<PathBuf> {
 
 fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let path = match &request.options.audit_log {
         Some(path) => path.clone(),
         None => state_dir()?.join("audit.log"),
@@ -538,6 +539,8 @@ fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("failed to open the audit log `{}`", path.display()))?;
     writeln!(file, "{entry}")
@@ -798,6 +801,7 @@ fn staging_run_recorded(project: &str, policy_sha256: &str) -> Result<bool> {
 
 fn record_staging_run(project: &str, policy_sha256: &str) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     if staging_run_recorded(project, policy_sha256)? {
         return Ok(());
     }
@@ -809,6 +813,8 @@ fn record_staging_run(project: &str, policy_sha256: &str) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("failed to open `{}`", path.display()))?;
     writeln!(file, "{policy_sha256}")
