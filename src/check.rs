@@ -650,7 +650,10 @@ mod tests {
             schema: "public".into(),
             name: "users".into(),
         };
-        let names = ["where", "rows", "skip", "keep", "percent", "limit", "follow", "nullify", "columns", "nick"];
+        let names = [
+            "where", "rows", "skip", "keep", "percent", "limit", "follow", "nullify", "columns",
+            "nick",
+        ];
         let missing: Vec<(String, String)> = names
             .iter()
             .map(|name| (name.to_string(), "keep".to_string()))

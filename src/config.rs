@@ -527,11 +527,9 @@ pub fn has_literal_password(conninfo: &str) -> bool {
         }
     }
     // Any key containing `password` followed by `=`, whatever the spacing or the form.
-    lower.match_indices("password").any(|(at, word)| {
-        lower[at + word.len()..]
-            .trim_start()
-            .starts_with('=')
-    })
+    lower
+        .match_indices("password")
+        .any(|(at, word)| lower[at + word.len()..].trim_start().starts_with('='))
 }
 
 struct Reader<'a> {

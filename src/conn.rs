@@ -10,9 +10,7 @@ use anyhow::{Context, Result, bail};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres::{Client, Config as PgConfig};
 use postgres_openssl::MakeTlsConnector;
-use tokio_postgres::config::{
-    ChannelBinding, SslMode as TokioSslMode, TargetSessionAttrs,
-};
+use tokio_postgres::config::{ChannelBinding, SslMode as TokioSslMode, TargetSessionAttrs};
 
 /// Connection settings after merging the string, the `PG*` variables and `~/.pgpass`.
 #[derive(Clone, PartialEq, Eq)]
@@ -141,9 +139,13 @@ impl Settings {
         let host = get("host", "PGHOST").unwrap_or_else(default_socket_dir);
         let port = match get("port", "PGPORT") {
             // Never quote the value: in a malformed URL it may be a password.
-            Some(port) => port.parse::<u16>().ok().filter(|port| *port != 0).ok_or_else(|| {
-                anyhow::anyhow!("invalid port: expected a number from 1 to 65535")
-            })?,
+            Some(port) => port
+                .parse::<u16>()
+                .ok()
+                .filter(|port| *port != 0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("invalid port: expected a number from 1 to 65535")
+                })?,
             None => 5432,
         };
         let user = get("user", "PGUSER")
@@ -390,7 +392,10 @@ impl Settings {
             return Ok(());
         }
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let default = |name: &str| home.as_ref().map(|home| home.join(".postgresql").join(name));
+        let default = |name: &str| {
+            home.as_ref()
+                .map(|home| home.join(".postgresql").join(name))
+        };
         let cert = match &self.sslcert {
             Some(cert) => cert.clone(),
             None => match default("postgresql.crt") {
@@ -1221,7 +1226,10 @@ mod tests {
             assert!(!shown.contains("SECRET"), "{url} -> {shown}");
         }
         assert_eq!(redact("postgres://h:5432/db"), "postgres://h:5432/db");
-        assert_eq!(redact("postgres://[::1]:5432/db"), "postgres://[::1]:5432/db");
+        assert_eq!(
+            redact("postgres://[::1]:5432/db"),
+            "postgres://[::1]:5432/db"
+        );
     }
 
     #[test]
@@ -1256,8 +1264,8 @@ mod tests {
             "options",
             "gssencmode",
         ] {
-            let err = Settings::parse_with_env(&format!("host=h {key}=x"), &|_| None)
-                .expect_err(key);
+            let err =
+                Settings::parse_with_env(&format!("host=h {key}=x"), &|_| None).expect_err(key);
             assert!(
                 err.to_string()
                     .starts_with(&format!("connection option `{key}` is not supported")),
@@ -1277,8 +1285,8 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().starts_with("`PGSERVICE` is set"), "{err}");
-        let err = Settings::parse_with_env("host=h target_session_attrs=standby", &|_| None)
-            .unwrap_err();
+        let err =
+            Settings::parse_with_env("host=h target_session_attrs=standby", &|_| None).unwrap_err();
         assert!(err.to_string().contains("not supported"), "{err}");
     }
 
@@ -1294,7 +1302,10 @@ mod tests {
         assert_eq!(settings.keepalives.idle, Some(Duration::from_secs(30)));
         let config = settings.tokio_config();
         assert_eq!(config.get_channel_binding(), ChannelBinding::Require);
-        assert_eq!(config.get_target_session_attrs(), TargetSessionAttrs::ReadOnly);
+        assert_eq!(
+            config.get_target_session_attrs(),
+            TargetSessionAttrs::ReadOnly
+        );
         let env = settings.libpq_env();
         for expected in [
             ("PGCHANNELBINDING", "require"),
@@ -1303,7 +1314,8 @@ mod tests {
             ("PGSSLKEY", "/c.key"),
         ] {
             assert!(
-                env.iter().any(|(var, value)| (*var, value.as_str()) == expected),
+                env.iter()
+                    .any(|(var, value)| (*var, value.as_str()) == expected),
                 "{expected:?}"
             );
         }

@@ -363,8 +363,7 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
             "columns" if value.is_table_like() => {
                 let columns = value.as_table_like().expect("checked table-like");
                 for (column, column_value) in columns.iter() {
-                    let (column_key, _) =
-                        columns.get_key_value(column).expect("key from iter");
+                    let (column_key, _) = columns.get_key_value(column).expect("key from iter");
                     let column_span = span_of_key(column_key, column_value);
                     parse_column(ctx, &mut rule, column, column_value, column_span);
                 }

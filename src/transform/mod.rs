@@ -1192,7 +1192,8 @@ mod tests {
         let depth = 12_000;
         let deep = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
         let deep_object = format!("{}1{}", r#"{"k": "#.repeat(depth), "}".repeat(depth));
-        let doc = format!(r#"{{"contact": {{"email": "a@b.c"}}, "deep": {deep}, "o": {deep_object}}}"#);
+        let doc =
+            format!(r#"{{"contact": {{"email": "a@b.c"}}, "deep": {deep}, "o": {deep_object}}}"#);
         let t = ty(BaseType::Jsonb);
         let run = |rules: Vec<JsonRule>, input: &str| {
             // A thread with the pipeline workers' stack (Rust's default, 2 MiB).
@@ -1246,7 +1247,11 @@ mod tests {
             "]".repeat(json::MAX_RULE_DEPTH - 1)
         );
         let out = run(
-            vec![rule_at("$.deep", vec![key("deep")], Strategy::Generalise(Generalise::Bucket(10.0)))],
+            vec![rule_at(
+                "$.deep",
+                vec![key("deep")],
+                Strategy::Generalise(Generalise::Bucket(10.0)),
+            )],
             &format!(r#"{{"deep": {within}}}"#),
         );
         assert!(out.expect("within the bound").contains("[0]"));
@@ -1266,19 +1271,38 @@ mod tests {
             ("-20".into(), 10.0, "-20".into()),
             ("0.004".into(), 0.01, "0.000".into()),
             ("-0.004".into(), 0.01, "-0.010".into()),
-            ("99999999999999999999999999999999999999999999".into(), 7.0,
-             "99999999999999999999999999999999999999999998".into()),
+            (
+                "99999999999999999999999999999999999999999999".into(),
+                7.0,
+                "99999999999999999999999999999999999999999998".into(),
+            ),
             (tiny.clone(), 10.0, format!("0.{}", "0".repeat(16_383))),
-            (format!("-{tiny}"), 10.0, format!("-10.{}", "0".repeat(16_383))),
+            (
+                format!("-{tiny}"),
+                10.0,
+                format!("-10.{}", "0".repeat(16_383)),
+            ),
             (huge.clone(), 10.0, huge.clone()),
-            (format!("{huge}.5"), 3.0, format!("{}.0", {
-                // 10^131071 = 3·(333…3) + 1, so the bucket is 10^131071 - 1.
-                "9".repeat(131_071)
-            })),
+            (
+                format!("{huge}.5"),
+                3.0,
+                format!("{}.0", {
+                    // 10^131071 = 3·(333…3) + 1, so the bucket is 10^131071 - 1.
+                    "9".repeat(131_071)
+                }),
+            ),
         ];
         for (input, width, expected) in &cases {
-            assert_eq!(&text_of(&bucket(*width), &numeric, input), expected, "{width}");
-            assert_eq!(&via_binary(&bucket(*width), &numeric, input), expected, "{width}");
+            assert_eq!(
+                &text_of(&bucket(*width), &numeric, input),
+                expected,
+                "{width}"
+            );
+            assert_eq!(
+                &via_binary(&bucket(*width), &numeric, input),
+                expected,
+                "{width}"
+            );
         }
         // A bounded column still gets a value that fits (towards zero when flooring would not).
         let mut bounded = ty(BaseType::Numeric);
@@ -1287,7 +1311,10 @@ mod tests {
         // Hashing and keeping them is no abort either, in both formats.
         for input in [&tiny, &huge] {
             let hashed = text_of(&Rule::new(Strategy::Hash), &numeric, input);
-            assert_eq!(hashed, via_binary(&Rule::new(Strategy::Hash), &numeric, input));
+            assert_eq!(
+                hashed,
+                via_binary(&Rule::new(Strategy::Hash), &numeric, input)
+            );
         }
     }
 

@@ -532,27 +532,43 @@ fn shared_or_foreign_dump_folders_are_refused_and_never_chmodded() {
     };
     // A shared sticky folder, as the system temp folder itself is: it used to be chmod'ed 0700.
     let shared = folder("shared", 0o1777);
-    let message = refused(&shared.join("shop.sql"), &dump_options(&shared, state.path(), "shop", 1));
+    let message = refused(
+        &shared.join("shop.sql"),
+        &dump_options(&shared, state.path(), "shop", 1),
+    );
     assert!(
         message.contains("other users can open that folder") && message.contains("chmod 700"),
         "{message}"
     );
-    assert_eq!(mode_of(&shared), 0o1777, "never chmod a folder we did not create");
+    assert_eq!(
+        mode_of(&shared),
+        0o1777,
+        "never chmod a folder we did not create"
+    );
     // Our own folder, open to others: refused too, with the fix to apply; left as it is.
     let open = folder("open", 0o755);
-    let message = refused(&open.join("shop.sql"), &dump_options(&open, state.path(), "shop", 1));
+    let message = refused(
+        &open.join("shop.sql"),
+        &dump_options(&open, state.path(), "shop", 1),
+    );
     assert!(message.contains("chmod 700"), "{message}");
     assert_eq!(mode_of(&open), 0o755);
     // Another user's folder: refused on ownership first, whatever its mode; left as it is.
     for mode in [0o755, 0o700] {
         let foreign = folder(&format!("foreign-{mode:o}"), mode);
         std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
-        let message =
-            refused(&foreign.join("shop.sql"), &dump_options(&foreign, state.path(), "shop", 1));
+        let message = refused(
+            &foreign.join("shop.sql"),
+            &dump_options(&foreign, state.path(), "shop", 1),
+        );
         assert!(message.contains("belongs to another user"), "{message}");
         assert_eq!(mode_of(&foreign), mode);
         assert_eq!(std::fs::metadata(&foreign).unwrap().uid(), 65534);
-        assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 0, "nothing written");
+        assert_eq!(
+            std::fs::read_dir(&foreign).unwrap().count(),
+            0,
+            "nothing written"
+        );
     }
     // A folder we create is private, and so is a private folder of ours.
     let fresh = root.path().join("new/dumps");
@@ -591,7 +607,10 @@ fn planted_links_at_the_sidecar_and_the_index_are_replaced_not_followed() {
     std::io::Write::write_all(&mut writer, b"SELECT 1;\n").unwrap();
     writer.commit().unwrap();
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
-    for written in [dumpfile::sidecar_path(&dump), state.path().join("dumps.jsonl")] {
+    for written in [
+        dumpfile::sidecar_path(&dump),
+        state.path().join("dumps.jsonl"),
+    ] {
         let meta = std::fs::symlink_metadata(&written).unwrap();
         assert!(meta.file_type().is_file(), "{}", written.display());
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -612,7 +631,8 @@ fn unfinished_dumps_at_custom_paths_are_pruned() {
     let elsewhere = root.path().join("elsewhere");
     let options = dump_options(&dir, state.path(), "shop", 1);
     // A killed run: the writer never commits nor drops (its temporary file stays).
-    let mut writer = DumpWriter::create(&elsewhere.join("custom.sql"), "staging", &options).unwrap();
+    let mut writer =
+        DumpWriter::create(&elsewhere.join("custom.sql"), "staging", &options).unwrap();
     std::io::Write::write_all(&mut writer, b"COPY people FROM stdin;\n").unwrap();
     std::mem::forget(writer);
     let parts = || -> Vec<PathBuf> {
@@ -625,7 +645,10 @@ fn unfinished_dumps_at_custom_paths_are_pruned() {
     let left = parts();
     assert_eq!(left.len(), 1, "{left:?}");
     let now = SystemTime::now();
-    assert!(dumpfile::prune_expired(&options, now).unwrap().is_empty(), "a run in progress");
+    assert!(
+        dumpfile::prune_expired(&options, now).unwrap().is_empty(),
+        "a run in progress"
+    );
     assert_eq!(parts(), left);
     // Another project's pruning leaves it alone.
     let blog = dump_options(&dir, state.path(), "blog", 1);
@@ -652,9 +675,18 @@ fn header_values_cannot_inject_sql() {
     std::io::Write::write_all(&mut writer, b"SELECT 1;\n").unwrap();
     writer.commit().unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    let header: Vec<&str> = text.split(['\n', '\r']).take_while(|line| *line != "SELECT 1;").collect();
+    let header: Vec<&str> = text
+        .split(['\n', '\r'])
+        .take_while(|line| *line != "SELECT 1;")
+        .collect();
     for line in &header {
-        assert!(line.is_empty() || line.starts_with("--"), "{line:?} in {text:?}");
+        assert!(
+            line.is_empty() || line.starts_with("--"),
+            "{line:?} in {text:?}"
+        );
     }
-    assert!(text.contains(r"prod\nCREATE TABLE injected(); --"), "{text}");
+    assert!(
+        text.contains(r"prod\nCREATE TABLE injected(); --"),
+        "{text}"
+    );
 }

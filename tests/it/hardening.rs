@@ -359,7 +359,11 @@ fn channel_binding_require_is_never_downgraded() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let err = ssl_in_use(&with_cert).unwrap_err();
-    assert!(chain(&err).contains("readable by group or others"), "{}", chain(&err));
+    assert!(
+        chain(&err).contains("readable by group or others"),
+        "{}",
+        chain(&err)
+    );
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     assert!(ssl_in_use(&with_cert).expect("client certificate loaded"));
 }
@@ -1562,9 +1566,7 @@ doc = { json = { "$.a" = "hash" } }
     );
 
     // A rule that must walk every leaf of it stops at a bound: an error naming the column.
-    source.exec(&format!(
-        "INSERT INTO docs VALUES (2, '{{\"a\": {deep}}}')"
-    ));
+    source.exec(&format!("INSERT INTO docs VALUES (2, '{{\"a\": {deep}}}')"));
     let err = pull::run(&request).expect_err("too deep under a rule");
     let text = chain(&err);
     assert!(
@@ -1610,5 +1612,8 @@ amount = { generalise = { bucket = 10 } }
             "row {id}"
         );
     }
-    assert_eq!(target.count("SELECT count(*) FROM amounts WHERE amount IS NULL"), 1);
+    assert_eq!(
+        target.count("SELECT count(*) FROM amounts WHERE amount IS NULL"),
+        1
+    );
 }
