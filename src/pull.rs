@@ -522,6 +522,7 @@ pub fn state_dir() -> Result<PathBuf> {
 
 fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let path = match &request.options.audit_log {
         Some(path) => path.clone(),
         None => state_dir()?.join("audit.log"),
@@ -542,6 +543,8 @@ fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("failed to open the audit log `{}`", path.display()))?;
     writeln!(file, "{entry}")
@@ -802,6 +805,7 @@ fn staging_run_recorded(project: &str, policy_sha256: &str) -> Result<bool> {
 
 fn record_staging_run(project: &str, policy_sha256: &str) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     if staging_run_recorded(project, policy_sha256)? {
         return Ok(());
     }
@@ -813,6 +817,8 @@ fn record_staging_run(project: &str, policy_sha256: &str) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("failed to open `{}`", path.display()))?;
     writeln!(file, "{policy_sha256}")
