@@ -332,6 +332,103 @@ pub fn set_sequences(target: &mut Client, values: &[(TableName, i64, bool)]) -> 
     Ok(())
 }
 
+/// A sequence that feeds a column: owned by it (`serial`, identity) or named in its default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceUse {
+    pub sequence: TableName,
+    pub table: TableName,
+    pub column: String,
+}
+
+/// Every sequence that feeds a column of an ordinary or partitioned table, in `client`'s
+/// database (the source's snapshot, or the new database: their schemas are the same).
+pub fn sequence_uses(client: &mut Client) -> Result<Vec<SequenceUse>> {
+    let rows = client
+        .query(
+            "SELECT DISTINCT sn.nspname, s.relname, tn.nspname, t.relname, a.attname              FROM (SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att FROM pg_depend d                    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass                      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0                    UNION                    SELECT d.refobjid, ad.adrelid, ad.adnum FROM pg_attrdef ad JOIN pg_depend d                      ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid                     AND d.refclassid = 'pg_class'::regclass) u              JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'              JOIN pg_namespace sn ON sn.oid = s.relnamespace              JOIN pg_class t ON t.oid = u.rel AND t.relkind IN ('r', 'p')              JOIN pg_namespace tn ON tn.oid = t.relnamespace              JOIN pg_attribute a ON a.attrelid = u.rel AND a.attnum = u.att              ORDER BY 1, 2, 3, 4, 5",
+            &[],
+        )
+        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .context("failed to read which columns sequences feed")?;
+    Ok(rows
+        .iter()
+        .map(|row| SequenceUse {
+            sequence: TableName {
+                schema: row.get(0),
+                name: row.get(1),
+            },
+            table: TableName {
+                schema: row.get(2),
+                name: row.get(3),
+            },
+            column: row.get(4),
+        })
+        .collect())
+}
+
+/// SQL that moves `use_.sequence` past the largest value of its column when the column's
+/// values were transformed (a hashed serial key lands far beyond the source's sequence), so
+/// the next insert does not collide. Does nothing when the sequence is already past it, or
+/// counts down.
+pub fn advance_sequence_sql(use_: &SequenceUse) -> String {
+    let sequence = use_.sequence.quoted();
+    format!(
+        "SELECT pg_catalog.setval('{}', m.v) FROM (SELECT max({})::bigint AS v FROM {}) m,          {sequence} s, pg_catalog.pg_sequences ps          WHERE ps.schemaname = {} AND ps.sequencename = {} AND ps.increment_by > 0            AND m.v IS NOT NULL AND m.v > s.last_value AND m.v <= ps.max_value;",
+        sequence.replace('\'', "''"),
+        quote_ident(&use_.column),
+        use_.table.quoted(),
+        literal(&use_.sequence.schema),
+        literal(&use_.sequence.name),
+    )
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The uses whose column some plan transforms (on the table, or on any of its partitions).
+pub fn transformed_uses(
+    uses: &[SequenceUse],
+    catalog: &crate::schema::Catalog,
+    plans: &[crate::pipeline::TablePlan],
+) -> Vec<SequenceUse> {
+    let mut transformed = std::collections::BTreeSet::new();
+    for plan in plans {
+        let ancestor = catalog
+            .table(&plan.table)
+            .and_then(|table| table.parent.clone());
+        for (column, rule) in plan.columns.iter().zip(&plan.rules) {
+            if rule.is_keep() {
+                continue;
+            }
+            transformed.insert((plan.table.clone(), column.clone()));
+            if let Some(ancestor) = &ancestor {
+                transformed.insert((ancestor.clone(), column.clone()));
+            }
+        }
+    }
+    uses.iter()
+        .filter(|use_| transformed.contains(&(use_.table.clone(), use_.column.clone())))
+        .cloned()
+        .collect()
+}
+
+/// Run `advance_sequence_sql` for each use in the new database.
+pub fn advance_sequences(target: &mut Client, uses: &[SequenceUse]) -> Result<()> {
+    for use_ in uses {
+        target
+            .batch_execute(&advance_sequence_sql(use_))
+            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .with_context(|| {
+                format!(
+                    "failed to move sequence `{}` past the transformed `{}.{}`",
+                    use_.sequence, use_.table, use_.column
+                )
+            })?;
+    }
+    Ok(())
+}
+
 pub fn refresh_matviews(target: &mut Client, matviews: &[TableName]) -> Result<()> {
     for matview in matviews {
         target

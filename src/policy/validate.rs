@@ -332,6 +332,16 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                 Some(reason) => keep_all = Some(reason),
                 None => table_ok = false,
             },
+            // `precent = 10`: no column rule is a number, a boolean or a list.
+            typo if !value.is_str()
+                && value.as_table_like().is_none()
+                && did_you_mean(typo, TABLE_KEYS.iter().copied()).is_some() =>
+            {
+                unknown_key(ctx, key_span, &format!("[{label}]"), typo, TABLE_KEYS);
+                ctx.parsed
+                    .broken
+                    .insert((name.clone(), Some(typo.to_string())));
+            }
             column => match parse_rule(ctx, &format!("{label}.{column}"), value, &key_span) {
                 Some(column_rule) => rule.columns.push(ColumnRule {
                     column: column.to_string(),

@@ -203,6 +203,11 @@ impl Scalar {
     ) -> Result<Option<Val<'c>>, TransformError> {
         buf.clear();
         let base = &self.ty.base;
+        // An empty string holds nothing personal: it stays empty, as NULL stays NULL, under
+        // every strategy but `const` (one pseudonym for every `''` breaks unique indexes).
+        if !self.is_const && is_empty_text(base, &input) {
+            return Ok(Some(input));
+        }
         let out = match &mut self.strategy {
             Strat::Null => return Ok(None),
             Strat::Literal(literal) => {
@@ -314,6 +319,17 @@ impl Scalar {
     }
 }
 
+/// `''` of a textual type (`char(n)` pads it with spaces), or an empty `bytea`.
+fn is_empty_text(base: &BaseType, input: &Val<'_>) -> bool {
+    match input {
+        Val::Text(text) if base.is_textual() => {
+            text.is_empty() || (*base == BaseType::Bpchar && text.bytes().all(|b| b == b' '))
+        }
+        Val::Bytes(bytes) => bytes.is_empty(),
+        _ => false,
+    }
+}
+
 fn text_val(buf: &[u8]) -> Val<'_> {
     Val::Text(std::str::from_utf8(buf).expect("transforms write UTF-8"))
 }
@@ -377,7 +393,8 @@ fn redact_literal(ty: &SqlType) -> Option<Vec<u8>> {
         BaseType::Uuid => "00000000-0000-0000-0000-000000000000",
         BaseType::Inet => "0.0.0.0",
         BaseType::Cidr => "0.0.0.0/32",
-        BaseType::Bytea => "",
+        // The bytes of `[redacted]`: small, and visibly a placeholder.
+        BaseType::Bytea => return Some(b"[redacted]".to_vec()),
         BaseType::Json | BaseType::Jsonb => "{}",
         _ => return None,
     };
@@ -395,13 +412,17 @@ pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, Transf
     };
     let base = &ty.base;
     if *base == BaseType::Bytea {
-        let mut scratch = Vec::new();
-        let Ok(Val::Bytes(bytes)) =
-            value::decode(base, super::Format::Text, text.as_bytes(), &mut scratch)
-        else {
-            return Err(invalid());
-        };
-        return Ok(bytes.to_vec());
+        // `\x…` hex, or base64: PostgreSQL's escape format would take any text as bytes.
+        if text.starts_with("\\x") {
+            let mut scratch = Vec::new();
+            let Ok(Val::Bytes(bytes)) =
+                value::decode(base, super::Format::Text, text.as_bytes(), &mut scratch)
+            else {
+                return Err(invalid_bytea(ty));
+            };
+            return Ok(bytes.to_vec());
+        }
+        return decode_base64(text.trim()).ok_or_else(|| invalid_bytea(ty));
     }
     let val = value::parse_text(base, text).ok_or_else(invalid)?;
     let ok = match base {
@@ -430,6 +451,41 @@ pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, Transf
         return Err(invalid());
     }
     Ok(text.as_bytes().to_vec())
+}
+
+fn invalid_bytea(ty: &SqlType) -> TransformError {
+    fail(format!(
+        "the `const` literal is not a valid `{}`: write hex (`\\x0a1b…`) or base64 (`Chs=`)",
+        ty.display
+    ))
+}
+
+/// Standard base64 (RFC 4648, `+/`, padding optional); `None` for anything else.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let digits = text.trim_end_matches('=');
+    if text.len() - digits.len() > 2 || digits.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for byte in digits.bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 fn check_unique(
