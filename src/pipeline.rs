@@ -397,10 +397,7 @@ pub fn copy_into_database(
             }
         }
         // A cancellation is never reported alone: it only ever follows a real failure.
-        let failure = first_failure
-            .lock()
-            .expect("workers are done")
-            .take();
+        let failure = first_failure.lock().expect("workers are done").take();
         match (failure, panicked, cancelled) {
             (Some(err), _, _) => Err(err),
             (None, true, _) => Err(anyhow!("a copy worker panicked")),

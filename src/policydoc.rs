@@ -589,7 +589,9 @@ fn render_tables(out: &mut String, policy: &Policy, project_dir: &Path) {
         }
         out.push_str(
             "\nEvery pseudonym is derived from an HMAC-SHA256 of the salt and the original value, so \
-             joins and foreign keys stay consistent. `(unique)`: distinct values stay distinct.\n\n",
+             joins and foreign keys stay consistent. `(unique)`: distinct values stay distinct. NULL \
+             stays NULL and an empty string stays empty under every strategy but `const`: emptiness \
+             is not personal data.\n\n",
         );
     }
     for table in tables {

@@ -111,7 +111,10 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     // The source: read-only session, one exported snapshot for schema, data and sequences (G4).
     let mut coordinator = open_source(&request.source, &request.source_name)?;
     if let Some(note) = request.source.dbname_fallback_note() {
-        progress.line(&format!("note: the `{}` source: {note}", request.source_name));
+        progress.line(&format!(
+            "note: the `{}` source: {note}",
+            request.source_name
+        ));
     }
     let source_could_write = role_can_write(&mut coordinator)?;
     if source_could_write {
@@ -867,7 +870,10 @@ mod tests {
     fn who_falls_back_to_the_os_account_name() {
         let os_name = conn::os_user_name().expect("this process has an account name");
         let who = who_with(&|_| None);
-        assert!(who == os_name || who.starts_with(&format!("{os_name}@")), "{who}");
+        assert!(
+            who == os_name || who.starts_with(&format!("{os_name}@")),
+            "{who}"
+        );
         assert!(who_with(&|var| (var == "LOGNAME").then(|| "ada".into())).starts_with("ada"));
     }
 }

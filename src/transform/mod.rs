@@ -434,7 +434,10 @@ mod tests {
         );
         let tags = array_of(ty(BaseType::Text));
         let out = text_of(&Rule::new(Strategy::Hash), &tags, "{\"\",a,\"\"}");
-        assert!(out.starts_with("{\"\",") && out.ends_with(",\"\"}"), "{out}");
+        assert!(
+            out.starts_with("{\"\",") && out.ends_with(",\"\"}"),
+            "{out}"
+        );
         let constant = Rule::new(Strategy::Const("n/a".into()));
         assert_eq!(
             check(&constant, &ty(BaseType::Text), Some("")).as_deref(),
@@ -674,7 +677,11 @@ mod tests {
             (ty(BaseType::Inet), "192.168.0.1", "0.0.0.0"),
             (ty(BaseType::Cidr), "192.168.0.0/24", "0.0.0.0/32"),
             (ty(BaseType::Jsonb), r#"{"a": 1}"#, "{}"),
-            (ty(BaseType::Bytea), "\\xdeadbeef", "\\x5b72656461637465645d"),
+            (
+                ty(BaseType::Bytea),
+                "\\xdeadbeef",
+                "\\x5b72656461637465645d",
+            ),
             (
                 SqlType {
                     enum_labels: vec!["low".into(), "high".into()],

@@ -174,8 +174,14 @@ d = "hash"
         let mut request = pull_request(&source, &target, policy.clone(), 1);
         request.options.force_text = force_text;
         pull::run(&request).unwrap_or_else(|err| panic!("pull: {err:#}"));
-        assert_eq!(target.count("SELECT count(*) FROM files WHERE a = '\\x0102ff'"), 2);
-        assert_eq!(target.count("SELECT count(*) FROM files WHERE b = '\\x010203'"), 2);
+        assert_eq!(
+            target.count("SELECT count(*) FROM files WHERE a = '\\x0102ff'"),
+            2
+        );
+        assert_eq!(
+            target.count("SELECT count(*) FROM files WHERE b = '\\x010203'"),
+            2
+        );
         assert_eq!(
             target.count("SELECT count(*) FROM files WHERE c = convert_to('[redacted]', 'UTF8')"),
             2
@@ -188,7 +194,9 @@ d = "hash"
 #[test]
 fn a_bytea_literal_that_is_neither_hex_nor_base64_is_refused() {
     let source = TestDb::new("rs_bytea_bad_src");
-    source.exec("CREATE TABLE files (id int PRIMARY KEY, a bytea); INSERT INTO files VALUES (1, 'x')");
+    source.exec(
+        "CREATE TABLE files (id int PRIMARY KEY, a bytea); INSERT INTO files VALUES (1, 'x')",
+    );
     let target = TestDb::new("rs_bytea_bad_dst");
     let policy = policy_from_toml("[files]\nid = \"keep\"\na = { const = \"not base64!\" }\n");
     let err = pull::run(&pull_request(&source, &target, policy, 1)).expect_err("bad literal");
@@ -253,7 +261,10 @@ kept = "keep"
         ] {
             let next = target.count(&format!("SELECT nextval('{sequence}')"));
             let max = target.count(&format!("SELECT max({key})::bigint FROM {table}"));
-            assert!(next > max, "`{sequence}` gives {next}, the largest key is {max}");
+            assert!(
+                next > max,
+                "`{sequence}` gives {next}, the largest key is {max}"
+            );
         }
         // The kept serial keeps its own sequence position.
         assert_eq!(target.count("SELECT nextval('tickets_kept_seq')"), 3);
@@ -292,8 +303,9 @@ fn a_source_without_dbname_names_the_database_it_fell_back_to() {
         err.contains("names no database, so it fell back to `pp_no_such_role_for_dbname`"),
         "{err}"
     );
-    let named = pullprod::conn::Settings::parse_with_env("host=127.0.0.1 dbname=x user=y", &|_| None)
-        .expect("settings");
+    let named =
+        pullprod::conn::Settings::parse_with_env("host=127.0.0.1 dbname=x user=y", &|_| None)
+            .expect("settings");
     assert!(named.dbname_fallback_note().is_none());
 }
 
