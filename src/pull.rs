@@ -315,8 +315,16 @@ fn build(
     phases.push(("data", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
+    let mut privileges = target::Privileges::default();
     if load == LoadMode::Fresh {
-        target::build_post_data(pg_dump, &request.source, Some(snapshot), new_settings, jobs)?;
+        target::build_post_data(
+            pg_dump,
+            &request.source,
+            Some(snapshot),
+            new_settings,
+            jobs,
+            &mut privileges,
+        )?;
     }
     fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
@@ -327,6 +335,18 @@ fn build(
         &mut new_client,
         &target::transformed_uses(&sequence_uses, catalog, plan),
     )?;
+    if load == LoadMode::Fresh {
+        target::apply_privileges(
+            pg_dump,
+            &request.source,
+            Some(snapshot),
+            &mut new_client,
+            &mut privileges,
+        )?;
+        if let Some(line) = privileges.skipped_line() {
+            progress.line(&format!("note: {line}"));
+        }
+    }
     target::refresh_matviews(&mut new_client, &catalog.matviews)?;
     write_target_audit(&mut new_client, request, &copied)?;
     phases.push(("post-data", started.elapsed().as_secs_f64()));

@@ -6,6 +6,7 @@ mod fake;
 mod json;
 mod scalar;
 mod value;
+mod xml;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -403,8 +404,8 @@ mod tests {
     /// converted back to text.
     #[test]
     fn empty_strings_stay_empty_except_under_const() {
+        assert_eq!(check(&Rule::new(Strategy::Null), &ty(BaseType::Text), Some("")), None);
         let strategies = [
-            Strategy::Null,
             Strategy::Redact,
             Strategy::Hash,
             Strategy::fake(FakeKind::Email),

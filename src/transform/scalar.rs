@@ -3,6 +3,7 @@
 
 use super::fake::{FakeGen, UNIQUE_CHARS};
 use super::json::JsonTransform;
+use super::xml::XmlTransform;
 use super::value::{self, Inet, USECS_PER_DAY, Val};
 use super::{Keyed, Salt, TransformError};
 use crate::policy::model::{FakeKind, Generalise, Rule, Strategy};
@@ -44,6 +45,14 @@ enum Strat {
         keep_last: usize,
     },
     Json(Box<JsonTransform>),
+    Xml(Box<XmlTransform>),
+    /// `hash` on xml: a small valid document carrying the keyed digest.
+    XmlHash,
+}
+
+/// The `xml` type (resolved as an `Other` base type: COPY moves it in text format).
+pub(crate) fn is_xml(base: &BaseType) -> bool {
+    matches!(base, BaseType::Other(name) if name == "xml")
 }
 
 fn fail(message: String) -> TransformError {
@@ -93,6 +102,10 @@ impl Scalar {
             Strategy::Const(text) => {
                 tag = "const".into();
                 Strat::Literal(validate_const(&ty, text)?)
+            }
+            Strategy::Hash if is_xml(&base) => {
+                tag = "hash".into();
+                Strat::XmlHash
             }
             Strategy::Hash => {
                 tag = "hash".into();
@@ -164,6 +177,11 @@ impl Scalar {
                 Strat::Json(Box::new(JsonTransform::new(rules, salt)?))
             }
             Strategy::Json(_) => return Err(wrong("`json`")),
+            Strategy::Xml(rules) if is_xml(&base) => {
+                tag = "xml".into();
+                Strat::Xml(Box::new(XmlTransform::new(rules, salt)?))
+            }
+            Strategy::Xml(_) => return Err(wrong("`xml`")),
         };
         if rule.unique {
             check_unique(&strategy, &ty, limit)?;
@@ -204,8 +222,9 @@ impl Scalar {
         buf.clear();
         let base = &self.ty.base;
         // An empty string holds nothing personal: it stays empty, as NULL stays NULL, under
-        // every strategy but `const` (one pseudonym for every `''` breaks unique indexes).
-        if !self.is_const && is_empty_text(base, &input) {
+        // every strategy that writes a value but `const` (one pseudonym for every `''` breaks
+        // unique indexes); `null` still leaves no value at all.
+        if !self.is_const && !matches!(self.strategy, Strat::Null) && is_empty_text(base, &input) {
             return Ok(Some(input));
         }
         let out = match &mut self.strategy {
@@ -302,6 +321,20 @@ impl Scalar {
                 json.transform(text.as_bytes(), buf)?;
                 text_val(buf)
             }
+            Strat::Xml(xml) => {
+                let Val::Text(text) = input else {
+                    return Err(fail("internal error: `xml` on a non-xml value".into()));
+                };
+                xml.transform(text.as_bytes(), buf)?;
+                text_val(buf)
+            }
+            Strat::XmlHash => {
+                let digest = digest_of(&self.keyed, &input, false, &mut self.lower);
+                buf.extend_from_slice(b"<hash>");
+                value::write_hex(buf, &digest[..16]);
+                buf.extend_from_slice(b"</hash>");
+                text_val(buf)
+            }
         };
         Ok(Some(out))
     }
@@ -396,6 +429,7 @@ fn redact_literal(ty: &SqlType) -> Option<Vec<u8>> {
         // The bytes of `[redacted]`: small, and visibly a placeholder.
         BaseType::Bytea => return Some(b"[redacted]".to_vec()),
         BaseType::Json | BaseType::Jsonb => "{}",
+        base if is_xml(base) => "<redacted/>",
         _ => return None,
     };
     Some(text.as_bytes().to_vec())
@@ -440,6 +474,9 @@ pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, Transf
         BaseType::Json | BaseType::Jsonb => {
             serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
         }
+        base if is_xml(base) => XmlTransform::new(&[], &super::Salt::new(Vec::new()))
+            .and_then(|mut xml| xml.transform(text.as_bytes(), &mut Vec::new()))
+            .is_ok(),
         _ => true,
     };
     if !ok {
@@ -507,6 +544,9 @@ fn check_unique(
         Strat::Shift { .. } => cannot("`shift`"),
         Strat::Mask { .. } => cannot("`mask`"),
         Strat::Json(_) => cannot("`json` (put `unique` on a path rule)"),
+        Strat::Xml(_) => cannot("`xml` (put `unique` on a path rule)"),
+        // 128 keyed bits.
+        Strat::XmlHash => Ok(()),
         Strat::Hash => match base {
             b if b.is_textual() => match limit {
                 Some(n) if n * 4 < UNIQUE_BITS => Err(fail(format!(

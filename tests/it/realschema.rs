@@ -321,3 +321,262 @@ fn psql_file(db: &TestDb, path: &std::path::Path) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A range-partitioned `payment` whose foreign keys are declared on its partitions only (as
+/// pagila's are): they count in the slice's closure and in `follow`.
+const PARTITION_FK_SQL: &str = r#"
+CREATE TABLE customer (customer_id int PRIMARY KEY, email text NOT NULL);
+CREATE TABLE payment (
+    payment_id int NOT NULL,
+    customer_id int NOT NULL,
+    amount numeric(5,2) NOT NULL,
+    payment_date date NOT NULL
+) PARTITION BY RANGE (payment_date);
+CREATE TABLE payment_p2022_01 PARTITION OF payment
+    FOR VALUES FROM ('2022-01-01') TO ('2022-02-01');
+CREATE TABLE payment_p2022_02 PARTITION OF payment
+    FOR VALUES FROM ('2022-02-01') TO ('2022-03-01');
+ALTER TABLE payment_p2022_01 ADD PRIMARY KEY (payment_id),
+    ADD CONSTRAINT payment_p2022_01_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customer;
+ALTER TABLE payment_p2022_02 ADD PRIMARY KEY (payment_id),
+    ADD CONSTRAINT payment_p2022_02_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customer;
+INSERT INTO customer SELECT i, 'c' || i || '@example.com' FROM generate_series(1, 400) i;
+INSERT INTO payment
+SELECT i, 1 + (i * 7) % 400, i % 100, DATE '2022-01-01' + (i % 59) FROM generate_series(1, 4000) i;
+"#;
+
+#[test]
+fn foreign_keys_declared_on_partitions_count_in_slices() {
+    let source = TestDb::new("rs_part_fk_src");
+    source.exec(PARTITION_FK_SQL);
+    let customer = "[customer]\npercent = 10\ncustomer_id = \"keep\"\nemail = \"fake.email\"\n";
+    for payment in [
+        "[payment]\nfollow = \"customer\"\n",
+        "[payment]\npercent = 10\n",
+    ] {
+        let policy = policy_from_toml(&format!(
+            "{customer}{payment}payment_id = \"keep\"\ncustomer_id = \"keep\"\n\
+             amount = \"keep\"\npayment_date = \"keep\"\n"
+        ));
+        let check = pullprod::subset::check(&policy, &pullprod_catalog(&source));
+        assert!(check.is_empty(), "{payment}: {check:?}");
+        let target = TestDb::new("rs_part_fk_dst");
+        pull::run(&pull_request(&source, &target, policy, 2))
+            .unwrap_or_else(|err| panic!("{payment}: {err:#}"));
+        let payments = target.count("SELECT count(*) FROM payment");
+        assert!(payments > 0 && payments < 4000, "{payment}: {payments} payments");
+        assert!(target.count("SELECT count(*) FROM customer") < 400);
+        assert_eq!(
+            target.count(
+                "SELECT count(*) FROM payment p LEFT JOIN customer c USING (customer_id) \
+                 WHERE c.customer_id IS NULL"
+            ),
+            0,
+            "{payment}: every payment's customer is in the slice"
+        );
+        assert_eq!(
+            target.count(
+                "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+            ),
+            2
+        );
+    }
+}
+
+fn pullprod_catalog(db: &TestDb) -> pullprod::schema::Catalog {
+    pullprod::schema::load(&mut db.client()).expect("catalog")
+}
+
+/// The outside audit's miss: keys transformed by `hash` and the foreign keys that reference
+/// them (single and composite keys, from a plain table and from a partitioned table). Every
+/// join still matches in the target.
+const HASHED_KEYS_SQL: &str = r#"
+CREATE TABLE accounts (id int PRIMARY KEY, name text);
+CREATE TABLE orders (id int PRIMARY KEY, account_id int REFERENCES accounts);
+CREATE TABLE shelves (site text, code text, label text, PRIMARY KEY (site, code));
+CREATE TABLE items (id int PRIMARY KEY, site text, code text,
+                    FOREIGN KEY (site, code) REFERENCES shelves);
+CREATE TABLE visits (id int, account_id int REFERENCES accounts, at date NOT NULL)
+    PARTITION BY RANGE (at);
+CREATE TABLE visits_2024 PARTITION OF visits FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO accounts SELECT i, 'a' || i FROM generate_series(1, 100) i;
+INSERT INTO orders SELECT i, 1 + i % 100 FROM generate_series(1, 300) i;
+INSERT INTO shelves SELECT 's' || (i % 3), 'c' || i, 'l' || i FROM generate_series(1, 50) i;
+INSERT INTO items SELECT i, 's' || ((i % 50 + 1) % 3), 'c' || (i % 50 + 1) FROM generate_series(1, 200) i;
+INSERT INTO visits SELECT i, 1 + i % 100, DATE '2024-01-01' + i % 300 FROM generate_series(1, 300) i;
+"#;
+
+const HASHED_KEYS_POLICY: &str = r#"
+[accounts]
+id = "hash"
+name = "keep"
+
+[orders]
+id = "keep"
+account_id = "keep"
+
+[shelves]
+site = "hash"
+code = "hash"
+label = "keep"
+
+[items]
+id = "keep"
+site = "keep"
+code = "keep"
+
+[visits]
+id = "keep"
+account_id = "keep"
+at = "keep"
+"#;
+
+#[test]
+fn hashed_keys_keep_every_join() {
+    let source = TestDb::new("rs_hashed_keys_src");
+    source.exec(HASHED_KEYS_SQL);
+    let target = TestDb::new("rs_hashed_keys_dst");
+    pull::run(&pull_request(&source, &target, policy_from_toml(HASHED_KEYS_POLICY), 2))
+        .unwrap_or_else(|err| panic!("pull: {err:#}"));
+    // The keys really changed.
+    assert_eq!(target.count("SELECT count(*) FROM accounts WHERE id BETWEEN 1 AND 100"), 0);
+    assert_eq!(target.count("SELECT count(*) FROM shelves WHERE code LIKE 'c%'"), 0);
+    for (what, sql, expected) in [
+        ("orders", "SELECT count(*) FROM orders o JOIN accounts a ON a.id = o.account_id", 300),
+        (
+            "items (composite key)",
+            "SELECT count(*) FROM items i JOIN shelves s USING (site, code)",
+            200,
+        ),
+        (
+            "visits (key on the partitioned table)",
+            "SELECT count(*) FROM visits v JOIN accounts a ON a.id = v.account_id",
+            300,
+        ),
+    ] {
+        assert_eq!(target.count(sql), expected, "{what}: every row still joins");
+    }
+    // The same names join the same rows as in the source.
+    let pairs = "SELECT count(*) FROM orders o JOIN accounts a ON a.id = o.account_id \
+                 WHERE a.name = 'a' || (1 + o.id % 100)";
+    assert_eq!(target.count(pairs), 300);
+}
+
+/// GRANTs, an owner and a row-level security policy for a role the dev server has arrive in
+/// the new database (the test server is the source's too, so a missing role is covered by
+/// `target::tests::roles_named_by_grants_owners_and_policies`).
+#[test]
+fn grants_owners_and_policies_for_existing_roles_are_kept() {
+    let source = TestDb::new("rs_grants_src");
+    source.exec(
+        "DO $$ BEGIN CREATE ROLE pp_rs_reader NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+         CREATE SCHEMA auth; \
+         CREATE TABLE auth.users (id int PRIMARY KEY, email text, owner name DEFAULT current_user); \
+         INSERT INTO auth.users VALUES (1, 'a@example.com'); \
+         GRANT USAGE ON SCHEMA auth TO pp_rs_reader; \
+         GRANT SELECT ON TABLE auth.users TO pp_rs_reader; \
+         GRANT UPDATE (email) ON TABLE auth.users TO pp_rs_reader; \
+         CREATE TABLE notes (id int PRIMARY KEY); \
+         ALTER TABLE notes OWNER TO pp_rs_reader; \
+         ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY reader_rows ON auth.users FOR SELECT TO pp_rs_reader USING (true);",
+    );
+    let target = TestDb::new("rs_grants_dst");
+    let policy = policy_from_toml(
+        "[\"auth.users\"]\nid = \"keep\"\nemail = \"fake.email\"\nowner = \"keep\"\n[notes]\nid = \"keep\"\n",
+    );
+    pull::run(&pull_request(&source, &target, policy, 1)).unwrap_or_else(|err| panic!("{err:#}"));
+    assert_eq!(
+        target.count(
+            "SELECT count(*) FROM information_schema.role_table_grants \
+             WHERE grantee = 'pp_rs_reader' AND table_name = 'users' AND privilege_type = 'SELECT'"
+        ),
+        1
+    );
+    assert_eq!(
+        target.count(
+            "SELECT count(*) FROM information_schema.column_privileges \
+             WHERE grantee = 'pp_rs_reader' AND column_name = 'email' AND privilege_type = 'UPDATE'"
+        ),
+        1
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'auth' AND has_schema_privilege('pp_rs_reader', oid, 'USAGE')::int = 1"),
+        1
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM pg_tables WHERE tablename = 'notes' AND tableowner = 'pp_rs_reader'"),
+        1
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM pg_policies WHERE policyname = 'reader_rows'"),
+        1
+    );
+}
+
+/// An xml column of contact data (AdventureWorks' `AdditionalContactInfo` shape, namespaces
+/// included): path rules rewrite the e-mail text and the phone attribute and keep every other
+/// byte; `redact` and `hash` give valid documents.
+#[test]
+fn xml_contact_data_is_rewritten_by_path() {
+    let source = TestDb::new("rs_xml_src");
+    source.exec(
+        r#"CREATE TABLE person (id int PRIMARY KEY, contact xml, resume xml, card xml);
+INSERT INTO person SELECT i,
+  ('<act:AdditionalContactInfo xmlns:act="http://schemas.example.com/Contact">'
+   || '<act:EMail>person' || i || '@adventure-works.com</act:EMail>'
+   || '<act:telephoneNumber act:phone="+1 555 010' || i % 10 || '" kind=''home''/>'
+   || '<!-- keep me --><act:Note><![CDATA[no <markup> here]]></act:Note>'
+   || '</act:AdditionalContactInfo>')::xml,
+  ('<Resume><Name>Person ' || i || '</Name></Resume>')::xml,
+  ('<card id="' || i || '">secret ' || i || '</card>')::xml
+FROM generate_series(1, 20) i;
+INSERT INTO person VALUES (21, NULL, NULL, NULL);"#,
+    );
+    let policy = policy_from_toml(
+        r#"
+[person]
+id = "keep"
+contact = { xml = { "//EMail" = "fake.email", "//@phone" = "fake.phone" } }
+resume = "redact"
+card = { hash = true, unique = true }
+"#,
+    );
+    let target = TestDb::new("rs_xml_dst");
+    pull::run(&pull_request(&source, &target, policy, 1)).unwrap_or_else(|err| panic!("{err:#}"));
+    let mut client = target.client();
+    let rows = client
+        .query(
+            "SELECT contact::text, resume::text, card::text FROM person WHERE id <= 20 ORDER BY id",
+            &[],
+        )
+        .expect("rows");
+    assert_eq!(rows.len(), 20);
+    let mut cards = std::collections::BTreeSet::new();
+    for row in &rows {
+        let contact: String = row.get(0);
+        assert!(!contact.contains("adventure-works.com"), "{contact}");
+        assert!(!contact.contains("+1 555 010"), "{contact}");
+        for kept in [
+            "<act:AdditionalContactInfo xmlns:act=\"http://schemas.example.com/Contact\"><act:EMail>",
+            "</act:EMail><act:telephoneNumber act:phone=\"",
+            "\" kind='home'/><!-- keep me --><act:Note><![CDATA[no <markup> here]]></act:Note></act:AdditionalContactInfo>",
+        ] {
+            assert!(contact.contains(kept), "`{kept}` missing from {contact}");
+        }
+        let resume: String = row.get(1);
+        assert_eq!(resume, "<redacted/>");
+        let card: String = row.get(2);
+        assert!(card.starts_with("<hash>") && !card.contains("secret"), "{card}");
+        cards.insert(card);
+    }
+    assert_eq!(cards.len(), 20, "unique hashes stay distinct");
+    // The server parses every value as xml: the documents are valid.
+    assert_eq!(
+        target.count(
+            "SELECT count(*) FROM person WHERE xpath_exists('/*[local-name()=''AdditionalContactInfo'']', contact)"
+        ),
+        20
+    );
+    assert_eq!(target.count("SELECT count(*) FROM person WHERE contact IS NULL"), 1);
+}
