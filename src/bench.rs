@@ -8,8 +8,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::conn::{self, Settings};
-use crate::policy::model::quote_ident;
+use crate::pgerror::PgContext;
 use crate::schema::{self, TableKind};
+use crate::sql::quote_ident;
 use crate::target::{self, Section};
 
 #[derive(Debug, Clone)]
@@ -340,7 +341,7 @@ fn recreate(admin: &mut postgres::Client, name: &str) -> Result<()> {
                 quote_ident(name)
             ))
         })
-        .with_context(|| format!("failed to recreate `{name}`"))
+        .pg_with_context(|| format!("failed to recreate `{name}`"))
 }
 
 /// Rows and COPY-text bytes of every table, read once through COPY itself.

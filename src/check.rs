@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::coverage;
 use crate::detect::{self, Samples};
 use crate::diag::{Code, Diagnostic, Sources};
+use crate::pgerror::PgContext;
 use crate::policy::model::{Policy, TableAction, TableName};
 use crate::policy::validate::policy_table_name;
 use crate::policy::{Parsed, PolicyFile};
@@ -146,15 +147,14 @@ fn check_conditions(url: &str, policy: &Policy, catalog: &Catalog) -> Result<Vec
         );
         if let Err(err) = client.query(sql.as_str(), &[]) {
             if err.as_db_error().is_none() {
-                return Err(anyhow::anyhow!("{}", crate::conn::describe_pg_error(&err)))
-                    .with_context(|| {
-                        format!("failed to check the `where` condition of `{table}`")
-                    });
+                return Err(anyhow::anyhow!("{}", crate::pgerror::message(&err))).with_context(
+                    || format!("failed to check the `where` condition of `{table}`"),
+                );
             }
             diagnostics.push(crate::subset::bad_condition(
                 &table,
                 &origin,
-                &crate::conn::describe_pg_error(&err),
+                &crate::pgerror::message(&err),
             ));
         }
     }
@@ -396,15 +396,15 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
                 continue;
             }
             let sql = format!(
-                "SELECT {col}::text FROM {schema}.{table} WHERE {col} IS NOT NULL LIMIT {SAMPLE_SIZE}",
-                col = quote_ident(&column.name),
-                schema = quote_ident(&table.name.schema),
-                table = quote_ident(&table.name.name),
+                "SELECT {col}::text FROM {table} WHERE {col} IS NOT NULL LIMIT {SAMPLE_SIZE}",
+                col = crate::sql::quote_ident(&column.name),
+                table = table.name.quoted(),
             );
-            let rows = client
-                .query(sql.as_str(), &[])
-                .map_err(|err| anyhow::anyhow!("{}", crate::conn::describe_pg_error(&err)))
-                .with_context(|| format!("failed to sample `{}.{}`", table.name, column.name))?;
+            let rows = client.query(sql.as_str(), &[]).data_context(
+                &table.name,
+                std::slice::from_ref(&column.name),
+                "failed to sample values",
+            )?;
             // Partitions share their parent's rules: record findings under the table the rule names.
             for row in rows {
                 let value: String = row.get(0);
@@ -413,10 +413,6 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
         }
     }
     Ok((catalog, Some(samples)))
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A partition whose parent is in the catalog: classified (and fixed) through the parent.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::pgerror::PgContext;
 use anyhow::{Context, Result, bail};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres::{Client, Config as PgConfig};
@@ -250,7 +251,7 @@ impl Settings {
 
     /// A connection error, with what to do about TLS failures.
     fn explain_connect_error(&self, err: &postgres::Error) -> String {
-        let text = describe_pg_error(err);
+        let text = crate::pgerror::message(err);
         let root = self
             .root_cert()
             .map(|root| root.display().to_string())
@@ -371,11 +372,11 @@ pub fn connect_settings(settings: &Settings, purpose: &str) -> Result<Client> {
     // (the server refuses to convert them to UTF8), into a new database that is SQL_ASCII too.
     let server_encoding: String = client
         .query_one("SELECT current_setting('server_encoding')", &[])
-        .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?
+        .pg_with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?
         .get(0);
     client
         .batch_execute(&session_setup_sql(&server_encoding))
-        .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?;
+        .pg_with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?;
     Ok(client)
 }
 
@@ -390,7 +391,8 @@ fn session_setup_sql(server_encoding: &str) -> String {
     };
     format!(
         "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; \
-         SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = '{client_encoding}'"
+         SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = '{client_encoding}'; \
+         SET standard_conforming_strings = on"
     )
 }
 
@@ -440,7 +442,7 @@ pub fn connect_read_only_async(settings: &Settings, purpose: &str) -> Result<Asy
                 .client
                 .query_one("SELECT current_setting('server_encoding')", &[]),
         )
-        .with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?
+        .pg_with_context(|| format!("failed to set up the session on {purpose} `{settings}`"))?
         .get(0);
     session
         .batch_execute(&format!(
@@ -456,29 +458,7 @@ pub fn connect_read_only_async(settings: &Settings, purpose: &str) -> Result<Asy
 pub fn make_read_only(client: &mut Client) -> Result<()> {
     client
         .batch_execute(READ_ONLY_SQL)
-        .context("failed to make the source session read-only")
-}
-
-/// The error text of a PostgreSQL error, with its detail and hint when the server sent them.
-pub fn describe_pg_error(err: &postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => {
-            let mut text = db.message().to_string();
-            if let Some(hint) = db.hint() {
-                text.push_str(&format!(" (hint: {hint})"));
-            }
-            text
-        }
-        None => {
-            let mut text = err.to_string();
-            let mut source = std::error::Error::source(err);
-            while let Some(cause) = source {
-                text.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            text
-        }
-    }
+        .pg_context("failed to make the source session read-only")
 }
 
 /// The connection string with any password replaced by `***`, safe to print.

@@ -1,6 +1,8 @@
 //! The demo "production" shop database: `cargo xtask demo-prod --scale N` (re)creates it from
 //! `migrations/` and fills it server-side with deterministic synthetic rows (same scale, same bytes).
 
+use crate::pgerror::PgContext;
+use crate::sql::quote_ident;
 use anyhow::{Context, bail};
 use postgres::Client;
 
@@ -76,7 +78,7 @@ pub fn demo_prod(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     for (name, sql) in MIGRATIONS {
         client
             .batch_execute(sql)
-            .with_context(|| format!("failed to apply migration `{name}` to `{database}`"))?;
+            .pg_with_context(|| format!("failed to apply migration `{name}` to `{database}`"))?;
     }
     // `users` first; then two connections: the order tables, and the tables that only need users.
     let (users, rest): (Vec<_>, Vec<_>) = fill_statements(opts.scale)
@@ -97,19 +99,19 @@ pub fn demo_prod(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     })?;
     client
         .batch_execute(FINISH_SQL)
-        .with_context(|| format!("failed to analyse and refresh `{database}`"))?;
+        .pg_with_context(|| format!("failed to analyse and refresh `{database}`"))?;
 
     let mut rows = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         let count: i64 = client
             .query_one(&format!("SELECT count(*) FROM public.{table}"), &[])
-            .with_context(|| format!("failed to count rows of `public.{table}`"))?
+            .pg_with_context(|| format!("failed to count rows of `public.{table}`"))?
             .get(0);
         rows.push((table.to_string(), count as u64));
     }
     let bytes: i64 = client
         .query_one("SELECT pg_database_size(current_database())", &[])
-        .context("failed to read the database size")?
+        .pg_context("failed to read the database size")?
         .get(0);
     // Written last: a database with this comment is complete at this scale.
     client
@@ -118,7 +120,7 @@ pub fn demo_prod(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
             quote_ident(&database),
             opts.scale
         ))
-        .with_context(|| format!("failed to record the scale of `{database}`"))?;
+        .pg_with_context(|| format!("failed to record the scale of `{database}`"))?;
     Ok(DemoSummary {
         database,
         rows,
@@ -137,7 +139,7 @@ pub fn demo_scale(conninfo: &str) -> anyhow::Result<Option<u64>> {
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
             &[&settings.dbname],
         )
-        .with_context(|| format!("failed to read the comment of `{}`", settings.dbname))?
+        .pg_with_context(|| format!("failed to read the comment of `{}`", settings.dbname))?
         .and_then(|row| row.get(0));
     Ok(comment
         .as_deref()
@@ -181,7 +183,7 @@ fn run_fill(
     for (table, sql) in statements {
         client
             .batch_execute(sql)
-            .with_context(|| format!("failed to fill `public.{table}` in `{database}`"))?;
+            .pg_with_context(|| format!("failed to fill `public.{table}` in `{database}`"))?;
     }
     Ok(())
 }
@@ -204,7 +206,7 @@ fn recreate_database(settings: &Settings) -> anyhow::Result<()> {
              WHERE datname = $1",
             &[&database],
         )
-        .with_context(|| format!("failed to look up database `{database}`"))?;
+        .pg_with_context(|| format!("failed to look up database `{database}`"))?;
     if let Some(row) = existing {
         let comment: String = row.get(0);
         if !comment.starts_with("pullprod demo") && has_relations(settings)? {
@@ -217,15 +219,15 @@ fn recreate_database(settings: &Settings) -> anyhow::Result<()> {
     let quoted = quote_ident(database);
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-        .with_context(|| format!("failed to drop database `{database}`"))?;
+        .pg_with_context(|| format!("failed to drop database `{database}`"))?;
     admin
         .batch_execute(&format!("CREATE DATABASE {quoted}"))
-        .with_context(|| format!("failed to create database `{database}`"))?;
+        .pg_with_context(|| format!("failed to create database `{database}`"))?;
     admin
         .batch_execute(&format!(
             "COMMENT ON DATABASE {quoted} IS '{LOADING_COMMENT}'"
         ))
-        .with_context(|| format!("failed to comment on database `{database}`"))?;
+        .pg_with_context(|| format!("failed to comment on database `{database}`"))?;
     Ok(())
 }
 
@@ -240,13 +242,9 @@ fn has_relations(settings: &Settings) -> anyhow::Result<bool> {
              AND n.nspname NOT LIKE 'pg\\_toast%'",
             &[],
         )
-        .with_context(|| format!("failed to list the relations of `{database}`"))?
+        .pg_with_context(|| format!("failed to list the relations of `{database}`"))?
         .get(0);
     Ok(n_relations > 0)
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Rows in `countries`, inserted by the first migration.
@@ -507,7 +505,7 @@ SELECT setval('public.invoice_number_seq', max(invoice_number)) FROM orders;
 fn text_array(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let quoted: Vec<String> = values
         .into_iter()
-        .map(|value| format!("'{}'", value.as_ref().replace('\'', "''")))
+        .map(|value| crate::sql::quote_literal(value.as_ref()))
         .collect();
     format!("ARRAY[{}]::text[]", quoted.join(", "))
 }

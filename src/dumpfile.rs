@@ -432,8 +432,8 @@ pub fn write_pull(
     {
         writeln!(
             writer,
-            "SELECT pg_catalog.setval('{}', {last_value}, {is_called});",
-            sequence.quoted().replace('\'', "''")
+            "SELECT pg_catalog.setval({}, {last_value}, {is_called});",
+            crate::sql::quote_literal(&sequence.quoted())
         )?;
     }
     let sequence_uses = target::sequence_uses(coordinator)?;

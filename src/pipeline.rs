@@ -12,9 +12,11 @@ use anyhow::{Context, Result, anyhow, bail};
 use postgres::Client;
 
 use crate::conn::{self, AsyncSession, Settings};
-use crate::policy::model::{Policy, Rule, TableAction, TableName, quote_ident};
+use crate::pgerror::{self, PgContext};
+use crate::policy::model::{Policy, Rule, TableAction, TableName};
 use crate::rowcodec::{Parsed, binary, text};
 use crate::schema::{Catalog, Table, TableKind};
+use crate::sql::quote_ident;
 use crate::sqltype::SqlType;
 use crate::subset::{self, Selection};
 use crate::transform::{self, ColumnTransform, Format, Salt, Written};
@@ -285,11 +287,10 @@ pub fn open_source_worker(source: &Settings, snapshot: &str) -> Result<AsyncSess
     let mut session = conn::connect_read_only_async(source, "the source")?;
     session
         .batch_execute(&format!(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
-            snapshot.replace('\'', "''")
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+            crate::sql::quote_literal(snapshot)
         ))
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .context("failed to join the source snapshot")?;
+        .pg_context("failed to join the source snapshot")?;
     Ok(session)
 }
 
@@ -432,34 +433,34 @@ fn load_table(
 ) -> Result<TableCopied> {
     let mut transaction = target
         .transaction()
-        .context("failed to begin a transaction on the new database")?;
+        .pg_context("failed to begin a transaction on the new database")?;
     let freeze = load == LoadMode::Fresh;
     if freeze {
         transaction
             // ONLY: a plain TRUNCATE of an inheritance parent would empty its (loaded) children.
             .batch_execute(&format!("TRUNCATE ONLY {}", plan.table.quoted()))
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-            .context("failed to prepare the table in the new database")?;
+            .pg_context("failed to prepare the table in the new database")?;
     }
     let mut writer = transaction
         .copy_in(&plan.copy_in_sql(freeze))
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .context("failed to open COPY FROM STDIN on the new database")?;
+        .pg_context("failed to open COPY FROM STDIN on the new database")?;
     let copied = copy_table(source, plan, salt, &mut writer, cancel, progress)?;
-    let loaded = writer
-        .finish()
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .context("the new database rejected the data")?;
+    let loaded = writer.finish().data_context(
+        &plan.table,
+        &plan.columns,
+        "the new database rejected the data",
+    )?;
     if loaded != copied.rows {
         bail!(
             "the new database loaded {loaded} rows but {} were sent",
             copied.rows
         );
     }
-    transaction
-        .commit()
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .context("failed to commit the table in the new database")?;
+    transaction.commit().data_context(
+        &plan.table,
+        &plan.columns,
+        "failed to commit the table in the new database",
+    )?;
     Ok(copied)
 }
 
@@ -492,17 +493,19 @@ pub fn copy_table(
             let AsyncSession { runtime, client } = source;
             // One runtime entry for the whole table: the stream yields one message per row.
             runtime.block_on(async {
-                let stream = client
-                    .copy_out(sql.as_str())
-                    .await
-                    .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-                    .context("failed to open COPY TO STDOUT on the source")?;
+                let stream = client.copy_out(sql.as_str()).await.data_context(
+                    &plan.table,
+                    &plan.columns,
+                    "failed to read the source",
+                )?;
                 let mut stream = std::pin::pin!(stream);
                 let mut block = Vec::with_capacity(BLOCK);
                 while let Some(chunk) = stream.next().await {
-                    let chunk = chunk
-                        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-                        .context("failed to read from the source")?;
+                    let chunk = chunk.data_context(
+                        &plan.table,
+                        &plan.columns,
+                        "failed to read from the source",
+                    )?;
                     block.extend_from_slice(&chunk);
                     if block.len() >= BLOCK {
                         let next = empty_rx
@@ -545,6 +548,7 @@ pub fn copy_table(
                 let _ = empty_tx.send(block);
                 if out.len() >= FLUSH_AT {
                     sink.write_all(&out)
+                        .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
                         .context("failed to write to the new database")?;
                     out.clear();
                 }
@@ -560,6 +564,7 @@ pub fn copy_table(
     })?;
     rows.finish(&pending, &mut out)?;
     sink.write_all(&out)
+        .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
         .context("failed to write to the new database")?;
     crate::fault::point("data-first-block");
     Ok(TableCopied {

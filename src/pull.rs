@@ -15,6 +15,7 @@ use crate::config::{self, Config};
 use crate::conn::{self, Settings};
 use crate::diag::{self, Diagnostic, Sources};
 use crate::fault;
+use crate::pgerror::PgContext;
 use crate::pipeline::{self, LoadMode, PlanOptions, TableCopied, TablePlan};
 use crate::policy::model::{Policy, TableAction, TableName};
 use crate::progress::TableProgress;
@@ -130,12 +131,11 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     }
     coordinator
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .context("failed to start the source snapshot")?;
+        .pg_context("failed to start the source snapshot")?;
     // Hot standbys export snapshots too (PostgreSQL 10+): replicas need no special path.
     let snapshot: String = coordinator
         .query_one("SELECT pg_export_snapshot()", &[])
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .context("failed to export the source snapshot")?
+        .pg_context("failed to export the source snapshot")?
         .get(0);
     let catalog = schema::load(&mut coordinator)?;
     let source_major = target::server_major(&mut coordinator)?;
@@ -285,8 +285,7 @@ fn build(
             if !tables.is_empty() {
                 conn::connect_settings(new_settings, "the new dev database")?
                     .batch_execute(&format!("TRUNCATE {} CASCADE", tables.join(", ")))
-                    .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-                    .context("the migrated schema does not have the source's tables")?;
+                    .pg_context("the migrated schema does not have the source's tables")?;
             }
             LoadMode::Migrated
         }
@@ -370,7 +369,7 @@ fn role_can_write(client: &mut Client) -> Result<bool> {
                  AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE'))",
             &[],
         )
-        .context("failed to check the source role's privileges")?;
+        .pg_context("failed to check the source role's privileges")?;
     Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
 }
 
@@ -394,7 +393,7 @@ fn refuse_same_database(
                     &[],
                 )
             })
-            .context("failed to identify the server")?;
+            .pg_context("failed to identify the server")?;
         Ok(row.get(0))
     };
     let source_server = identity(source)?;
@@ -422,8 +421,7 @@ fn count_subset_rows(
         };
         let n_rows: i64 = coordinator
             .query_one(selection.count_query(&table.table).as_str(), &[])
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-            .with_context(|| format!("failed to count the subset of `{}`", table.table))?
+            .data_context(&table.table, &[], "failed to count the subset")?
             .get(0);
         counts.push((table.table.clone(), n_rows));
     }
@@ -542,7 +540,7 @@ fn write_target_audit(
                 &audit_rows(copied).to_string(),
             ],
         )
-        .context("failed to record the audit entry in the new database")?;
+        .pg_context("failed to record the audit entry in the new database")?;
     Ok(())
 }
 
@@ -688,7 +686,7 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
         let mut client = open_source(&source, source_name)?;
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .context("failed to start a read-only transaction on the source")?;
+            .pg_context("failed to start a read-only transaction on the source")?;
         schema::load(&mut client)?
     };
     let policy = match check::policy_for_catalog(&config, &catalog) {

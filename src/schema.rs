@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use postgres::Client;
 
+use crate::pgerror::PgContext;
 use crate::policy::model::TableName;
 use crate::sqltype::{BaseType, SqlType};
 
@@ -114,7 +115,7 @@ pub fn load(client: &mut Client) -> Result<Catalog> {
              ORDER BY n.nspname, c.relname",
             &[&SYSTEM_SCHEMAS],
         )
-        .context("failed to read the list of tables from `pg_class`")?;
+        .pg_context("failed to read the list of tables from `pg_class`")?;
     let columns = client
         .query(
             "SELECT a.attrelid, a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod), \
@@ -126,7 +127,7 @@ pub fn load(client: &mut Client) -> Result<Catalog> {
              ORDER BY a.attrelid, a.attnum",
             &[],
         )
-        .context("failed to read columns from `pg_attribute`")?;
+        .pg_context("failed to read columns from `pg_attribute`")?;
     let keys = client
         .query(
             "SELECT i.indrelid, array_agg(a.attname ORDER BY k.ord) \
@@ -135,7 +136,7 @@ pub fn load(client: &mut Client) -> Result<Catalog> {
              WHERE i.indisprimary GROUP BY i.indrelid",
             &[],
         )
-        .context("failed to read primary keys from `pg_index`")?;
+        .pg_context("failed to read primary keys from `pg_index`")?;
     let foreign_keys = client
         .query(
             "SELECT con.conrelid, con.conname, rn.nspname, r.relname, \
@@ -148,7 +149,7 @@ pub fn load(client: &mut Client) -> Result<Catalog> {
              WHERE con.contype = 'f' AND con.conparentid = 0 ORDER BY con.conrelid, con.conname",
             &[],
         )
-        .context("failed to read foreign keys from `pg_constraint`")?;
+        .pg_context("failed to read foreign keys from `pg_constraint`")?;
 
     let mut columns_by_table: HashMap<u32, Vec<Column>> = HashMap::new();
     for row in &columns {
@@ -255,7 +256,7 @@ fn load_types(client: &mut Client) -> Result<Types> {
                     typcategory = 'A', typsend <> 0 AND typreceive <> 0 FROM pg_type",
             &[],
         )
-        .context("failed to read types from `pg_type`")?;
+        .pg_context("failed to read types from `pg_type`")?;
     let by_oid = rows
         .iter()
         .map(|row| {
@@ -280,7 +281,7 @@ fn load_types(client: &mut Client) -> Result<Types> {
             "SELECT enumtypid, enumlabel FROM pg_enum ORDER BY enumtypid, enumsortorder",
             &[],
         )
-        .context("failed to read enum labels from `pg_enum`")?
+        .pg_context("failed to read enum labels from `pg_enum`")?
     {
         enum_labels.entry(row.get(0)).or_default().push(row.get(1));
     }

@@ -12,10 +12,12 @@ use postgres::Client;
 
 use crate::conn::{self, Settings};
 use crate::dumpfile::{self, DumpOptions};
-use crate::policy::model::{Policy, Rule, Strategy, TableAction, TableName, quote_ident};
+use crate::pgerror::PgContext;
+use crate::policy::model::{Policy, Rule, Strategy, TableAction, TableName};
 use crate::progress::TableProgress;
 use crate::rowcodec::text;
 use crate::schema::{self, Catalog, Column, Table, TableKind};
+use crate::sql::quote_ident;
 use crate::sqltype::{BaseType, SqlType};
 use crate::target::{self, DatabaseLocale, Section, SwapOptions};
 use crate::transform::{ColumnTransform, Format, Salt, Written};
@@ -221,7 +223,7 @@ fn synthetic(
     target::refresh_matviews(&mut client, &catalog.matviews)?;
     client
         .batch_execute("ANALYZE")
-        .context("failed to analyse the new database")?;
+        .pg_context("failed to analyse the new database")?;
     results.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(results)
 }
@@ -233,7 +235,7 @@ fn has_rows(client: &mut Client, table: &TableName) -> Result<bool> {
             &[],
         )
         .map(|row| row.get(0))
-        .with_context(|| format!("failed to read `{table}` in the new database"))
+        .pg_with_context(|| format!("failed to read `{table}` in the new database"))
 }
 
 /// Apply every `.sql` file of the folder (not recursively), in file-name order, each in one
@@ -464,8 +466,7 @@ fn read_keys(
     );
     let rows = client
         .query(&sql, &[])
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .with_context(|| format!("failed to read the generated keys of `{table}`"))?;
+        .pg_with_context(|| format!("failed to read the generated keys of `{table}`"))?;
     Ok(rows
         .iter()
         .map(|row| (0..columns.len()).map(|idx| row.get(idx)).collect())
@@ -674,7 +675,7 @@ impl<'a> TableGenerator<'a> {
                        AND (c.conrelid = $2::text::regclass OR c.contypid <> 0)",
                     &[constraint, &self.table.name.quoted()],
                 )
-                .context("failed to look up a violated constraint")?;
+                .pg_context("failed to look up a violated constraint")?;
             let mut found = Vec::new();
             for row in rows {
                 let columns: Vec<String> = row.get(0);
@@ -787,7 +788,7 @@ fn try_copy(client: &mut Client, copy_sql: &str, data: &[u8]) -> Result<Option<V
         Err(err) => {
             return match Violation::from(&err) {
                 Some(violation) => Ok(Some(violation)),
-                None => Err(anyhow!("{}", conn::describe_pg_error(&err)))
+                None => Err(anyhow!("{}", crate::pgerror::message(&err)))
                     .context("failed to open COPY on the new database"),
             };
         }
@@ -798,7 +799,7 @@ fn try_copy(client: &mut Client, copy_sql: &str, data: &[u8]) -> Result<Option<V
         Ok(_) => Err(anyhow!("failed to send generated rows to the new database")),
         Err(err) => match Violation::from(&err) {
             Some(violation) => Ok(Some(violation)),
-            None => Err(anyhow!("{}", conn::describe_pg_error(&err)))
+            None => Err(anyhow!("{}", crate::pgerror::message(&err)))
                 .context("failed to load generated rows into the new database"),
         },
     }
@@ -981,7 +982,7 @@ fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
             &format!("SELECT ctid::text FROM {}", key.table.quoted()),
             &[],
         )
-        .with_context(|| format!("failed to read the rows of `{}`", key.table))?
+        .pg_with_context(|| format!("failed to read the rows of `{}`", key.table))?
         .iter()
         .map(|row| row.get(0))
         .collect();
@@ -1016,7 +1017,7 @@ fn set_sequences(client: &mut Client, catalog: &Catalog) -> Result<()> {
                     "SELECT pg_get_serial_sequence($1, $2)",
                     &[&table.name.quoted(), &column.name],
                 )
-                .with_context(|| {
+                .pg_with_context(|| {
                     format!(
                         "failed to look up the sequence of `{}.{}`",
                         table.name, column.name
@@ -1030,15 +1031,12 @@ fn set_sequences(client: &mut Client, catalog: &Catalog) -> Result<()> {
                 column = quote_ident(&column.name),
                 table = table.name.quoted()
             );
-            client
-                .query_one(&sql, &[&sequence])
-                .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-                .with_context(|| {
-                    format!(
-                        "failed to set the sequence of `{}.{}`",
-                        table.name, column.name
-                    )
-                })?;
+            client.query_one(&sql, &[&sequence]).pg_with_context(|| {
+                format!(
+                    "failed to set the sequence of `{}.{}`",
+                    table.name, column.name
+                )
+            })?;
         }
     }
     Ok(())
@@ -1052,7 +1050,7 @@ fn target_locale(admin: &mut Client, target_db: &str) -> Result<DatabaseLocale> 
              WHERE datname IN ($1, 'template1') ORDER BY datname = $1 DESC LIMIT 1",
             &[&target_db],
         )
-        .context("failed to read the dev database's encoding")?;
+        .pg_context("failed to read the dev database's encoding")?;
     Ok(DatabaseLocale {
         encoding: row.get(0),
         collate: row.get(1),

@@ -27,9 +27,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Code, Diagnostic};
-use crate::policy::model::{Origin, Policy, TableAction, TableName, TableRule, quote_ident};
+use crate::policy::model::{Origin, Policy, TableAction, TableName, TableRule};
 use crate::policy::validate::policy_table_name;
 use crate::schema::{Catalog, ForeignKey, Table, TableKind};
+use crate::sql::quote_ident;
 
 /// What to copy from each table of a subset, keyed by the table rows are read from (ordinary
 /// tables and partitions). Tables not listed are copied as they are.

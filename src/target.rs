@@ -9,7 +9,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use postgres::Client;
 
 use crate::conn::{self, Settings};
-use crate::policy::model::{TableName, quote_ident};
+use crate::pgerror::PgContext;
+use crate::policy::model::TableName;
+use crate::sql::{quote_ident, quote_literal};
 
 /// Which part of `pg_dump --schema-only` to pipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +56,7 @@ pub fn drop_leftovers(admin: &mut Client, target_db: &str) -> Result<Vec<String>
             "SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pp\\_%'",
             &[],
         )
-        .context("failed to list databases on the dev server")?;
+        .pg_context("failed to list databases on the dev server")?;
     let mut dropped = Vec::new();
     for row in rows {
         let name: String = row.get(0);
@@ -69,8 +71,7 @@ pub fn drop_leftovers(admin: &mut Client, target_db: &str) -> Result<Vec<String>
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 quote_ident(&name)
             ))
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-            .with_context(|| format!("failed to drop the leftover database `{name}`"))?;
+            .pg_with_context(|| format!("failed to drop the leftover database `{name}`"))?;
         dropped.push(name);
     }
     Ok(dropped)
@@ -104,7 +105,7 @@ pub fn source_locale(source: &mut Client) -> Result<DatabaseLocale> {
              WHERE datname = current_database()",
             &[],
         )
-        .context("failed to read the source database's encoding")?;
+        .pg_context("failed to read the source database's encoding")?;
     Ok(DatabaseLocale {
         encoding: row.get(0),
         collate: row.get(1),
@@ -115,16 +116,15 @@ pub fn source_locale(source: &mut Client) -> Result<DatabaseLocale> {
 /// Create the empty database the pull builds into.
 pub fn create_database(admin: &mut Client, name: &str, locale: &DatabaseLocale) -> Result<()> {
     let sql = format!(
-        "CREATE DATABASE {} TEMPLATE template0 ENCODING '{}' LC_COLLATE '{}' LC_CTYPE '{}'",
+        "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
         quote_ident(name),
-        locale.encoding.replace('\'', "''"),
-        locale.collate.replace('\'', "''"),
-        locale.ctype.replace('\'', "''"),
+        quote_literal(&locale.encoding),
+        quote_literal(&locale.collate),
+        quote_literal(&locale.ctype),
     );
     admin
         .batch_execute(&sql)
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-        .with_context(|| format!("failed to create the new database `{name}`"))
+        .pg_with_context(|| format!("failed to create the new database `{name}`"))
 }
 
 /// `pg_dump` for this server's major version: the one on PATH if new enough, else Debian's
@@ -176,7 +176,7 @@ pub fn find_tool(tool: &str, server_major: u32) -> Result<PathBuf> {
 pub fn server_major(client: &mut Client) -> Result<u32> {
     let row = client
         .query_one("SELECT current_setting('server_version_num')::int", &[])
-        .context("failed to read the server version")?;
+        .pg_context("failed to read the server version")?;
     let num: i32 = row.get(0);
     Ok((num / 10000) as u32)
 }
@@ -312,8 +312,7 @@ pub fn read_sequences(
                 &format!("SELECT last_value, is_called FROM {}", sequence.quoted()),
                 &[],
             )
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-            .with_context(|| format!("failed to read sequence `{sequence}`"))?;
+            .pg_with_context(|| format!("failed to read sequence `{sequence}`"))?;
         values.push((sequence.clone(), row.get(0), row.get(1)));
     }
     Ok(values)
@@ -326,8 +325,7 @@ pub fn set_sequences(target: &mut Client, values: &[(TableName, i64, bool)]) -> 
                 "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
                 &[&sequence.quoted(), last_value, is_called],
             )
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-            .with_context(|| format!("failed to set sequence `{sequence}`"))?;
+            .pg_with_context(|| format!("failed to set sequence `{sequence}`"))?;
     }
     Ok(())
 }
@@ -433,7 +431,7 @@ pub fn refresh_matviews(target: &mut Client, matviews: &[TableName]) -> Result<(
     for matview in matviews {
         target
             .batch_execute(&format!("REFRESH MATERIALIZED VIEW {}", matview.quoted()))
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .map_err(|err| anyhow!("{}", crate::pgerror::data_message(&err, None, &[])))
             .with_context(|| format!("failed to refresh materialized view `{matview}`"))?;
     }
     Ok(())
@@ -482,7 +480,7 @@ pub fn swap_in(
                  WHERE datname = $1 AND pid <> pg_backend_pid()",
                 &[&target_db],
             )
-            .context("failed to list sessions on the dev database")?;
+            .pg_context("failed to list sessions on the dev database")?;
         if !sessions.is_empty() {
             let names: Vec<String> = sessions.iter().map(|row| row.get(1)).collect();
             if !options.force {
@@ -498,7 +496,7 @@ pub fn swap_in(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
                     &[&target_db],
                 )
-                .context("failed to close sessions on the dev database")?;
+                .pg_context("failed to close sessions on the dev database")?;
             std::thread::sleep(std::time::Duration::from_millis(100 * (attempt + 1)));
         }
         let exists = admin
@@ -506,9 +504,9 @@ pub fn swap_in(
                 "SELECT 1 FROM pg_database WHERE datname = $1",
                 &[&target_db],
             )
-            .context("failed to look up the dev database")?
+            .pg_context("failed to look up the dev database")?
             .is_some();
-        let mut transaction = admin.transaction().context("failed to begin the swap")?;
+        let mut transaction = admin.transaction().pg_context("failed to begin the swap")?;
         let renamed = (|| -> Result<(), postgres::Error> {
             if exists {
                 transaction.batch_execute(&format!(
@@ -526,13 +524,14 @@ pub fn swap_in(
         })();
         match renamed {
             Ok(()) => {
-                transaction.commit().context("failed to commit the swap")?;
+                transaction
+                    .commit()
+                    .pg_context("failed to commit the swap")?;
                 crate::fault::point("after-swap-commit");
                 if exists {
                     admin
                         .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&old_db)))
-                        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-                        .with_context(|| format!("the new data is in place, but dropping the old copy `{old_db}` failed"))?;
+                        .pg_with_context(|| format!("the new data is in place, but dropping the old copy `{old_db}` failed"))?;
                 }
                 return Ok(());
             }
@@ -542,7 +541,7 @@ pub fn swap_in(
                 continue;
             }
             Err(err) => {
-                return Err(anyhow!("{}", conn::describe_pg_error(&err))).with_context(|| {
+                return Err(anyhow!("{}", crate::pgerror::message(&err))).with_context(|| {
                     format!("failed to swap the new database in as `{target_db}`")
                 });
             }
@@ -723,17 +722,16 @@ pub fn build_post_data(
                  AND EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conparentid = p.oid)",
                 &[],
             )
-            .context("failed to inspect a foreign key")?
+            .pg_context("failed to inspect a foreign key")?
         {
             let drop_it: String = row.get(0);
-            first.batch_execute(&drop_it).context("failed to re-create a foreign key")?;
+            first.batch_execute(&drop_it).pg_context("failed to re-create a foreign key")?;
         } else if added_not_valid {
             continue;
         }
         first
             .batch_execute(trimmed)
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
-            .context("the new database rejected a foreign key of the source")?;
+            .pg_context("the new database rejected a foreign key of the source")?;
     }
     let to_validate: Vec<String> = first
         .query(
@@ -741,7 +739,7 @@ pub fn build_post_data(
              FROM pg_constraint WHERE contype = 'f' AND NOT convalidated AND conparentid = 0",
             &[],
         )
-        .context("failed to list foreign keys to validate")?
+        .pg_context("failed to list foreign keys to validate")?
         .iter()
         .map(|row| row.get(0))
         .collect();
@@ -959,7 +957,11 @@ fn run_parallel(sessions: &mut [Client], statements: &[String]) -> Result<()> {
                         }
                         if let Err(err) = outcome {
                             failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                            return Err(anyhow!("{}", conn::describe_pg_error(&err))).context(
+                            return Err(anyhow!(
+                                "{}",
+                                crate::pgerror::data_message(&err, None, &[])
+                            ))
+                            .context(
                                 "the new database rejected the source indexes and constraints",
                             );
                         }

@@ -322,13 +322,8 @@ impl TableName {
 
     /// `"schema"."name"`, quoted for SQL.
     pub fn quoted(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+        crate::sql::qualified(&self.schema, &self.name)
     }
-}
-
-/// An identifier quoted for SQL: `a "b"` becomes `"a ""b"""`.
-pub fn quote_ident(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 impl std::fmt::Display for TableName {

@@ -144,7 +144,7 @@ fn fingerprint(url: &str, skip: &[(&str, &str)]) -> Vec<(String, i64, String)> {
                     .iter()
                     .any(|(t, c)| *t == table.name.to_string() && *c == column.name)
             })
-            .map(|column| pullprod::policy::model::quote_ident(&column.name))
+            .map(|column| pullprod::sql::quote_ident(&column.name))
             .collect();
         let row = if columns.is_empty() {
             "''".to_string()
@@ -621,7 +621,7 @@ fn hostile_schema_copies_exactly_in_binary_and_text() {
             let sql = format!(
                 "SELECT count(*) FROM ONLY {} WHERE {} IS NOT NULL",
                 quoted_table(table),
-                pullprod::policy::model::quote_ident(column)
+                pullprod::sql::quote_ident(column)
             );
             assert!(query_i64(source.url(), &sql) > 0, "canary in {table}");
             assert_eq!(query_i64(target.url(), &sql), 0, "{table}.{column} nulled");

@@ -142,7 +142,7 @@ fn source_sessions_cannot_write() {
     let err = coordinator
         .batch_execute("INSERT INTO t VALUES (1)")
         .unwrap_err();
-    let err = pullprod::conn::describe_pg_error(&err);
+    let err = pullprod::pgerror::message(&err);
     assert!(err.contains("read-only transaction"), "{err}");
     coordinator
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -154,7 +154,7 @@ fn source_sessions_cannot_write() {
     let mut worker =
         pullprod::pipeline::open_source_worker(&settings, &snapshot).expect("worker joins");
     let err = worker.batch_execute("CREATE TABLE u (x int)").unwrap_err();
-    let err = pullprod::conn::describe_pg_error(&err);
+    let err = pullprod::pgerror::message(&err);
     assert!(err.contains("read-only transaction"), "{err}");
     assert_eq!(source.count("SELECT count(*) FROM t"), 0);
 }

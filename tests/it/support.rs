@@ -70,7 +70,7 @@ impl TestDb {
     pub fn count(&self, sql: &str) -> i64 {
         self.client()
             .query_one(sql, &[])
-            .unwrap_or_else(|err| panic!("{sql}: {}", pullprod::conn::describe_pg_error(&err)))
+            .unwrap_or_else(|err| panic!("{sql}: {}", pullprod::pgerror::message(&err)))
             .get(0)
     }
 
@@ -80,7 +80,7 @@ impl TestDb {
             panic!(
                 "SQL failed in `{}`: {}",
                 self.name,
-                pullprod::conn::describe_pg_error(&err)
+                pullprod::pgerror::message(&err)
             )
         });
     }
