@@ -787,7 +787,9 @@ fn strategy_meaning(key: &str) -> &'static str {
         "shift" => "dates moved by a per-value offset of at most the given days",
         "mask" => "every character but the last few replaced",
         "json" => "the listed paths inside the JSON handled by their own rule",
-        "xml" => "the listed elements' text and attributes inside the XML handled by their own rule",
+        "xml" => {
+            "the listed elements' text and attributes inside the XML handled by their own rule"
+        }
         "todo" => "not classified yet: check-policy fails until it is",
         _ => "",
     }

@@ -346,7 +346,7 @@ pub fn sequence_uses(client: &mut Client) -> Result<Vec<SequenceUse>> {
             "SELECT DISTINCT sn.nspname, s.relname, tn.nspname, t.relname, a.attname              FROM (SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att FROM pg_depend d                    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass                      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0                    UNION                    SELECT d.refobjid, ad.adrelid, ad.adnum FROM pg_attrdef ad JOIN pg_depend d                      ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid                     AND d.refclassid = 'pg_class'::regclass) u              JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'              JOIN pg_namespace sn ON sn.oid = s.relnamespace              JOIN pg_class t ON t.oid = u.rel AND t.relkind IN ('r', 'p')              JOIN pg_namespace tn ON tn.oid = t.relnamespace              JOIN pg_attribute a ON a.attrelid = u.rel AND a.attnum = u.att              ORDER BY 1, 2, 3, 4, 5",
             &[],
         )
-        .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+        .map_err(|err| anyhow!("{}", crate::pgerror::message(&err)))
         .context("failed to read which columns sequences feed")?;
     Ok(rows
         .iter()
@@ -375,13 +375,9 @@ pub fn advance_sequence_sql(use_: &SequenceUse) -> String {
         sequence.replace('\'', "''"),
         quote_ident(&use_.column),
         use_.table.quoted(),
-        literal(&use_.sequence.schema),
-        literal(&use_.sequence.name),
+        crate::sql::quote_literal(&use_.sequence.schema),
+        crate::sql::quote_literal(&use_.sequence.name),
     )
-}
-
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// The uses whose column some plan transforms (on the table, or on any of its partitions).
@@ -416,7 +412,7 @@ pub fn advance_sequences(target: &mut Client, uses: &[SequenceUse]) -> Result<()
     for use_ in uses {
         target
             .batch_execute(&advance_sequence_sql(use_))
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .map_err(|err| anyhow!("{}", crate::pgerror::message(&err)))
             .with_context(|| {
                 format!(
                     "failed to move sequence `{}` past the transformed `{}.{}`",
@@ -558,19 +554,31 @@ mod tests {
     fn roles_named_by_grants_owners_and_policies() {
         let roles = |text: &str| statement_roles(text).map(|found| found.join("|"));
         for (statement, expected) in [
-            ("GRANT SELECT ON TABLE auth.users TO postgres;", Some("postgres")),
+            (
+                "GRANT SELECT ON TABLE auth.users TO postgres;",
+                Some("postgres"),
+            ),
             (
                 "GRANT SELECT(email),UPDATE ON TABLE t TO reader, \"Odd \"\"Role\" WITH GRANT OPTION;",
                 Some("reader|Odd \"Role"),
             ),
             ("REVOKE ALL ON SCHEMA public FROM PUBLIC;", Some("")),
-            ("GRANT USAGE ON SCHEMA auth TO gone GRANTED BY admin;", Some("gone")),
-            ("ALTER TABLE auth.users OWNER TO supabase_auth_admin;", Some("supabase_auth_admin")),
+            (
+                "GRANT USAGE ON SCHEMA auth TO gone GRANTED BY admin;",
+                Some("gone"),
+            ),
+            (
+                "ALTER TABLE auth.users OWNER TO supabase_auth_admin;",
+                Some("supabase_auth_admin"),
+            ),
             (
                 "CREATE POLICY own ON public.notes FOR SELECT TO app, gone USING ((owner = CURRENT_USER));",
                 Some("app|gone"),
             ),
-            ("CREATE POLICY all_rows ON public.notes USING (true);", Some("")),
+            (
+                "CREATE POLICY all_rows ON public.notes USING (true);",
+                Some(""),
+            ),
             ("CREATE INDEX i ON t (a);", None),
         ] {
             assert_eq!(roles(statement).as_deref(), expected, "{statement}");
@@ -580,10 +588,14 @@ mod tests {
         assert_eq!(privilege_statements(dump).len(), 2);
         let mut privileges = Privileges::default();
         assert_eq!(privileges.skipped_line(), None);
-        privileges.missing_roles.extend(["gone".to_string(), "old".to_string()]);
+        privileges
+            .missing_roles
+            .extend(["gone".to_string(), "old".to_string()]);
         assert_eq!(
             privileges.skipped_line().as_deref(),
-            Some("skipped grants, owners and row-level security policies for roles the dev server does not have: `gone`, `old`")
+            Some(
+                "skipped grants, owners and row-level security policies for roles the dev server does not have: `gone`, `old`"
+            )
         );
     }
 
@@ -917,7 +929,7 @@ pub fn apply_privileges(
             continue;
         }
         outcome
-            .map_err(|err| anyhow!("{}", conn::describe_pg_error(&err)))
+            .map_err(|err| anyhow!("{}", crate::pgerror::message(&err)))
             .with_context(|| {
                 format!(
                     "the new database rejected a privilege or owner of the source ({})",

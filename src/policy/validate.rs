@@ -9,8 +9,7 @@ use toml_edit::{Item, Key, TableLike, Value};
 
 use super::model::{
     ColumnRule, FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale, Origin,
-    XmlPath, XmlRule,
-    Policy, Rule, Strategy, Subset, TableAction, TableName, TableRule,
+    Policy, Rule, Strategy, Subset, TableAction, TableName, TableRule, XmlPath, XmlRule,
 };
 use crate::diag::{Code, Diagnostic, did_you_mean};
 

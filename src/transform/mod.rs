@@ -404,7 +404,10 @@ mod tests {
     /// converted back to text.
     #[test]
     fn empty_strings_stay_empty_except_under_const() {
-        assert_eq!(check(&Rule::new(Strategy::Null), &ty(BaseType::Text), Some("")), None);
+        assert_eq!(
+            check(&Rule::new(Strategy::Null), &ty(BaseType::Text), Some("")),
+            None
+        );
         let strategies = [
             Strategy::Redact,
             Strategy::Hash,

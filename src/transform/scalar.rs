@@ -3,8 +3,8 @@
 
 use super::fake::{FakeGen, UNIQUE_CHARS};
 use super::json::JsonTransform;
-use super::xml::XmlTransform;
 use super::value::{self, Inet, USECS_PER_DAY, Val};
+use super::xml::XmlTransform;
 use super::{Keyed, Salt, TransformError};
 use crate::policy::model::{FakeKind, Generalise, Rule, Strategy};
 use crate::sqltype::{BaseType, SqlType};

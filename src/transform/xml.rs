@@ -99,8 +99,10 @@ impl XmlTransform {
                 let name_start = pos + 2;
                 let end_name = name_end(s, name_start);
                 let close = find(s, end_name, b">").ok_or_else(|| malformed("unclosed end tag"))?;
-                let (open_start, open_end) =
-                    self.stack.pop().ok_or_else(|| malformed("unexpected end tag"))?;
+                let (open_start, open_end) = self
+                    .stack
+                    .pop()
+                    .ok_or_else(|| malformed("unexpected end tag"))?;
                 if s[open_start..open_end] != s[name_start..end_name] {
                     return Err(malformed("mismatched end tag"));
                 }
@@ -241,9 +243,9 @@ impl XmlTransform {
     /// The rule for the text of the innermost open element, if any.
     fn element_rule(&self, s: &[u8]) -> Option<usize> {
         self.stack.last()?;
-        self.rules.iter().position(|(path, _)| {
-            path.attribute.is_none() && self.stack_matches(s, path)
-        })
+        self.rules
+            .iter()
+            .position(|(path, _)| path.attribute.is_none() && self.stack_matches(s, path))
     }
 
     /// The rule for attribute `name` of the innermost open element, if any.
@@ -377,7 +379,8 @@ fn unescape(raw: &[u8], into: &mut Vec<u8>) -> Result<(), TransformError> {
                     .and_then(char::from_u32)
                     .ok_or_else(|| {
                         TransformError(
-                            "an xml value at an `xml` rule uses an entity other than XML's own".into(),
+                            "an xml value at an `xml` rule uses an entity other than XML's own"
+                                .into(),
                         )
                     })?;
                 let mut buf = [0u8; 4];
@@ -481,7 +484,8 @@ mod tests {
 
     #[test]
     fn paths_by_prefix_absolute_and_cdata() {
-        let doc = "<a:r xmlns:a='u'><a:x>one</a:x><b:x xmlns:b='v'>two</b:x><y><x>three</x></y></a:r>";
+        let doc =
+            "<a:r xmlns:a='u'><a:x>one</a:x><b:x xmlns:b='v'>two</b:x><y><x>three</x></y></a:r>";
         let out = transform(&[("//a:x", Strategy::Redact)], doc).unwrap();
         assert_eq!(
             out,
@@ -492,16 +496,30 @@ mod tests {
             out,
             "<a:r xmlns:a='u'><a:x>[redacted]</a:x><b:x xmlns:b='v'>[redacted]</b:x><y><x>three</x></y></a:r>"
         );
-        let out = transform(&[("//Note", Strategy::Redact)], "<Note><![CDATA[a<b]]></Note>").unwrap();
+        let out = transform(
+            &[("//Note", Strategy::Redact)],
+            "<Note><![CDATA[a<b]]></Note>",
+        )
+        .unwrap();
         assert_eq!(out, "<Note>[redacted]</Note>");
-        let out = transform(&[("//@v", Strategy::Const("a\"b<&".into()))], "<e v=\"x\"/>").unwrap();
+        let out = transform(
+            &[("//@v", Strategy::Const("a\"b<&".into()))],
+            "<e v=\"x\"/>",
+        )
+        .unwrap();
         assert_eq!(out, "<e v=\"a&quot;b&lt;&amp;\"/>");
     }
 
     #[test]
     fn refuses_malformed_and_too_deep_documents() {
         let rules = [("//x", Strategy::Redact)];
-        for bad in ["<a><b></a>", "<a", "<a x=1/>", "<x>&nbsp;</x>", "<a></a></a>"] {
+        for bad in [
+            "<a><b></a>",
+            "<a",
+            "<a x=1/>",
+            "<x>&nbsp;</x>",
+            "<a></a></a>",
+        ] {
             let err = transform(&rules, bad).expect_err(bad);
             assert!(err.0.contains("xml"), "{bad}: {}", err.0);
         }
