@@ -440,7 +440,8 @@ enum TodoStyle {
 }
 
 fn todo_line(column: &str, suggestion: &str, style: TodoStyle) -> String {
-    let key = toml_edit::Key::new(column).display_repr().into_owned();
+    // `columns.where` for a column whose name is a table-level key.
+    let key = crate::policy::validate::column_key(column);
     match style {
         TodoStyle::Comment => format!("{key} = \"todo\"  # suggested: {suggestion}\n"),
         TodoStyle::Inline => format!(
@@ -586,7 +587,21 @@ fn append_columns(text: &str, tables: &[MissingColumns]) -> Result<(String, usiz
             value
                 .decor_mut()
                 .set_suffix(format!("  # suggested: {suggestion}"));
-            target.insert(column, toml_edit::Item::Value(value));
+            if crate::policy::validate::TABLE_KEYS.contains(&column.as_str()) {
+                // A column named `where` (or `rows`, `skip`, …) goes under `columns.`, never
+                // where it would be read as the table-level key.
+                let sub = target.entry("columns").or_insert_with(|| {
+                    let mut dotted = toml_edit::Table::new();
+                    dotted.set_dotted(true);
+                    toml_edit::Item::Table(dotted)
+                });
+                let Some(sub) = sub.as_table_like_mut() else {
+                    bail!("`{short}.columns` is not a table: classify `{column}` by hand");
+                };
+                sub.insert(column, toml_edit::Item::Value(value));
+            } else {
+                target.insert(column, toml_edit::Item::Value(value));
+            }
             n_columns += 1;
         }
         done.insert(table.clone());
@@ -626,5 +641,80 @@ mod tests {
             new_text.replace("nickname = \"todo\"  # suggested: fake.username\n", ""),
             text
         );
+    }
+
+    #[test]
+    fn columns_named_like_table_keys_are_written_and_read_unambiguously() {
+        let text = "[users]\nwhere = \"id > 0\"\nid = \"keep\"\n";
+        let users = TableName {
+            schema: "public".into(),
+            name: "users".into(),
+        };
+        let names = [
+            "where", "rows", "skip", "keep", "percent", "limit", "follow", "nullify", "columns",
+            "nick",
+        ];
+        let missing: Vec<(String, String)> = names
+            .iter()
+            .map(|name| (name.to_string(), "keep".to_string()))
+            .collect();
+        let (new_text, n) = append_columns(text, &[(users.clone(), missing)]).unwrap();
+        assert_eq!(n, names.len());
+        assert!(new_text.contains("columns.where = \"todo\""), "{new_text}");
+        assert!(new_text.contains("\nnick = \"todo\""), "{new_text}");
+        // Read back: the condition is still the condition, every column is a `todo` column.
+        let parsed = crate::policy::parse(&[crate::policy::PolicyFile {
+            path: "policy/users.toml".into(),
+            text: new_text.clone(),
+        }]);
+        let rule = parsed.policy.table(&users).expect("users");
+        assert_eq!(rule.filter.as_deref(), Some("id > 0"), "{new_text}");
+        assert_eq!(rule.subset.percent, None);
+        assert!(rule.subset.follow.is_empty() && rule.subset.nullify.is_empty());
+        assert_eq!(rule.action, TableAction::Copy);
+        for name in names {
+            assert!(
+                matches!(
+                    rule.column(name).map(|column| &column.rule.strategy),
+                    Some(crate::policy::model::Strategy::Todo { .. })
+                ),
+                "{name}: {new_text}"
+            );
+        }
+        // A new table, written whole, reads back the same way.
+        let table = Table {
+            name: users.clone(),
+            kind: crate::schema::TableKind::Ordinary,
+            parent: None,
+            columns: ["where", "email"]
+                .iter()
+                .map(|name| crate::schema::Column {
+                    name: name.to_string(),
+                    sql_type: crate::sqltype::SqlType::simple(
+                        crate::sqltype::BaseType::Text,
+                        "text",
+                    ),
+                    not_null: false,
+                    generated: false,
+                    identity: false,
+                    unique: false,
+                    binary_safe: true,
+                })
+                .collect(),
+            primary_key: Vec::new(),
+            foreign_keys: Vec::new(),
+            estimated_rows: 0,
+            total_bytes: 0,
+            row_security: false,
+        };
+        let text = new_table_text(&table, None, TodoStyle::Comment);
+        assert!(text.contains("columns.where = \"todo\""), "{text}");
+        let parsed = crate::policy::parse(&[crate::policy::PolicyFile {
+            path: "policy/users.toml".into(),
+            text,
+        }]);
+        let rule = parsed.policy.table(&users).expect("users");
+        assert_eq!(rule.filter, None);
+        assert!(rule.column("where").is_some());
     }
 }

@@ -501,7 +501,8 @@ fn expand_home(text: &str) -> PathBuf {
     }
 }
 
-/// True when a connection string carries a password: `postgres://user:pw@host` or `password=`.
+/// True when a connection string carries a password: `postgres://user:pw@host`, a `:pw` where the
+/// port goes (`postgres://user:pw/db`), or any `*password*` option (`password=`, `sslpassword=`).
 pub fn has_literal_password(conninfo: &str) -> bool {
     let lower = conninfo.to_ascii_lowercase();
     if let Some(rest) = lower
@@ -509,20 +510,26 @@ pub fn has_literal_password(conninfo: &str) -> bool {
         .or_else(|| lower.strip_prefix("postgresql://"))
     {
         let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
-        if let Some((userinfo, _)) = authority.rsplit_once('@')
-            && let Some((_, password)) = userinfo.split_once(':')
-            && !password.is_empty()
-        {
-            return true;
+        match authority.rsplit_once('@') {
+            Some((userinfo, _)) => {
+                if let Some((_, password)) = userinfo.split_once(':')
+                    && !password.is_empty()
+                {
+                    return true;
+                }
+            }
+            None => {
+                let port = authority.rsplit_once(':').map_or("", |(_, port)| port);
+                if !authority.starts_with('[') && !port.bytes().all(|b| b.is_ascii_digit()) {
+                    return true;
+                }
+            }
         }
-        return rest
-            .split(['?', '&'])
-            .any(|param| param.starts_with("password="));
     }
+    // Any key containing `password` followed by `=`, whatever the spacing or the form.
     lower
-        .split_whitespace()
-        .any(|part| part.starts_with("password=") || part.starts_with("password ="))
-        || lower.contains("password =")
+        .match_indices("password")
+        .any(|(at, word)| lower[at + word.len()..].trim_start().starts_with('='))
 }
 
 struct Reader<'a> {
@@ -807,6 +814,12 @@ frobnicate = 1
         assert!(has_literal_password("host=h password=x"));
         assert!(!has_literal_password("postgres://u@h/db"));
         assert!(!has_literal_password("host=h user=u dbname=d"));
+        assert!(has_literal_password("host=h sslpassword=x"));
+        assert!(has_literal_password("postgres://h/db?sslpassword=x"));
+        assert!(has_literal_password("host=h SSLPassword = x"));
+        assert!(has_literal_password("postgres://admin:secret/db"));
+        assert!(!has_literal_password("postgres://h:5432/db"));
+        assert!(!has_literal_password("postgres://[::1]:5432/db"));
     }
 
     #[test]

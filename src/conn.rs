@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres::{Client, Config as PgConfig};
 use postgres_openssl::MakeTlsConnector;
-use tokio_postgres::config::SslMode as TokioSslMode;
+use tokio_postgres::config::{ChannelBinding, SslMode as TokioSslMode, TargetSessionAttrs};
 
 /// Connection settings after merging the string, the `PG*` variables and `~/.pgpass`.
 #[derive(Clone, PartialEq, Eq)]
@@ -27,8 +27,24 @@ pub struct Settings {
     /// The sslmode came from the string or `PGSSLMODE`, not libpq's default (`prefer`).
     pub sslmode_explicit: bool,
     pub sslrootcert: Option<PathBuf>,
+    /// Client certificate and its key (`sslcert`, `sslkey`; libpq's defaults under `~/.postgresql`).
+    pub sslcert: Option<PathBuf>,
+    pub sslkey: Option<PathBuf>,
+    /// `channel_binding`: `require` fails unless SCRAM binds the session to the TLS channel.
+    pub channel_binding: ChannelBinding,
+    pub target_session_attrs: TargetSessionAttrs,
     pub application_name: Option<String>,
     pub connect_timeout: Option<Duration>,
+    pub keepalives: Keepalives,
+}
+
+/// TCP keepalive settings (`keepalives`, `keepalives_idle`, `keepalives_interval`, `keepalives_count`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keepalives {
+    pub enabled: Option<bool>,
+    pub idle: Option<Duration>,
+    pub interval: Option<Duration>,
+    pub count: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,6 +93,9 @@ impl std::fmt::Debug for Settings {
             .field("dbname", &self.dbname)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("sslmode", &self.sslmode)
+            .field("sslcert", &self.sslcert)
+            .field("sslkey", &self.sslkey)
+            .field("channel_binding", &self.channel_binding)
             .finish()
     }
 }
@@ -111,16 +130,7 @@ impl Settings {
         } else {
             parse_key_values(conninfo)?
         };
-        if let Some(unknown) = pairs.keys().find(|key| !KNOWN_KEYS.contains(&key.as_str())) {
-            // A stray key may be a piece of a badly quoted password: name it only when there is none.
-            if pairs.contains_key("password") {
-                bail!(
-                    "invalid connection string: unknown option (is a value with spaces or `&` unquoted? \
-                     quote it: password='…')"
-                );
-            }
-            bail!("invalid connection string: unknown option `{unknown}`");
-        }
+        refuse_unsupported(&pairs, env)?;
         let get = |key: &str, var: &str| -> Option<String> {
             pairs
                 .get(key)
@@ -130,9 +140,14 @@ impl Settings {
         };
         let host = get("host", "PGHOST").unwrap_or_else(default_socket_dir);
         let port = match get("port", "PGPORT") {
-            Some(port) => port.parse::<u16>().map_err(|_| {
-                anyhow::anyhow!("invalid port `{port}`: expected a number from 1 to 65535")
-            })?,
+            // Never quote the value: in a malformed URL it may be a password.
+            Some(port) => port
+                .parse::<u16>()
+                .ok()
+                .filter(|port| *port != 0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("invalid port: expected a number from 1 to 65535")
+                })?,
             None => 5432,
         };
         let user = get("user", "PGUSER")
@@ -154,6 +169,55 @@ impl Settings {
             })?)),
             None => None,
         };
+        let channel_binding = match get("channel_binding", "PGCHANNELBINDING").as_deref() {
+            None | Some("prefer") => ChannelBinding::Prefer,
+            Some("disable") => ChannelBinding::Disable,
+            Some("require") => ChannelBinding::Require,
+            Some(other) => {
+                bail!("unknown channel_binding `{other}`: use disable, prefer or require")
+            }
+        };
+        let target_session_attrs =
+            match get("target_session_attrs", "PGTARGETSESSIONATTRS").as_deref() {
+                None | Some("any") => TargetSessionAttrs::Any,
+                Some("read-write") => TargetSessionAttrs::ReadWrite,
+                Some("read-only") => TargetSessionAttrs::ReadOnly,
+                Some(other @ ("primary" | "standby" | "prefer-standby")) => bail!(
+                    "target_session_attrs `{other}` is not supported by pullprod: use any, \
+                     read-write or read-only, or name the server you mean in host"
+                ),
+                Some(other) => bail!(
+                    "unknown target_session_attrs `{other}`: use any, read-write or read-only"
+                ),
+            };
+        let seconds = |key: &str, value: Option<String>| -> Result<Option<Duration>> {
+            value
+                .map(|secs| {
+                    secs.parse().map(Duration::from_secs).map_err(|_| {
+                        anyhow::anyhow!("invalid {key} `{secs}`: expected whole seconds")
+                    })
+                })
+                .transpose()
+        };
+        let keepalives = Keepalives {
+            enabled: match pairs.get("keepalives").map(String::as_str) {
+                None | Some("") => None,
+                Some("1") => Some(true),
+                Some("0") => Some(false),
+                Some(other) => bail!("invalid keepalives `{other}`: expected 0 or 1"),
+            },
+            idle: seconds("keepalives_idle", pairs.get("keepalives_idle").cloned())?,
+            interval: seconds(
+                "keepalives_interval",
+                pairs.get("keepalives_interval").cloned(),
+            )?,
+            count: match pairs.get("keepalives_count") {
+                None => None,
+                Some(count) => Some(count.parse().map_err(|_| {
+                    anyhow::anyhow!("invalid keepalives_count `{count}`: expected a whole number")
+                })?),
+            },
+        };
         let mut settings = Settings {
             host,
             port,
@@ -164,11 +228,23 @@ impl Settings {
             sslmode,
             sslmode_explicit: sslmode_text.is_some(),
             sslrootcert,
-            application_name: pairs.get("application_name").cloned(),
+            sslcert: get("sslcert", "PGSSLCERT").map(PathBuf::from),
+            sslkey: get("sslkey", "PGSSLKEY").map(PathBuf::from),
+            channel_binding,
+            target_session_attrs,
+            application_name: pairs
+                .get("application_name")
+                .or_else(|| pairs.get("fallback_application_name"))
+                .cloned(),
             connect_timeout,
+            keepalives,
         };
         if settings.password.is_none() {
-            let passfile = env("PGPASSFILE")
+            let passfile = pairs
+                .get("passfile")
+                .filter(|file| !file.is_empty())
+                .cloned()
+                .or_else(|| env("PGPASSFILE"))
                 .map(PathBuf::from)
                 .or_else(|| env("HOME").map(|home| Path::new(&home).join(".pgpass")));
             if let Some(passfile) = passfile {
@@ -212,6 +288,27 @@ impl Settings {
         if let Some(root) = &self.sslrootcert {
             vars.push(("PGSSLROOTCERT", root.display().to_string()));
         }
+        if let Some(cert) = &self.sslcert {
+            vars.push(("PGSSLCERT", cert.display().to_string()));
+        }
+        if let Some(key) = &self.sslkey {
+            vars.push(("PGSSLKEY", key.display().to_string()));
+        }
+        let channel_binding = match self.channel_binding {
+            ChannelBinding::Disable => "disable",
+            ChannelBinding::Require => "require",
+            _ => "prefer",
+        };
+        vars.push(("PGCHANNELBINDING", channel_binding.to_string()));
+        let target_session_attrs = match self.target_session_attrs {
+            TargetSessionAttrs::ReadWrite => "read-write",
+            TargetSessionAttrs::ReadOnly => "read-only",
+            _ => "any",
+        };
+        vars.push(("PGTARGETSESSIONATTRS", target_session_attrs.to_string()));
+        if let Some(timeout) = self.connect_timeout {
+            vars.push(("PGCONNECT_TIMEOUT", timeout.as_secs().to_string()));
+        }
         vars
     }
 
@@ -239,6 +336,20 @@ impl Settings {
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => TokioSslMode::Require,
         });
         config.connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)));
+        config.channel_binding(self.channel_binding);
+        config.target_session_attrs(self.target_session_attrs);
+        if let Some(enabled) = self.keepalives.enabled {
+            config.keepalives(enabled);
+        }
+        if let Some(idle) = self.keepalives.idle {
+            config.keepalives_idle(idle);
+        }
+        if let Some(interval) = self.keepalives.interval {
+            config.keepalives_interval(interval);
+        }
+        if let Some(count) = self.keepalives.count {
+            config.keepalives_retries(count);
+        }
         config
     }
 
@@ -285,10 +396,72 @@ impl Settings {
     pub fn dbname_fallback_note(&self) -> Option<String> {
         self.dbname_defaulted.then(|| {
             format!(
-                "the connection string names no database, so it fell back to `{}`, the user name;                  name one in the URL (`postgres://host/dbname`) or with `dbname=`",
+                "the connection string names no database, so it fell back to `{}`, the user name; name one in the URL (`postgres://host/dbname`) or with `dbname=`",
                 self.dbname
             )
         })
+    }
+
+    /// The client certificate and key libpq would send: `sslcert`/`sslkey`, else
+    /// `~/.postgresql/postgresql.crt` and `.key` when they exist. As libpq, a key readable by
+    /// group or others is refused (a root-owned key may be group-readable).
+    fn load_client_cert(&self, builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<()> {
+        if self.host.starts_with('/') || self.sslmode == SslMode::Disable {
+            return Ok(());
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let default = |name: &str| {
+            home.as_ref()
+                .map(|home| home.join(".postgresql").join(name))
+        };
+        let cert = match &self.sslcert {
+            Some(cert) => cert.clone(),
+            None => match default("postgresql.crt") {
+                Some(cert) if cert.exists() => cert,
+                _ => return Ok(()),
+            },
+        };
+        let key = self
+            .sslkey
+            .clone()
+            .or_else(|| default("postgresql.key"))
+            .unwrap_or_else(|| cert.with_extension("key"));
+        builder
+            .set_certificate_chain_file(&cert)
+            .with_context(|| format!("failed to read sslcert `{}`", cert.display()))?;
+        let meta = std::fs::metadata(&key)
+            .with_context(|| format!("failed to read sslkey `{}`", key.display()))?;
+        {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            let mode = meta.permissions().mode();
+            let allowed = if meta.uid() == 0 { 0o640 } else { 0o600 };
+            if mode & 0o777 & !allowed != 0 {
+                bail!(
+                    "the sslkey `{}` is readable by group or others: chmod 0600 it",
+                    key.display()
+                );
+            }
+        }
+        let pem = std::fs::read(&key)
+            .with_context(|| format!("failed to read sslkey `{}`", key.display()))?;
+        let private = openssl::pkey::PKey::private_key_from_pem_passphrase(&pem, b"").map_err(|_| {
+            anyhow::anyhow!(
+                "failed to read sslkey `{}`: not an unencrypted PEM private key (pullprod does not \
+                 take sslpassword; decrypt it into a 0600 file: openssl pkey -in KEY -out KEY.plain)",
+                key.display()
+            )
+        })?;
+        builder
+            .set_private_key(&private)
+            .and_then(|()| builder.check_private_key())
+            .with_context(|| {
+                format!(
+                    "the sslkey `{}` does not match the sslcert `{}`",
+                    key.display(),
+                    cert.display()
+                )
+            })?;
+        Ok(())
     }
 
     fn tls_connector(&self) -> Result<MakeTlsConnector> {
@@ -315,6 +488,7 @@ impl Settings {
         } else {
             builder.set_verify(SslVerifyMode::NONE);
         }
+        self.load_client_cert(&mut builder)?;
         let mut connector = MakeTlsConnector::new(builder.build());
         let verify_host = self.sslmode == SslMode::VerifyFull;
         connector.set_callback(move |config, _| {
@@ -486,7 +660,7 @@ pub fn redact(conninfo: &str) -> String {
                 Some((user, _)) => format!("{user}:***@{hostpart}"),
                 None => format!("{userinfo}@{hostpart}"),
             },
-            None => authority.to_string(),
+            None => redact_port(authority),
         };
         return format!("{scheme}{authority}{tail}");
     }
@@ -494,9 +668,9 @@ pub fn redact(conninfo: &str) -> String {
         Ok(pairs) => pairs
             .iter()
             .map(|(key, value)| {
-                if key == "password" {
-                    "password=***".to_string()
-                } else if !KNOWN_KEYS.contains(&key.as_str()) {
+                if is_secret_key(key) {
+                    format!("{key}=***")
+                } else if !is_known_key(key) {
                     // Possibly a piece of a badly quoted password.
                     "***".to_string()
                 } else if value.is_empty() || value.contains([' ', '\'', '\\']) {
@@ -514,42 +688,59 @@ pub fn redact(conninfo: &str) -> String {
     }
 }
 
-/// True when the string carries a password itself (a literal secret in configuration).
+/// True when the string carries a password itself (a literal secret in configuration): any
+/// `*password*` option (`password`, `sslpassword`, …) with a value.
 pub fn has_literal_password(conninfo: &str) -> bool {
-    if conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://") {
-        return parse_url(conninfo).is_ok_and(|pairs| pairs.contains_key("password"));
-    }
-    parse_key_values(conninfo).is_ok_and(|pairs| pairs.contains_key("password"))
+    let pairs = if conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://") {
+        parse_url(conninfo)
+    } else {
+        parse_key_values(conninfo)
+    };
+    pairs.is_ok_and(|pairs| {
+        pairs
+            .iter()
+            .any(|(key, value)| is_secret_key(key) && !value.is_empty())
+    })
 }
 
-/// The options libpq knows; others are refused, as libpq does (most are accepted and unused).
-const KNOWN_KEYS: &[&str] = &[
+/// The libpq options pullprod implements.
+const SUPPORTED_KEYS: &[&str] = &[
     "host",
-    "hostaddr",
     "port",
     "dbname",
     "user",
     "password",
     "passfile",
     "connect_timeout",
-    "client_encoding",
-    "options",
     "application_name",
     "fallback_application_name",
     "keepalives",
     "keepalives_idle",
     "keepalives_interval",
     "keepalives_count",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "channel_binding",
+    "target_session_attrs",
+];
+
+/// libpq options pullprod does not implement: refused, never silently ignored (an ignored
+/// `require_auth` or `sslcrl` would connect with less protection than the string asks for).
+const UNSUPPORTED_KEYS: &[&str] = &[
+    "hostaddr",
+    "client_encoding",
+    "options",
     "tcp_user_timeout",
     "replication",
     "gssencmode",
-    "sslmode",
+    "gssdelegation",
     "requiressl",
     "sslcompression",
-    "sslcert",
-    "sslkey",
     "sslpassword",
-    "sslrootcert",
+    "sslcertmode",
+    "sslnegotiation",
     "sslcrl",
     "sslcrldir",
     "sslsni",
@@ -559,11 +750,98 @@ const KNOWN_KEYS: &[&str] = &[
     "krbsrvname",
     "gsslib",
     "service",
-    "target_session_attrs",
     "load_balance_hosts",
-    "channel_binding",
     "require_auth",
 ];
+
+/// `PG*` variables of unsupported options: refused too, as `pg_dump` and `psql` would obey them.
+const UNSUPPORTED_VARS: &[(&str, &str)] = &[
+    ("PGHOSTADDR", "hostaddr"),
+    ("PGSERVICE", "service"),
+    ("PGREQUIREAUTH", "require_auth"),
+    ("PGSSLCRL", "sslcrl"),
+    ("PGSSLCRLDIR", "sslcrldir"),
+    ("PGREQUIREPEER", "requirepeer"),
+    ("PGSSLMINPROTOCOLVERSION", "ssl_min_protocol_version"),
+    ("PGSSLMAXPROTOCOLVERSION", "ssl_max_protocol_version"),
+    ("PGGSSENCMODE", "gssencmode"),
+    ("PGSSLNEGOTIATION", "sslnegotiation"),
+];
+
+/// Refuse options pullprod does not implement, by name only (never a value).
+fn refuse_unsupported(
+    pairs: &BTreeMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
+    let how = "remove it, or connect with psql for what pullprod does not do";
+    if let Some(key) = pairs
+        .keys()
+        .find(|key| UNSUPPORTED_KEYS.contains(&key.as_str()))
+    {
+        if key == "sslpassword" {
+            bail!(
+                "connection option `sslpassword` is not supported by pullprod (pg_dump and psql \
+                 could only get it on their command line): decrypt the key into a 0600 file \
+                 (openssl pkey -in KEY -out KEY.plain) and set sslkey to it"
+            );
+        }
+        bail!("connection option `{key}` is not supported by pullprod: {how}");
+    }
+    if let Some(unknown) = pairs
+        .keys()
+        .find(|key| !SUPPORTED_KEYS.contains(&key.as_str()))
+    {
+        // A stray key may be a piece of a badly quoted password: name it only when there is none.
+        if pairs.keys().any(|key| key.contains("password")) {
+            bail!(
+                "invalid connection string: unknown option (is a value with spaces or `&` unquoted? \
+                 quote it: password='…')"
+            );
+        }
+        bail!("invalid connection string: unknown option `{unknown}`");
+    }
+    if let Some((var, key)) = UNSUPPORTED_VARS
+        .iter()
+        .find(|(var, _)| env(var).is_some_and(|value| !value.is_empty()))
+    {
+        bail!(
+            "`{var}` is set but pullprod does not support `{key}`: unset it, or connect with psql \
+             for what pullprod does not do"
+        );
+    }
+    Ok(())
+}
+
+/// Every option libpq knows: their names are safe to show; other keys may be password pieces.
+fn is_known_key(key: &str) -> bool {
+    SUPPORTED_KEYS.contains(&key) || UNSUPPORTED_KEYS.contains(&key)
+}
+
+/// A key whose value is a secret: `password`, `sslpassword`, and any other `*password*`.
+fn is_secret_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("password")
+}
+
+/// `host:port` with a port that is not a number masked: it may be a password written without
+/// its `@host` (`postgres://user:password/db`).
+fn redact_port(hostport: &str) -> String {
+    let host_end = if hostport.starts_with('[') {
+        hostport.find(']').map_or(hostport.len(), |end| end + 1)
+    } else {
+        0
+    };
+    match hostport[host_end..].rfind(':') {
+        Some(colon) => {
+            let (host, port) = hostport.split_at(host_end + colon);
+            if port[1..].bytes().all(|b| b.is_ascii_digit()) {
+                hostport.to_string()
+            } else {
+                format!("{host}:***")
+            }
+        }
+        None => hostport.to_string(),
+    }
+}
 
 fn redact_query_password(tail: &str) -> String {
     let Some((path, query)) = tail.split_once('?') else {
@@ -573,9 +851,9 @@ fn redact_query_password(tail: &str) -> String {
         .split('&')
         .map(|pair| {
             let key = pair.split_once('=').map_or(pair, |(key, _)| key);
-            if key == "password" {
-                "password=***".to_string()
-            } else if !pair.is_empty() && !KNOWN_KEYS.contains(&key) {
+            if is_secret_key(key) {
+                format!("{key}=***")
+            } else if !pair.is_empty() && !is_known_key(key) {
                 "***".to_string()
             } else {
                 pair.to_string()
@@ -667,6 +945,13 @@ fn parse_url(url: &str) -> Result<BTreeMap<String, String>> {
             pairs.insert("host".into(), percent_decode(&host)?);
         }
         if let Some(port) = port {
+            if !port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit()) {
+                // Never echo it: `postgres://user:password/db` puts the password here.
+                bail!(
+                    "invalid connection URL: the port after `:` is not a number (a password goes \
+                     after the user and before `@host`: postgres://user:password@host/db)"
+                );
+            }
             pairs.insert("port".into(), port);
         }
     }
@@ -943,10 +1228,123 @@ mod tests {
         let err = Settings::parse_with_env("host=h port=abc", &|_| None).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid port `abc`: expected a number from 1 to 65535"
+            "invalid port: expected a number from 1 to 65535"
         );
         let err = Settings::parse_with_env("sslmode=maybe", &|_| None).unwrap_err();
         assert!(err.to_string().starts_with("unknown sslmode `maybe`"));
+    }
+
+    #[test]
+    fn a_password_without_its_host_is_never_quoted() {
+        for url in [
+            "postgres://admin:SECRET/db",
+            "postgres://admin:SECRET",
+            "postgresql://admin:SECRET?sslmode=require",
+            "postgres://[::1]:SECRET/db",
+        ] {
+            let err = Settings::parse_with_env(url, &|_| None).unwrap_err();
+            let text = format!("{err:#} {err:?}");
+            assert!(!text.contains("SECRET"), "{url}: {text}");
+            assert!(text.contains("port"), "{url}: {text}");
+            let shown = redact(url);
+            assert!(!shown.contains("SECRET"), "{url} -> {shown}");
+        }
+        assert_eq!(redact("postgres://h:5432/db"), "postgres://h:5432/db");
+        assert_eq!(
+            redact("postgres://[::1]:5432/db"),
+            "postgres://[::1]:5432/db"
+        );
+    }
+
+    #[test]
+    fn every_password_key_is_masked_and_a_literal_secret() {
+        for conninfo in [
+            "host=h sslpassword=hunter2 dbname=db",
+            "postgres://h/db?sslpassword=hunter2",
+            "postgres://h/db?sslmode=require&sslpassword=hunter2",
+            "host=h password=hunter2",
+        ] {
+            let shown = redact(conninfo);
+            assert!(!shown.contains("hunter2"), "{conninfo} -> {shown}");
+            assert!(has_literal_password(conninfo), "{conninfo}");
+            if let Err(err) = Settings::parse_with_env(conninfo, &|_| None) {
+                assert!(!format!("{err:#} {err:?}").contains("hunter2"), "{err:#}");
+            }
+        }
+        assert_eq!(
+            redact("host=h sslpassword=hunter2"),
+            "host=h sslpassword=***"
+        );
+    }
+
+    #[test]
+    fn unsupported_options_are_refused_by_name() {
+        for key in [
+            "hostaddr",
+            "service",
+            "require_auth",
+            "sslpassword",
+            "sslcrl",
+            "options",
+            "gssencmode",
+        ] {
+            let err =
+                Settings::parse_with_env(&format!("host=h {key}=x"), &|_| None).expect_err(key);
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("connection option `{key}` is not supported")),
+                "{err}"
+            );
+            let err = Settings::parse_with_env(&format!("postgres://h/db?{key}=x"), &|_| None)
+                .expect_err(key);
+            assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
+        }
+        let err = Settings::parse_with_env("host=h frobnicate=1", &|_| None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid connection string: unknown option `frobnicate`"
+        );
+        let err = Settings::parse_with_env("host=h", &|name| {
+            (name == "PGSERVICE").then(|| "prod".to_string())
+        })
+        .unwrap_err();
+        assert!(err.to_string().starts_with("`PGSERVICE` is set"), "{err}");
+        let err =
+            Settings::parse_with_env("host=h target_session_attrs=standby", &|_| None).unwrap_err();
+        assert!(err.to_string().contains("not supported"), "{err}");
+    }
+
+    #[test]
+    fn implemented_options_reach_the_driver_and_child_processes() {
+        let settings = parse(
+            "host=h channel_binding=require target_session_attrs=read-only sslcert=/c.crt \
+             sslkey=/c.key keepalives=1 keepalives_idle=30 passfile=/nonexistent",
+            &[],
+        );
+        assert_eq!(settings.channel_binding, ChannelBinding::Require);
+        assert_eq!(settings.target_session_attrs, TargetSessionAttrs::ReadOnly);
+        assert_eq!(settings.keepalives.idle, Some(Duration::from_secs(30)));
+        let config = settings.tokio_config();
+        assert_eq!(config.get_channel_binding(), ChannelBinding::Require);
+        assert_eq!(
+            config.get_target_session_attrs(),
+            TargetSessionAttrs::ReadOnly
+        );
+        let env = settings.libpq_env();
+        for expected in [
+            ("PGCHANNELBINDING", "require"),
+            ("PGTARGETSESSIONATTRS", "read-only"),
+            ("PGSSLCERT", "/c.crt"),
+            ("PGSSLKEY", "/c.key"),
+        ] {
+            assert!(
+                env.iter()
+                    .any(|(var, value)| (*var, value.as_str()) == expected),
+                "{expected:?}"
+            );
+        }
+        let settings = parse("host=h", &[("PGCHANNELBINDING", "require")]);
+        assert_eq!(settings.channel_binding, ChannelBinding::Require);
     }
 
     #[test]

@@ -81,6 +81,10 @@ pub struct DumpMeta {
     pub source: String,
     /// The dump file this sidecar describes (absolute).
     pub file: PathBuf,
+    /// In the index only: the temporary file of a dump being written, recorded before its first
+    /// byte so that a killed run's `.part` is pruned wherever it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<PathBuf>,
 }
 
 impl DumpMeta {
@@ -265,15 +269,25 @@ impl DumpWriter {
             .permissions(fs::Permissions::from_mode(0o600))
             .tempfile_in(dir)
             .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
-        let dir_owner = fs::metadata(dir)
-            .with_context(|| format!("failed to inspect `{}`", dir.display()))?
-            .uid();
-        if temp.as_file().metadata()?.uid() != dir_owner {
-            bail!(
-                "refusing to write a dump into `{}`: the folder belongs to another user",
-                dir.display()
-            );
-        }
+        let index = options.index_path()?;
+        let created = unix_secs(SystemTime::now());
+        let meta = DumpMeta {
+            project: options.project.clone(),
+            created,
+            expires: expires_at(created, retention_days)?,
+            retention_days,
+            source: source_name.to_string(),
+            file: path.to_path_buf(),
+            part: None,
+        };
+        // Recorded before the first byte: a killed run's `.part` is pruned wherever it is.
+        record_in_index(
+            &index,
+            &DumpMeta {
+                part: Some(temp.path().to_path_buf()),
+                ..meta.clone()
+            },
+        )?;
         let file = temp
             .reopen()
             .with_context(|| format!("failed to open `{}`", temp.path().display()))?;
@@ -289,21 +303,12 @@ impl DumpWriter {
                     .context("failed to start zstd compression")?,
             ),
         };
-        let created = unix_secs(SystemTime::now());
-        let meta = DumpMeta {
-            project: options.project.clone(),
-            created,
-            expires: expires_at(created, retention_days)?,
-            retention_days,
-            source: source_name.to_string(),
-            file: path.to_path_buf(),
-        };
         let mut writer = DumpWriter {
             path: path.to_path_buf(),
             temp: Some(temp),
             sink: Some(sink),
             meta,
-            index: options.index_path()?,
+            index,
         };
         let header = header_comment(&writer.meta);
         writer.write_all(header.as_bytes())?;
@@ -333,6 +338,7 @@ impl DumpWriter {
         file.sync_all().context("failed to write the dump file")?;
         write_sidecar(&self.meta)?;
         let temp = self.temp.take().expect("a dump is committed once");
+        let part = temp.path().to_path_buf();
         temp.persist(&self.path)
             .map_err(|err| anyhow!("{}", err.error))
             .with_context(|| {
@@ -341,6 +347,7 @@ impl DumpWriter {
                     self.path.display()
                 )
             })?;
+        forget_part(&self.index, &part)?;
         record_in_index(&self.index, &self.meta)?;
         Ok(self.meta.clone())
     }
@@ -383,8 +390,8 @@ pub fn write_pull(
     writeln!(
         writer,
         "-- policy sha256: {}, commit: {}\n",
-        request.policy_sha256,
-        request.commit.as_deref().unwrap_or("none")
+        comment_safe(&request.policy_sha256),
+        comment_safe(request.commit.as_deref().unwrap_or("none"))
     )?;
 
     capture_schema(
@@ -467,7 +474,9 @@ pub fn list_dumps(options: &DumpOptions) -> Result<Vec<DumpMeta>> {
         Err(err) => return Err(err).with_context(|| format!("failed to list `{}`", dir.display())),
     }
     for meta in read_index(&options.index_path()?)? {
-        sidecars.push(sidecar_path(&meta.file));
+        if meta.part.is_none() {
+            sidecars.push(sidecar_path(&meta.file));
+        }
     }
     sidecars.sort();
     sidecars.dedup();
@@ -514,12 +523,29 @@ pub fn prune_expired(options: &DumpOptions, now: SystemTime) -> Result<Vec<PathB
         removed.push(meta.file);
     }
     removed.extend(remove_stale_parts(options, now)?);
-    // Forget the project's index entries whose sidecar is gone.
+    // Unfinished files the index knows of, wherever they are: a day old, they are a killed
+    // run's (a run in progress rewrites its file continuously).
     let index = options.index_path()?;
     let entries = read_index(&index)?;
+    for meta in &entries {
+        let Some(part) = &meta.part else { continue };
+        if meta.project == options.project && is_stale_part(part, &meta.file, now) {
+            fs::remove_file(part).with_context(|| {
+                format!("failed to delete the unfinished dump `{}`", part.display())
+            })?;
+            removed.push(part.clone());
+        }
+    }
+    // Forget the project's index entries whose sidecar (or unfinished file) is gone.
     let kept: Vec<&DumpMeta> = entries
         .iter()
-        .filter(|meta| meta.project != options.project || sidecar_path(&meta.file).exists())
+        .filter(|meta| {
+            meta.project != options.project
+                || match &meta.part {
+                    Some(part) => fs::symlink_metadata(part).is_ok(),
+                    None => sidecar_path(&meta.file).exists(),
+                }
+        })
         .collect();
     if kept.len() != entries.len() {
         write_index(&index, &kept)?;
@@ -541,19 +567,45 @@ fn remove_stale_parts(options: &DumpOptions, now: SystemTime) -> Result<Vec<Path
         if !name.starts_with(&prefix) || !name.ends_with(".part") {
             continue;
         }
-        let Ok(modified) = entry.metadata().and_then(|meta| meta.modified()) else {
-            continue;
-        };
-        if now.duration_since(modified).unwrap_or(Duration::ZERO) < Duration::from_secs(86_400) {
+        let path = entry.path();
+        if !is_old_file_of_ours(&path, now) {
             continue;
         }
-        let path = entry.path();
         fs::remove_file(&path).with_context(|| {
             format!("failed to delete the unfinished dump `{}`", path.display())
         })?;
         removed.push(path);
     }
     Ok(removed)
+}
+
+/// `part` is a day-old temporary file of the dump `file`: named `.<file name>.<random>.part`
+/// beside it, a regular file (not a link) of ours.
+fn is_stale_part(part: &Path, file: &Path, now: SystemTime) -> bool {
+    let (Some(name), Some(file_name)) = (
+        part.file_name().and_then(|name| name.to_str()),
+        file.file_name().and_then(|name| name.to_str()),
+    ) else {
+        return false;
+    };
+    let beside = part.parent() == file.parent();
+    beside
+        && name.starts_with(&format!(".{file_name}."))
+        && name.ends_with(".part")
+        && is_old_file_of_ours(part, now)
+}
+
+/// A regular file (not a link) of ours, last written a day ago or more.
+fn is_old_file_of_ours(path: &Path, now: SystemTime) -> bool {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return false;
+    };
+    let Ok(modified) = meta.modified() else {
+        return false;
+    };
+    meta.file_type().is_file()
+        && Some(meta.uid()) == own_uid()
+        && now.duration_since(modified).unwrap_or(Duration::ZERO) >= Duration::from_secs(86_400)
 }
 
 /// Load a dump file (plain or compressed) into `database` with `psql -v ON_ERROR_STOP=1 -X -q`.
@@ -637,49 +689,92 @@ fn unix_secs(time: SystemTime) -> u64 {
         .as_secs()
 }
 
+/// A value made safe to put in a `--` comment of the dump: line breaks and every other
+/// control character escaped (`\n`), so nothing after it can become a statement.
+pub fn comment_safe(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() || c == '\\' {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 fn header_comment(meta: &DumpMeta) -> String {
     format!(
         "--\n-- pullprod anonymised dump of project `{}` from `{}`\n-- created: {}\n-- expires: {} \
          (retention-days = {}); `cargo xtask prune-dumps` deletes it after that\n\
          -- load with: psql -v ON_ERROR_STOP=1 -X -q -d <empty database> -f <this file>\n--\n\n",
-        meta.project,
-        meta.source,
+        comment_safe(&meta.project),
+        comment_safe(&meta.source),
         format_utc(meta.created),
         format_utc(meta.expires),
         meta.retention_days
     )
 }
 
-/// Create the folder (and missing parents) 0700; an existing folder must be ours, and is
-/// tightened to 0700 when it is the configured dump dir, refused when others can enter it.
+/// Create the folder (and missing parents) 0700. A folder we did not create must be ours and
+/// private already: it is never chmod'ed (a shared folder such as the system temp folder
+/// itself would be locked for everyone), and its owner is checked before anything else.
 fn prepare_dir(dir: &Path, options: &DumpOptions) -> Result<()> {
-    if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("failed to create the dump folder `{}`", dir.display()))?;
-    }
+    let created = match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => true,
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => false,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("failed to create the dump folder `{}`", dir.display()))?;
+            true
+        }
+        Err(err) => {
+            return Err(err)
+                .with_context(|| format!("failed to create the dump folder `{}`", dir.display()));
+        }
+    };
     let meta =
         fs::metadata(dir).with_context(|| format!("failed to inspect `{}`", dir.display()))?;
     if !meta.is_dir() {
         bail!("`{}` is not a folder", dir.display());
     }
+    if Some(meta.uid()) != own_uid() {
+        bail!(
+            "refusing to write a dump into `{}`: the folder belongs to another user; choose a \
+             folder of your own (the dump dir `{}` is created private if it does not exist)",
+            dir.display(),
+            options.dump_dir().display()
+        );
+    }
     if meta.mode() & 0o077 != 0 {
-        let is_dump_dir = real_path(dir)? == real_path(&options.dump_dir())?;
-        if !is_dump_dir {
+        if !created {
             bail!(
-                "refusing to write a dump into `{}`: other users can open that folder; \
-                 use a private folder (mode 0700) such as the dump dir `{}`",
+                "refusing to write a dump into `{}`: other users can open that folder (mode {:o}); \
+                 make it private with `chmod 700 {}`, or choose a folder of your own",
                 dir.display(),
-                options.dump_dir().display()
+                meta.mode() & 0o7777,
+                dir.display()
             );
         }
+        // Ours, just created: only the umask can have widened it.
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).with_context(|| {
             format!("failed to make the dump folder `{}` private", dir.display())
         })?;
     }
     Ok(())
+}
+
+/// The effective user id of this process: the owner of `/proc/self`, else of a file it creates.
+fn own_uid() -> Option<u32> {
+    if let Ok(meta) = fs::metadata("/proc/self") {
+        return Some(meta.uid());
+    }
+    let probe = tempfile::tempfile().ok()?;
+    probe.metadata().ok().map(|meta| meta.uid())
 }
 
 /// Pipe `pg_dump --schema-only <section>` (in the snapshot) into the dump.
@@ -716,25 +811,63 @@ fn capture_schema(
     Ok(())
 }
 
+/// Written to a new temporary file (`O_EXCL`, 0600) renamed over the sidecar's name: a link
+/// planted there is replaced, never followed.
 fn write_sidecar(meta: &DumpMeta) -> Result<()> {
     let path = sidecar_path(&meta.file);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
+    let mut text = serde_json::to_string_pretty(meta).expect("metadata serialises");
+    text.push('\n');
+    write_replacing(&path, text.as_bytes())
+}
+
+/// Replace `path` with `bytes` atomically: a fresh 0600 temporary file beside it, renamed.
+fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow!("`{}` has no parent folder", path.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".pullprod-")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let text = serde_json::to_string_pretty(meta).expect("metadata serialises");
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .with_context(|| format!("failed to write `{}`", path.display()))
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    temp.persist(path)
+        .map_err(|err| anyhow!("{}", err.error))
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Read a file that must be a regular file of ours: never through a link (`O_NOFOLLOW`).
+fn read_own_file(path: &Path) -> io::Result<Option<String>> {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // A link: not ours to trust.
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() || Some(meta.uid()) != own_uid() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    if file.read_to_string(&mut text).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(text))
 }
 
 fn read_sidecar(path: &Path) -> Result<Option<DumpMeta>> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+    // A link, or a file of another user, is not ours to trust (nor to prune from).
+    let text = match read_own_file(path) {
+        Ok(Some(text)) => text,
+        Ok(None) => return Ok(None),
         Err(err) => {
             return Err(err).with_context(|| format!("failed to read `{}`", path.display()));
         }
@@ -744,9 +877,10 @@ fn read_sidecar(path: &Path) -> Result<Option<DumpMeta>> {
 }
 
 fn read_index(path: &Path) -> Result<Vec<DumpMeta>> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+    // The index says which files pruning deletes: only a regular file of ours is believed.
+    let text = match read_own_file(path) {
+        Ok(Some(text)) => text,
+        Ok(None) => return Ok(Vec::new()),
         Err(err) => {
             return Err(err).with_context(|| format!("failed to read `{}`", path.display()));
         }
@@ -763,14 +897,19 @@ fn write_index(path: &Path, entries: &[&DumpMeta]) -> Result<()> {
         text.push_str(&serde_json::to_string(meta).expect("metadata serialises"));
         text.push('\n');
     }
-    let dir = path.parent().expect("the index is in a folder");
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    temp.write_all(text.as_bytes())
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    temp.persist(path)
-        .map_err(|err| anyhow!("{}", err.error))
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    write_replacing(path, text.as_bytes())
+}
+
+/// Forget the index entry of a temporary file that became a dump (or was removed).
+fn forget_part(index: &Path, part: &Path) -> Result<()> {
+    let entries = read_index(index)?;
+    let kept: Vec<&DumpMeta> = entries
+        .iter()
+        .filter(|entry| entry.part.as_deref() != Some(part))
+        .collect();
+    if kept.len() != entries.len() {
+        write_index(index, &kept)?;
+    }
     Ok(())
 }
 
@@ -783,7 +922,9 @@ fn record_in_index(index: &Path, meta: &DumpMeta) -> Result<()> {
             .with_context(|| format!("failed to create `{}`", dir.display()))?;
     }
     let mut entries = read_index(index)?;
-    entries.retain(|entry| entry.file != meta.file);
+    if meta.part.is_none() {
+        entries.retain(|entry| entry.part.is_some() || entry.file != meta.file);
+    }
     entries.push(meta.clone());
     write_index(index, &entries.iter().collect::<Vec<_>>())
 }
@@ -924,10 +1065,20 @@ mod tests {
             retention_days: 3,
             source: "production".into(),
             file: PathBuf::from("/tmp/dumps/shop.sql"),
+            part: None,
         };
         let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
         assert!(!meta.is_expired(at(1_000 + 3 * 86_400 - 1)));
         assert!(meta.is_expired(at(1_000 + 3 * 86_400)));
+    }
+
+    #[test]
+    fn comment_values_stay_on_their_line() {
+        assert_eq!(comment_safe("staging"), "staging");
+        assert_eq!(
+            comment_safe("a\nDROP TABLE t;\r\\x\u{0}é"),
+            "a\\nDROP TABLE t;\\r\\\\x\\u{0}é"
+        );
     }
 
     #[test]

@@ -556,6 +556,7 @@ pub fn state_dir() -> Result<PathBuf> {
 
 fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let path = match &request.options.audit_log {
         Some(path) => path.clone(),
         None => state_dir()?.join("audit.log"),
@@ -576,6 +577,8 @@ fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("failed to open the audit log `{}`", path.display()))?;
     writeln!(file, "{entry}")
@@ -836,6 +839,7 @@ fn staging_run_recorded(project: &str, policy_sha256: &str) -> Result<bool> {
 
 fn record_staging_run(project: &str, policy_sha256: &str) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     if staging_run_recorded(project, policy_sha256)? {
         return Ok(());
     }
@@ -847,6 +851,8 @@ fn record_staging_run(project: &str, policy_sha256: &str) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("failed to open `{}`", path.display()))?;
     writeln!(file, "{policy_sha256}")

@@ -26,6 +26,8 @@ use crate::transform::{ColumnTransform, Format, Salt, Written};
 pub const DEFAULT_ROWS: u64 = 100;
 
 /// Where the schema of a synthetic seed comes from.
+// Built once per command: the size of `Settings` does not matter here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SchemaSource {
     /// A folder of `.sql` migration files, applied in file-name order.

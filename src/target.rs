@@ -371,7 +371,7 @@ pub fn sequence_uses(client: &mut Client) -> Result<Vec<SequenceUse>> {
 pub fn advance_sequence_sql(use_: &SequenceUse) -> String {
     let sequence = use_.sequence.quoted();
     format!(
-        "SELECT pg_catalog.setval('{}', m.v) FROM (SELECT max({})::bigint AS v FROM {}) m,          {sequence} s, pg_catalog.pg_sequences ps          WHERE ps.schemaname = {} AND ps.sequencename = {} AND ps.increment_by > 0            AND m.v IS NOT NULL AND m.v > s.last_value AND m.v <= ps.max_value;",
+        "SELECT pg_catalog.setval('{}', m.v) FROM (SELECT max({})::bigint AS v FROM {}) m, {sequence} s, pg_catalog.pg_sequences ps WHERE ps.schemaname = {} AND ps.sequencename = {} AND ps.increment_by > 0 AND m.v IS NOT NULL AND m.v > s.last_value AND m.v <= ps.max_value;",
         sequence.replace('\'', "''"),
         quote_ident(&use_.column),
         use_.table.quoted(),

@@ -36,8 +36,19 @@ pub struct Parsed {
 /// `percent` and `limit` are subset keys only with a number as value: with a rule as value
 /// they are columns of that name.
 pub const TABLE_KEYS: &[&str] = &[
-    "where", "rows", "skip", "keep", "percent", "limit", "follow", "nullify",
+    "where", "rows", "skip", "keep", "percent", "limit", "follow", "nullify", "columns",
 ];
+
+/// How a column is written in its table: `name = …`, or `columns.name = …` when the name is
+/// also a table-level key (`columns.where = "keep"` classifies a column named `where`).
+pub fn column_key(column: &str) -> String {
+    let key = toml_edit::Key::new(column).display_repr().into_owned();
+    if TABLE_KEYS.contains(&column) {
+        format!("columns.{key}")
+    } else {
+        key
+    }
+}
 /// Strategy keys of the long (inline table) form.
 pub const STRATEGY_KEYS: &[&str] = &[
     "keep",
@@ -229,6 +240,21 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         let vspan = value_span(value, &key_span);
         match key_text {
             "where" => match value.as_str() {
+                // A strategy where a condition goes: meant for a column named `where`.
+                Some(text) if looks_like_strategy(text) => {
+                    table_ok = false;
+                    ctx.error(
+                        Code::InvalidValue,
+                        vspan,
+                        format!(
+                            "`{label}.where` is the table's row condition, not a column: `{text}` \
+                             is a strategy"
+                        ),
+                        Some(format!(
+                            "classify a column named `where` as `columns.where = \"{text}\"`"
+                        )),
+                    );
+                }
                 Some(filter) if !filter.trim().is_empty() => {
                     rule.filter = Some(filter.to_string());
                     rule.subset.filter_origin = Some(Origin {
@@ -257,7 +283,7 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                         Code::InvalidValue,
                         vspan,
                         format!("`{label}.rows` must be a positive integer"),
-                        None,
+                        Some("a column named `rows` is written `columns.rows = …`".to_string()),
                     );
                 }
             },
@@ -269,7 +295,7 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                         Code::InvalidValue,
                         vspan,
                         format!("`{label}.skip` must be `true` or `false`"),
-                        None,
+                        Some("a column named `skip` is written `columns.skip = …`".to_string()),
                     );
                 }
             },
@@ -333,6 +359,16 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                 Some(reason) => keep_all = Some(reason),
                 None => table_ok = false,
             },
+            // `columns.where = "keep"`: columns whose names are table-level keys (any column
+            // may be written there).
+            "columns" if value.is_table_like() => {
+                let columns = value.as_table_like().expect("checked table-like");
+                for (column, column_value) in columns.iter() {
+                    let (column_key, _) = columns.get_key_value(column).expect("key from iter");
+                    let column_span = span_of_key(column_key, column_value);
+                    parse_column(ctx, &mut rule, column, column_value, column_span);
+                }
+            }
             // `precent = 10`: no column rule is a number, a boolean or a list.
             typo if !value.is_str()
                 && value.as_table_like().is_none()
@@ -343,21 +379,7 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                     .broken
                     .insert((name.clone(), Some(typo.to_string())));
             }
-            column => match parse_rule(ctx, &format!("{label}.{column}"), value, &key_span) {
-                Some(column_rule) => rule.columns.push(ColumnRule {
-                    column: column.to_string(),
-                    rule: column_rule,
-                    origin: Origin {
-                        file: ctx.file.to_path_buf(),
-                        span: key_span,
-                    },
-                }),
-                None => {
-                    ctx.parsed
-                        .broken
-                        .insert((name.clone(), Some(column.to_string())));
-                }
-            },
+            column => parse_column(ctx, &mut rule, column, value, key_span),
         }
     }
     if skip && keep_all.is_some() {
@@ -397,6 +419,50 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
     ctx.parsed.policy.tables.push(rule);
 }
 
+/// One `column = rule` entry of a table (or of its `columns` sub-table).
+fn parse_column(
+    ctx: &mut Ctx,
+    rule: &mut TableRule,
+    column: &str,
+    value: &Item,
+    key_span: Range<usize>,
+) {
+    let label = policy_table_name(&rule.table);
+    if rule.column(column).is_some() {
+        ctx.error(
+            Code::DuplicateRule,
+            key_span,
+            format!("column `{label}.{column}` is classified twice"),
+            Some("keep one rule per column".to_string()),
+        );
+        ctx.parsed
+            .broken
+            .insert((rule.table.clone(), Some(column.to_string())));
+        return;
+    }
+    match parse_rule(ctx, &format!("{label}.{column}"), value, &key_span) {
+        Some(column_rule) => rule.columns.push(ColumnRule {
+            column: column.to_string(),
+            rule: column_rule,
+            origin: Origin {
+                file: ctx.file.to_path_buf(),
+                span: key_span,
+            },
+        }),
+        None => {
+            ctx.parsed
+                .broken
+                .insert((rule.table.clone(), Some(column.to_string())));
+        }
+    }
+}
+
+/// `keep`, `todo`, `fake.email`, …: a strategy's short form, never a sensible SQL condition.
+fn looks_like_strategy(text: &str) -> bool {
+    let text = text.trim();
+    SHORT_FORMS.contains(&text) || text.starts_with("fake.") || text.starts_with("generalise.")
+}
+
 fn is_number(item: &Item) -> bool {
     item.as_integer().is_some() || item.as_float().is_some()
 }
@@ -427,7 +493,7 @@ fn parse_table_keep(
     span: &Range<usize>,
 ) -> Option<String> {
     let help = Some(
-        "a whole table is kept with `keep = { reason = \"…\" }`; a column named `keep` cannot be classified yet"
+        "a whole table is kept with `keep = { reason = \"…\" }`; a column named `keep` is written `columns.keep = …`"
             .to_string(),
     );
     let Some(table) = item.as_table_like() else {
@@ -1390,6 +1456,26 @@ nullify = [1]
 
 [items]
 follow = ""
+"#
+    );
+    case!(
+        columns_named_like_table_keys,
+        r#"
+[users]
+where = "id > 0"
+columns.where = "keep"
+columns.rows = { hash = true }
+
+[items]
+columns = { skip = "null" }
+
+[tags]
+columns = "keep"
+
+[orders]
+where = "todo"
+id = "keep"
+columns.id = "hash"
 "#
     );
     case!(

@@ -5,8 +5,15 @@ use super::{ColumnTransform, Format, Salt, TransformError, Written};
 use crate::policy::model::{JsonRule, JsonStep, Strategy};
 use crate::sqltype::{BaseType, SqlType};
 
+/// How deep a rule may walk into a document. Parts no rule reaches are copied by a loop at
+/// any depth (PostgreSQL accepts documents nested thousands deep); walking deeper than this
+/// under a rule is an error, never a stack overflow.
+pub(crate) const MAX_RULE_DEPTH: usize = 1000;
+
 pub(crate) struct JsonTransform {
     rules: Vec<PathRule>,
+    /// The longest rule path: below it, with no rule in force, values are copied as they are.
+    max_steps: usize,
     path: Vec<Seg>,
     keys: Vec<u8>,
     leaf_in: Vec<u8>,
@@ -110,6 +117,7 @@ impl JsonTransform {
             });
         }
         Ok(JsonTransform {
+            max_steps: built.iter().map(|rule| rule.steps.len()).max().unwrap_or(0),
             rules: built,
             path: Vec::new(),
             keys: Vec::new(),
@@ -159,6 +167,19 @@ impl JsonTransform {
         let rule = forced.or_else(|| self.matching_rule());
         let first = *s.get(*pos).ok_or_else(malformed)?;
         let container = first == b'{' || first == b'[';
+        if rule.is_none() && self.path.len() >= self.max_steps {
+            // No rule applies here or below: copy the value as it is, iteratively.
+            let start = *pos;
+            skip_value(s, pos)?;
+            out.extend_from_slice(&s[start..*pos]);
+            return Ok(());
+        }
+        if container && self.path.len() >= MAX_RULE_DEPTH {
+            return Err(TransformError(format!(
+                "a json value is nested deeper than {MAX_RULE_DEPTH} levels where a rule applies: \
+                 keep or replace the enclosing path as a whole"
+            )));
+        }
         if let Some(index) = rule {
             match &self.rules[index].action {
                 Action::Keep => {
@@ -371,55 +392,80 @@ fn skip_ws(s: &[u8], pos: &mut usize) {
     }
 }
 
-/// Move past one JSON value.
+/// Move past one JSON value, at any depth: a loop with a stack of open containers.
 fn skip_value(s: &[u8], pos: &mut usize) -> Result<(), TransformError> {
-    skip_ws(s, pos);
-    match *s.get(*pos).ok_or_else(malformed)? {
-        b'"' => scan_string(s, pos, None),
-        open @ (b'{' | b'[') => {
-            let close = if open == b'{' { b'}' } else { b']' };
-            *pos += 1;
-            skip_ws(s, pos);
-            if s.get(*pos) == Some(&close) {
+    // `true` for an object, `false` for an array; allocated only for containers.
+    let mut open: Vec<bool> = Vec::new();
+    loop {
+        // At the start of a value.
+        skip_ws(s, pos);
+        match *s.get(*pos).ok_or_else(malformed)? {
+            b'"' => scan_string(s, pos, None)?,
+            bracket @ (b'{' | b'[') => {
+                let object = bracket == b'{';
                 *pos += 1;
-                return Ok(());
+                skip_ws(s, pos);
+                if s.get(*pos) == Some(if object { &b'}' } else { &b']' }) {
+                    *pos += 1;
+                } else {
+                    open.push(object);
+                    if object {
+                        skip_key(s, pos)?;
+                    }
+                    continue;
+                }
             }
-            loop {
-                if open == b'{' {
-                    skip_ws(s, pos);
-                    scan_string(s, pos, None)?;
-                    skip_ws(s, pos);
-                    if s.get(*pos) != Some(&b':') {
-                        return Err(malformed());
+            _ => {
+                let start = *pos;
+                while let Some(&b) = s.get(*pos) {
+                    if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')) {
+                        break;
                     }
                     *pos += 1;
                 }
-                skip_value(s, pos)?;
-                skip_ws(s, pos);
-                match s.get(*pos) {
-                    Some(b',') => *pos += 1,
-                    Some(&b) if b == close => {
-                        *pos += 1;
-                        return Ok(());
-                    }
-                    _ => return Err(malformed()),
+                if *pos == start {
+                    return Err(malformed());
                 }
             }
         }
-        _ => {
-            let start = *pos;
-            while let Some(&b) = s.get(*pos) {
-                if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')) {
+        // After a value: close containers or move to the next element.
+        loop {
+            let Some(&object) = open.last() else {
+                return Ok(());
+            };
+            skip_ws(s, pos);
+            match s.get(*pos) {
+                Some(b',') => {
+                    *pos += 1;
+                    if object {
+                        skip_key(s, pos)?;
+                    }
                     break;
                 }
-                *pos += 1;
+                Some(b'}') if object => {
+                    *pos += 1;
+                    open.pop();
+                }
+                Some(b']') if !object => {
+                    *pos += 1;
+                    open.pop();
+                }
+                _ => return Err(malformed()),
             }
-            if *pos == start {
-                return Err(malformed());
-            }
-            Ok(())
         }
     }
+}
+
+/// Move past `"key" :` inside an object.
+fn skip_key(s: &[u8], pos: &mut usize) -> Result<(), TransformError> {
+    skip_ws(s, pos);
+    scan_string(s, pos, None)?;
+    skip_ws(s, pos);
+    if s.get(*pos) != Some(&b':') {
+        return Err(malformed());
+    }
+    *pos += 1;
+    Ok(())
 }
 
 /// Move past a JSON string at `pos`, unescaping its content into `into` when given.

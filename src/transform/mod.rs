@@ -1257,6 +1257,146 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_json_is_copied_or_refused_never_a_stack_overflow() {
+        let key = |k: &str| JsonStep::Key(k.into());
+        let rule_at = |text: &str, steps: Vec<JsonStep>, strategy: Strategy| JsonRule {
+            path: JsonPath {
+                text: text.into(),
+                steps,
+            },
+            rule: Rule::new(strategy),
+        };
+        // PostgreSQL accepts this (12,000 levels); it used to overflow the worker's stack.
+        let depth = 12_000;
+        let deep = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let deep_object = format!("{}1{}", r#"{"k": "#.repeat(depth), "}".repeat(depth));
+        let doc =
+            format!(r#"{{"contact": {{"email": "a@b.c"}}, "deep": {deep}, "o": {deep_object}}}"#);
+        let t = ty(BaseType::Jsonb);
+        let run = |rules: Vec<JsonRule>, input: &str| {
+            // A thread with the pipeline workers' stack (Rust's default, 2 MiB).
+            let (rules, input, t) = (rules, input.to_string(), t.clone());
+            std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn(move || {
+                    let mut transform = ColumnTransform::new(
+                        &Rule::new(Strategy::Json(rules)),
+                        &t,
+                        Format::Text,
+                        &salt(),
+                    )
+                    .unwrap();
+                    let mut out = Vec::new();
+                    transform
+                        .apply(Some(input.as_bytes()), &mut out)
+                        .map(|_| String::from_utf8(out).unwrap())
+                })
+                .unwrap()
+                .join()
+                .expect("no stack overflow")
+        };
+        // Where no rule reaches, the value is copied byte for byte.
+        let email = rule_at(
+            "$.contact.email",
+            vec![key("contact"), key("email")],
+            Strategy::fake(FakeKind::Email),
+        );
+        let out = run(vec![email], &doc).expect("copied");
+        assert!(out.contains(&deep) && out.contains(&deep_object));
+        assert!(!out.contains("a@b.c"));
+        // Kept or replaced as a whole: fine at any depth.
+        for strategy in [Strategy::Keep, Strategy::Null, Strategy::Redact] {
+            run(vec![rule_at("$.deep", vec![key("deep")], strategy)], &doc).expect("whole value");
+        }
+        // A rule that must walk into every leaf stops at a bound, with an error.
+        let err = run(
+            vec![rule_at("$.deep", vec![key("deep")], Strategy::Hash)],
+            &doc,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("nested deeper than 1000 levels"), "{err:?}");
+        // Malformed deep input is malformed, not a crash.
+        let err = run(vec![], &format!("{{\"x\": {}", "[".repeat(depth))).unwrap_err();
+        assert_eq!(err, TransformError("malformed json value".into()));
+        // Just within the bound, a rule walks the whole document.
+        let within = format!(
+            "{}5{}",
+            "[".repeat(json::MAX_RULE_DEPTH - 1),
+            "]".repeat(json::MAX_RULE_DEPTH - 1)
+        );
+        let out = run(
+            vec![rule_at(
+                "$.deep",
+                vec![key("deep")],
+                Strategy::Generalise(Generalise::Bucket(10.0)),
+            )],
+            &format!(r#"{{"deep": {within}}}"#),
+        );
+        assert!(out.expect("within the bound").contains("[0]"));
+    }
+
+    #[test]
+    fn numerics_of_any_size_go_in_buckets_and_hash() {
+        let numeric = ty(BaseType::Numeric);
+        let bucket = |width: f64| Rule::new(Strategy::Generalise(Generalise::Bucket(width)));
+        let tiny = format!("0.{}1", "0".repeat(16_382)); // 1e-16383, PostgreSQL's smallest
+        let huge = format!("1{}", "0".repeat(131_071)); // 1e131071, its largest order
+        let cases: Vec<(String, f64, String)> = vec![
+            ("12.345".into(), 10.0, "10.000".into()),
+            ("-12.345".into(), 10.0, "-20.000".into()),
+            ("-12.34".into(), 0.5, "-12.50".into()),
+            ("123".into(), 0.5, "123.0".into()),
+            ("-20".into(), 10.0, "-20".into()),
+            ("0.004".into(), 0.01, "0.000".into()),
+            ("-0.004".into(), 0.01, "-0.010".into()),
+            (
+                "99999999999999999999999999999999999999999999".into(),
+                7.0,
+                "99999999999999999999999999999999999999999998".into(),
+            ),
+            (tiny.clone(), 10.0, format!("0.{}", "0".repeat(16_383))),
+            (
+                format!("-{tiny}"),
+                10.0,
+                format!("-10.{}", "0".repeat(16_383)),
+            ),
+            (huge.clone(), 10.0, huge.clone()),
+            (
+                format!("{huge}.5"),
+                3.0,
+                format!("{}.0", {
+                    // 10^131071 = 3·(333…3) + 1, so the bucket is 10^131071 - 1.
+                    "9".repeat(131_071)
+                }),
+            ),
+        ];
+        for (input, width, expected) in &cases {
+            assert_eq!(
+                &text_of(&bucket(*width), &numeric, input),
+                expected,
+                "{width}"
+            );
+            assert_eq!(
+                &via_binary(&bucket(*width), &numeric, input),
+                expected,
+                "{width}"
+            );
+        }
+        // A bounded column still gets a value that fits (towards zero when flooring would not).
+        let mut bounded = ty(BaseType::Numeric);
+        bounded.numeric = Some((3, 0));
+        assert_eq!(text_of(&bucket(10.0), &bounded, "-995"), "-990");
+        // Hashing and keeping them is no abort either, in both formats.
+        for input in [&tiny, &huge] {
+            let hashed = text_of(&Rule::new(Strategy::Hash), &numeric, input);
+            assert_eq!(
+                hashed,
+                via_binary(&Rule::new(Strategy::Hash), &numeric, input)
+            );
+        }
+    }
+
+    #[test]
     fn unique_needs_room_and_a_capable_strategy() {
         let cases: Vec<(Strategy, SqlType, &str)> = vec![
             (Strategy::Hash, varchar(12), "too short for a unique `hash`"),

@@ -751,6 +751,111 @@ fn write_scaled(buf: &mut Vec<u8>, n: i128, scale: u32) {
     debug_assert!(buf.len() > start);
 }
 
+/// floor(value / width) * width for a decimal `value` of any length (PostgreSQL's numeric has
+/// up to 131072 digits before the point and 16383 after), `width` = `width_digits`
+/// × 10^-`width_scale` (at most 36 digits). Written with the value's own scale (at least the
+/// width's) into `out`. `toward_zero` truncates instead of flooring.
+///
+/// With S the common scale and k = S - `width_scale`, the value is the integer V = Q·10^k + L
+/// (L its last k digits) and the width W = w·10^k, so V mod W = (Q mod w)·10^k + L: only a
+/// remainder by a small `w` is computed, digit by digit.
+fn bucket_decimal(
+    text: &str,
+    width_digits: i128,
+    width_scale: u32,
+    toward_zero: bool,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    if width_digits <= 0 || !value::valid_numeric_text(text) {
+        return None;
+    }
+    let negative = text.starts_with('-');
+    let digits = text.trim_start_matches(['-', '+']);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let width_scale = width_scale as usize;
+    let scale = frac.len().max(width_scale);
+    // All digits of V, the value scaled to `scale`.
+    let mut all: Vec<u8> = Vec::with_capacity(int.len() + scale);
+    all.extend(int.bytes().chain(frac.bytes()).map(|b| b - b'0'));
+    all.resize(int.len() + scale, 0);
+    let k = scale - width_scale;
+    let (q, low) = all.split_at(all.len() - k);
+    let mut rem: i128 = 0;
+    for &d in q {
+        rem = (rem * 10 + d as i128) % width_digits;
+    }
+    let inexact = rem != 0 || low.iter().any(|&d| d != 0);
+    // M = Q - (Q mod w), plus w when flooring a negative value that is not a multiple.
+    let mut m: Vec<u8> = q.to_vec();
+    sub_small(&mut m, rem);
+    if negative && inexact && !toward_zero {
+        add_small(&mut m, width_digits);
+    }
+    // The result is M·10^-width_scale, printed with `scale` decimals.
+    let first = m.iter().position(|&d| d != 0);
+    let Some(first) = first else {
+        // Zero: printed as PostgreSQL prints a zero of this scale.
+        out.push(b'0');
+        if scale > 0 {
+            out.push(b'.');
+            out.resize(out.len() + scale, b'0');
+        }
+        return Some(());
+    };
+    if negative {
+        out.push(b'-');
+    }
+    let m = &m[first..];
+    let int_len = m.len().saturating_sub(width_scale);
+    if int_len == 0 {
+        out.push(b'0');
+    } else {
+        out.extend(m[..int_len].iter().map(|d| b'0' + d));
+    }
+    if scale > 0 {
+        out.push(b'.');
+        let frac_digits = &m[int_len..];
+        out.resize(out.len() + (width_scale - frac_digits.len()), b'0');
+        out.extend(frac_digits.iter().map(|d| b'0' + d));
+        out.resize(out.len() + (scale - width_scale), b'0');
+    }
+    Some(())
+}
+
+/// `digits -= n` for a non-negative `n` no larger than the number they spell.
+fn sub_small(digits: &mut [u8], mut n: i128) {
+    for d in digits.iter_mut().rev() {
+        if n == 0 {
+            return;
+        }
+        let take = (n % 10) as i8;
+        n /= 10;
+        let mut v = *d as i8 - take;
+        if v < 0 {
+            v += 10;
+            n += 1;
+        }
+        *d = v as u8;
+    }
+}
+
+/// `digits += n`, growing at the front when it carries out.
+fn add_small(digits: &mut Vec<u8>, mut n: i128) {
+    for d in digits.iter_mut().rev() {
+        if n == 0 {
+            return;
+        }
+        let v = *d as i128 + n % 10;
+        n /= 10;
+        *d = (v % 10) as u8;
+        n += v / 10;
+    }
+    while n > 0 {
+        digits.insert(0, (n % 10) as u8);
+        n /= 10;
+    }
+}
+
 /// Plain decimal text to (mantissa, scale), at most 36 significant digits.
 fn parse_decimal(text: &str) -> Option<(i128, u32)> {
     let negative = text.starts_with('-');
@@ -802,29 +907,18 @@ fn bucket<'c>(
             }
         }
         Val::Numeric(text) if !matches!(text, "NaN" | "Infinity" | "-Infinity") => {
-            let (value, value_scale) = parse_decimal(text)
-                .ok_or_else(|| fail("a `numeric` value is too long to put in buckets".into()))?;
             let (width, width_scale) = decimal;
-            let scale = value_scale.max(width_scale);
-            let too_long = || fail("a `numeric` value is too long to put in buckets".into());
-            let value = value
-                .checked_mul(10i128.pow(scale - value_scale))
-                .ok_or_else(too_long)?;
-            let width = width
-                .checked_mul(10i128.pow(scale - width_scale))
-                .ok_or_else(too_long)?;
-            let floored = value.div_euclid(width) * width;
-            write_scaled(buf, floored, scale);
+            let floored = |toward_zero: bool, buf: &mut Vec<u8>| {
+                buf.clear();
+                bucket_decimal(text, width, width_scale, toward_zero, buf)
+                    .ok_or_else(|| fail("a `numeric` value is not a plain decimal".into()))
+            };
+            floored(false, buf)?;
             let fits = ty.numeric.is_none_or(|(p, s)| {
-                value::numeric_fits(
-                    std::str::from_utf8(buf).expect("ascii"),
-                    p,
-                    s.max(scale as u16),
-                )
+                value::numeric_fits(std::str::from_utf8(buf).expect("ascii"), p, s)
             });
             if !fits {
-                buf.clear();
-                write_scaled(buf, (value / width) * width, scale);
+                floored(true, buf)?;
             }
             Val::Numeric(std::str::from_utf8(buf).expect("ascii"))
         }

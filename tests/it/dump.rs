@@ -122,7 +122,7 @@ fn dump_file_loads_with_psql_and_equals_a_direct_pull() {
             .any(|(t, f)| t == "public.people" && f.starts_with("50:"))
     );
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = private_dir();
     for file_name in ["shop.sql", "shop.sql.gz", "shop.sql.zst"] {
         let path = dir.path().join(file_name);
         let to_file = ToFile {
@@ -213,7 +213,7 @@ fn dump_file_holds_no_canary() {
     let source = shop_source("dump_canary_src");
     let unused = TestDb::new("dump_canary_dst");
     let state = tempfile::tempdir().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = private_dir();
     let path = dir.path().join("canary.sql");
     let to_file = ToFile {
         path: Some(path.clone()),
@@ -332,7 +332,8 @@ fn dump_refuses_git_work_trees_submodules_and_symlinks_into_them() {
             .ends_with("SELECT 1;\n")
     );
 
-    // A shared folder that is not the dump dir is refused; the dump dir is made private.
+    // A shared folder is refused, the dump dir too once others can open it: a folder we did
+    // not create is never chmod'ed (see `shared_or_foreign_dump_folders_are_refused…`).
     let shared = root.path().join("shared");
     std::fs::create_dir_all(&shared).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -341,9 +342,16 @@ fn dump_refuses_git_work_trees_submodules_and_symlinks_into_them() {
     let dump_dir = options.dump_dir();
     std::fs::create_dir_all(&dump_dir).unwrap();
     std::fs::set_permissions(&dump_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let writer = DumpWriter::create(&dump_dir.join("shop.sql"), "staging", &options).unwrap();
-    writer.commit().unwrap();
-    assert_eq!(mode(&dump_dir), 0o700);
+    let message = refused(&dump_dir.join("shop.sql"), &options);
+    assert!(message.contains("chmod 700"), "{message}");
+    assert_eq!(mode(&dump_dir), 0o755);
+}
+
+/// A temporary folder only its owner can open (`tempfile::tempdir` makes them 0755).
+fn private_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
 }
 
 #[test]
@@ -482,7 +490,7 @@ fn failed_dump_leaves_nothing_behind() {
     let source = shop_source("dump_failed_src");
     let unused = TestDb::new("dump_failed_dst");
     let state = tempfile::tempdir().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = private_dir();
     let path = dir.path().join("shop.sql");
     // Fails while the rows are read, after the schema has been written to the temporary file.
     let mut request = request(
@@ -504,5 +512,181 @@ fn failed_dump_leaves_nothing_behind() {
     assert!(
         left.is_empty(),
         "no dump, sidecar or temporary file: {left:?}"
+    );
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn shared_or_foreign_dump_folders_are_refused_and_never_chmodded() {
+    use std::os::unix::fs::MetadataExt;
+    let root = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let folder = |name: &str, mode: u32| {
+        let dir = root.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        dir
+    };
+    // A shared sticky folder, as the system temp folder itself is: it used to be chmod'ed 0700.
+    let shared = folder("shared", 0o1777);
+    let message = refused(
+        &shared.join("shop.sql"),
+        &dump_options(&shared, state.path(), "shop", 1),
+    );
+    assert!(
+        message.contains("other users can open that folder") && message.contains("chmod 700"),
+        "{message}"
+    );
+    assert_eq!(
+        mode_of(&shared),
+        0o1777,
+        "never chmod a folder we did not create"
+    );
+    // Our own folder, open to others: refused too, with the fix to apply; left as it is.
+    let open = folder("open", 0o755);
+    let message = refused(
+        &open.join("shop.sql"),
+        &dump_options(&open, state.path(), "shop", 1),
+    );
+    assert!(message.contains("chmod 700"), "{message}");
+    assert_eq!(mode_of(&open), 0o755);
+    // Another user's folder: refused on ownership first, whatever its mode; left as it is.
+    for mode in [0o755, 0o700] {
+        let foreign = folder(&format!("foreign-{mode:o}"), mode);
+        std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
+        let message = refused(
+            &foreign.join("shop.sql"),
+            &dump_options(&foreign, state.path(), "shop", 1),
+        );
+        assert!(message.contains("belongs to another user"), "{message}");
+        assert_eq!(mode_of(&foreign), mode);
+        assert_eq!(std::fs::metadata(&foreign).unwrap().uid(), 65534);
+        assert_eq!(
+            std::fs::read_dir(&foreign).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+    // A folder we create is private, and so is a private folder of ours.
+    let fresh = root.path().join("new/dumps");
+    let mut writer = DumpWriter::create(
+        &fresh.join("shop.sql"),
+        "staging",
+        &dump_options(&fresh, state.path(), "shop", 1),
+    )
+    .expect("created");
+    std::io::Write::write_all(&mut writer, b"SELECT 1;\n").unwrap();
+    writer.commit().unwrap();
+    assert_eq!(mode_of(&fresh), 0o700);
+    let private = folder("private", 0o700);
+    DumpWriter::create(
+        &private.join("shop.sql"),
+        "staging",
+        &dump_options(&private, state.path(), "shop", 1),
+    )
+    .expect("a private folder of ours");
+}
+
+#[test]
+fn planted_links_at_the_sidecar_and_the_index_are_replaced_not_followed() {
+    let root = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let dir = root.path().join("dumps");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let victim = root.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let dump = dir.join("shop.sql");
+    std::os::unix::fs::symlink(&victim, dumpfile::sidecar_path(&dump)).unwrap();
+    std::os::unix::fs::symlink(&victim, state.path().join("dumps.jsonl")).unwrap();
+    let options = dump_options(&dir, state.path(), "shop", 1);
+    let mut writer = DumpWriter::create(&dump, "staging", &options).unwrap();
+    std::io::Write::write_all(&mut writer, b"SELECT 1;\n").unwrap();
+    writer.commit().unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    for written in [
+        dumpfile::sidecar_path(&dump),
+        state.path().join("dumps.jsonl"),
+    ] {
+        let meta = std::fs::symlink_metadata(&written).unwrap();
+        assert!(meta.file_type().is_file(), "{}", written.display());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(
+        dumpfile::newest_unexpired(&options, SystemTime::now())
+            .unwrap()
+            .map(|meta| meta.file),
+        Some(dump)
+    );
+}
+
+#[test]
+fn unfinished_dumps_at_custom_paths_are_pruned() {
+    let root = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let dir = root.path().join("dumps");
+    let elsewhere = root.path().join("elsewhere");
+    let options = dump_options(&dir, state.path(), "shop", 1);
+    // A killed run: the writer never commits nor drops (its temporary file stays).
+    let mut writer =
+        DumpWriter::create(&elsewhere.join("custom.sql"), "staging", &options).unwrap();
+    std::io::Write::write_all(&mut writer, b"COPY people FROM stdin;\n").unwrap();
+    std::mem::forget(writer);
+    let parts = || -> Vec<PathBuf> {
+        std::fs::read_dir(&elsewhere)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.to_string_lossy().ends_with(".part"))
+            .collect()
+    };
+    let left = parts();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let now = SystemTime::now();
+    assert!(
+        dumpfile::prune_expired(&options, now).unwrap().is_empty(),
+        "a run in progress"
+    );
+    assert_eq!(parts(), left);
+    // Another project's pruning leaves it alone.
+    let blog = dump_options(&dir, state.path(), "blog", 1);
+    let later = now + Duration::from_secs(2 * 86_400);
+    assert!(dumpfile::prune_expired(&blog, later).unwrap().is_empty());
+    assert_eq!(
+        dumpfile::prune_expired(&options, later).unwrap(),
+        left,
+        "a day-old unfinished dump is pruned wherever it is"
+    );
+    assert!(parts().is_empty());
+    assert!(dumpfile::prune_expired(&options, later).unwrap().is_empty());
+}
+
+#[test]
+fn header_values_cannot_inject_sql() {
+    let root = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let dir = root.path().join("dumps");
+    let options = dump_options(&dir, state.path(), "shop\rCREATE TABLE from_project();", 1);
+    let path = dir.join("shop.sql");
+    let source = "prod\nCREATE TABLE injected(); --\u{2028}\u{0b}";
+    let mut writer = DumpWriter::create(&path, source, &options).unwrap();
+    std::io::Write::write_all(&mut writer, b"SELECT 1;\n").unwrap();
+    writer.commit().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let header: Vec<&str> = text
+        .split(['\n', '\r'])
+        .take_while(|line| *line != "SELECT 1;")
+        .collect();
+    for line in &header {
+        assert!(
+            line.is_empty() || line.starts_with("--"),
+            "{line:?} in {text:?}"
+        );
+    }
+    assert!(
+        text.contains(r"prod\nCREATE TABLE injected(); --"),
+        "{text}"
     );
 }

@@ -329,6 +329,46 @@ fn tls_modes_behave_as_libpq() {
 }
 
 #[test]
+fn channel_binding_require_is_never_downgraded() {
+    // The local server trusts: no SCRAM, so no channel binding. libpq refuses such a session
+    // with channel_binding=require; so must we (it used to be ignored and connected).
+    let db = TestDb::new("h_channel_binding");
+    let base = format!("host=127.0.0.1 port=5432 user=root dbname={}", db.name());
+    assert!(ssl_in_use(&format!("{base} sslmode=require channel_binding=prefer")).expect("prefer"));
+    for mode in ["require", "disable"] {
+        let err = ssl_in_use(&format!("{base} sslmode={mode} channel_binding=require"))
+            .expect_err("channel_binding=require without SCRAM must fail");
+        assert!(chain(&err).contains("channel binding"), "{}", chain(&err));
+    }
+    let err = ssl_in_use(&format!("{base} require_auth=scram-sha-256")).unwrap_err();
+    assert!(
+        chain(&err).contains("connection option `require_auth` is not supported"),
+        "{}",
+        chain(&err)
+    );
+
+    // A client certificate is loaded (its key must be private, as libpq insists).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert = self_signed_cert(dir.path());
+    let key = dir.path().join("wrong-root.key");
+    let with_cert = format!(
+        "{base} sslmode=require sslcert={} sslkey={}",
+        cert.display(),
+        key.display()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let err = ssl_in_use(&with_cert).unwrap_err();
+    assert!(
+        chain(&err).contains("readable by group or others"),
+        "{}",
+        chain(&err)
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(ssl_in_use(&with_cert).expect("client certificate loaded"));
+}
+
+#[test]
 fn pull_over_verify_full_tls() {
     let source = TestDb::new("h_tls_pull_src");
     source.exec(include_str!("../data/small_shop.sql"));
@@ -1491,4 +1531,89 @@ mod fuzz {
             ));
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile values
+
+#[test]
+fn jsonb_nested_twelve_thousand_deep_is_copied_or_a_clear_error() {
+    // PostgreSQL accepts a document this deep; the transformer used to overflow its stack and
+    // abort the whole pull (rc 134).
+    let source = TestDb::new("h_deep_json_src");
+    let target = TestDb::new("h_deep_json_dst");
+    let deep = format!("{}1{}", "[".repeat(12_000), "]".repeat(12_000));
+    source.exec(&format!(
+        "CREATE TABLE docs (id int PRIMARY KEY, doc jsonb);
+         INSERT INTO docs VALUES (1, '{{\"a\": \"canary-deep-1\", \"deep\": {deep}}}')"
+    ));
+    let policy = support::policy_from_toml(
+        r#"
+[docs]
+id = "keep"
+doc = { json = { "$.a" = "hash" } }
+"#,
+    );
+    let request = support::pull_request(&source, &target, policy.clone(), 2);
+    pull::run(&request).expect("a deep value no rule reaches is copied");
+    assert_eq!(
+        target.count("SELECT count(*) FROM docs WHERE jsonb_array_length(doc -> 'deep') = 1"),
+        1
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM docs WHERE doc::text LIKE '%canary-deep%'"),
+        0
+    );
+
+    // A rule that must walk every leaf of it stops at a bound: an error naming the column.
+    source.exec(&format!("INSERT INTO docs VALUES (2, '{{\"a\": {deep}}}')"));
+    let err = pull::run(&request).expect_err("too deep under a rule");
+    let text = chain(&err);
+    assert!(
+        text.contains("`public.docs.doc`") || text.contains("`docs.doc`"),
+        "{text}"
+    );
+    assert!(text.contains("nested deeper than"), "{text}");
+    assert!(!text.contains("canary") && !text.contains("[[["), "{text}");
+}
+
+#[test]
+fn numerics_at_the_edges_of_postgres_range_go_in_buckets() {
+    // `generalise` with a bucket used to fail the pull on these (values past 36 digits).
+    let source = TestDb::new("h_numeric_edges_src");
+    let target = TestDb::new("h_numeric_edges_dst");
+    source.exec(
+        "CREATE TABLE amounts (id int PRIMARY KEY, amount numeric);
+         INSERT INTO amounts VALUES (1, 1e-16383), (2, -1e-16383), (3, 1e131071),
+           (4, -1e131071 + 0.5), (5, 12.345), (6, 'NaN'), (7, NULL)",
+    );
+    let policy = support::policy_from_toml(
+        r#"
+[amounts]
+id = "keep"
+amount = { generalise = { bucket = 10 } }
+"#,
+    );
+    pull::run(&support::pull_request(&source, &target, policy, 2)).expect("pull succeeds");
+    let expected = [
+        (1, "0"),
+        (2, "-10"),
+        (3, "1e131071"),
+        (4, "-1e131071"),
+        (5, "10"),
+        (6, "NaN"),
+    ];
+    for (id, value) in expected {
+        assert_eq!(
+            target.count(&format!(
+                "SELECT count(*) FROM amounts WHERE id = {id} AND amount = '{value}'::numeric"
+            )),
+            1,
+            "row {id}"
+        );
+    }
+    assert_eq!(
+        target.count("SELECT count(*) FROM amounts WHERE amount IS NULL"),
+        1
+    );
 }

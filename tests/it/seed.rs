@@ -322,6 +322,9 @@ fn seed_loads_the_newest_unexpired_dump() {
     let target = TestDb::new("seed_dump_dst");
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // A dump folder we did not create must be private already (it is never chmod'ed).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let dumps = DumpOptions {
         dir: Some(dir.path().to_path_buf()),
         project: "shop".into(),
