@@ -238,6 +238,11 @@ kept = "keep"
         let target = TestDb::new("rs_seq_dst");
         let mut request = pull_request(&source, &target, policy.clone(), 2);
         let dump = tempfile::tempdir().expect("temporary folder");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dump.path(), std::fs::Permissions::from_mode(0o700))
+                .expect("private folder");
+        }
         if to_file {
             request.options.to_file = Some(pullprod::dumpfile::ToFile {
                 path: Some(dump.path().join("seq.sql")),
