@@ -37,6 +37,7 @@ pub enum Code {
     SubsetBadCondition,
     SubsetFollowCycle,
     SubsetBadNullify,
+    UnsafeCondition,
 }
 
 impl Code {
@@ -63,6 +64,7 @@ impl Code {
         (Code::SubsetBadCondition, "subset-bad-condition"),
         (Code::SubsetFollowCycle, "subset-follow-cycle"),
         (Code::SubsetBadNullify, "subset-bad-nullify"),
+        (Code::UnsafeCondition, "unsafe-condition"),
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod condition;
 pub mod config;
 pub mod conn;
 pub mod coverage;

@@ -138,6 +138,12 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         .pg_context("failed to export the source snapshot")?
         .get(0);
     let catalog = schema::load(&mut coordinator)?;
+    crate::condition::refuse_unsafe(
+        &mut coordinator,
+        &request.policy,
+        &catalog,
+        &request.source_name,
+    )?;
     let source_major = target::server_major(&mut coordinator)?;
     if let (Some(to_file), false) = (&request.options.to_file, request.options.plan_only) {
         let (meta, plan, copied) = crate::dumpfile::write_pull(

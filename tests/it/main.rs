@@ -2,6 +2,7 @@
 #![allow(clippy::print_stderr)]
 
 mod check;
+mod conditions;
 mod demo;
 mod doc;
 mod dump;
