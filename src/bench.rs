@@ -441,7 +441,8 @@ fn bench_project(
     let manifest = format!(
         "[package]\nname = \"pullprod-bench\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
          [package.metadata.dump]\npolicy = \"policy\"\nproject = \"bench\"\n\
-         source.staging = \"{}\"\ntarget = \"{}\"\nsalt = \"generated:shop-demo\"\n",
+         source.staging = {{ url = \"{}\", production = false }}\ntarget = \"{}\"\n\
+         salt = \"generated:shop-demo\"\nreview-ref = \"HEAD\"\n",
         conninfo(source).replace('"', "\\\""),
         conninfo(target).replace('"', "\\\"")
     );
@@ -456,6 +457,33 @@ fn bench_project(
         let entry = entry?;
         if entry.path().extension().is_some_and(|ext| ext == "toml") {
             std::fs::copy(entry.path(), policy_dir.join(entry.file_name()))?;
+        }
+    }
+    // The `production = false` marking counts only when committed (G8): commit the project.
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"][..],
+        &[
+            "-c",
+            "user.name=pullprod bench",
+            "-c",
+            "user.email=bench@localhost",
+            "commit",
+            "-q",
+            "-m",
+            "benchmark project",
+        ][..],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .stdout(Stdio::null())
+            .status()
+            .context("failed to run git for the benchmark project")?;
+        if !status.success() {
+            bail!("`git {}` failed in the benchmark project", args.join(" "));
         }
     }
     Ok(dir)
