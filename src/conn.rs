@@ -20,6 +20,8 @@ pub struct Settings {
     pub port: u16,
     pub user: String,
     pub dbname: String,
+    /// No dbname in the string nor `PGDATABASE`: `dbname` is libpq's fallback, the user name.
+    pub dbname_defaulted: bool,
     pub password: Option<String>,
     pub sslmode: SslMode,
     /// The sslmode came from the string or `PGSSLMODE`, not libpq's default (`prefer`).
@@ -152,7 +154,9 @@ impl Settings {
             .or_else(|| env("USER").filter(|user| !user.is_empty()))
             .or_else(os_user_name)
             .unwrap_or_else(|| "postgres".to_string());
-        let dbname = get("dbname", "PGDATABASE").unwrap_or_else(|| user.clone());
+        let dbname_given = get("dbname", "PGDATABASE");
+        let dbname_defaulted = dbname_given.is_none();
+        let dbname = dbname_given.unwrap_or_else(|| user.clone());
         let sslmode_text = get("sslmode", "PGSSLMODE");
         let sslmode = match &sslmode_text {
             Some(mode) => SslMode::parse(mode)?,
@@ -219,6 +223,7 @@ impl Settings {
             port,
             user,
             dbname,
+            dbname_defaulted,
             password: get("password", "PGPASSWORD"),
             sslmode,
             sslmode_explicit: sslmode_text.is_some(),
@@ -263,6 +268,7 @@ impl Settings {
     pub fn with_dbname(&self, dbname: &str) -> Settings {
         Settings {
             dbname: dbname.to_string(),
+            dbname_defaulted: false,
             ..self.clone()
         }
     }
@@ -379,9 +385,21 @@ impl Settings {
                 "{text} (sslmode={} needs a server with ssl = on)",
                 self.sslmode.name()
             )
+        } else if let Some(note) = self.dbname_fallback_note() {
+            format!("{text} ({note})")
         } else {
             text
         }
+    }
+
+    /// When the database is libpq's fallback: which one, and how to name another.
+    pub fn dbname_fallback_note(&self) -> Option<String> {
+        self.dbname_defaulted.then(|| {
+            format!(
+                "the connection string names no database, so it fell back to `{}`, the user name; name one in the URL (`postgres://host/dbname`) or with `dbname=`",
+                self.dbname
+            )
+        })
     }
 
     /// The client certificate and key libpq would send: `sslcert`/`sslkey`, else
@@ -846,9 +864,15 @@ fn redact_query_password(tail: &str) -> String {
 }
 
 /// The name of the user running this process, as libpq takes it when nothing else says.
-fn os_user_name() -> Option<String> {
+/// The uid this process runs as.
+pub fn os_uid() -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    Some(std::fs::metadata("/proc/self").ok()?.uid())
+}
+
+/// The OS account name of this process (`/etc/passwd`, like `getpwuid`).
+pub fn os_user_name() -> Option<String> {
+    let uid = os_uid()?;
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {
         let mut fields = line.split(':');

@@ -148,6 +148,7 @@ pub fn type_problem(strategy: &Strategy, sql_type: &SqlType) -> Option<String> {
         Strategy::Shift { .. } => base.is_temporal(),
         Strategy::Mask { .. } => textual,
         Strategy::Json(_) => matches!(base, BaseType::Json | BaseType::Jsonb),
+        Strategy::Xml(_) => matches!(base, BaseType::Other(name) if name == "xml"),
     };
     (!ok).then(|| match strategy {
         Strategy::Const(_) => format!(
@@ -177,6 +178,7 @@ pub fn strategy_name(strategy: &Strategy) -> String {
         Strategy::Shift { .. } => "shift".into(),
         Strategy::Mask { .. } => "mask".into(),
         Strategy::Json(_) => "json".into(),
+        Strategy::Xml(_) => "xml".into(),
         Strategy::Todo { .. } => "todo".into(),
     }
 }

@@ -443,6 +443,10 @@ pub fn write_pull(
             crate::sql::quote_literal(&sequence.quoted())
         )?;
     }
+    let sequence_uses = target::sequence_uses(coordinator)?;
+    for use_ in target::transformed_uses(&sequence_uses, catalog, &plans) {
+        writeln!(writer, "{}", target::advance_sequence_sql(&use_))?;
+    }
     for matview in &catalog.matviews {
         writeln!(writer, "REFRESH MATERIALIZED VIEW {};", matview.quoted())?;
     }

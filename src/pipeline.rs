@@ -324,6 +324,7 @@ pub fn copy_into_database(
     } = *job;
     let next = AtomicUsize::new(0);
     let cancel = AtomicBool::new(false);
+    let first_failure = std::sync::Mutex::new(None::<anyhow::Error>);
     let results = std::sync::Mutex::new(Vec::new());
     let jobs = jobs.clamp(1, plans.len().max(1));
     std::thread::scope(|scope| -> Result<()> {
@@ -370,30 +371,54 @@ pub fn copy_into_database(
                                 .push(copied);
                         }
                     })();
-                    if outcome.is_err() {
-                        cancel.store(true, Ordering::Relaxed);
+                    match outcome {
+                        // The first real failure, in time, is the one reported.
+                        Err(err) if !is_cancellation(&err) => {
+                            first_failure
+                                .lock()
+                                .expect("no worker panics holding the lock")
+                                .get_or_insert(err);
+                            cancel.store(true, Ordering::Relaxed);
+                            Ok(())
+                        }
+                        other => other,
                     }
-                    outcome
                 })
             })
             .collect();
-        let mut first_error = None;
+        let mut cancelled = None;
+        let mut panicked = false;
         for worker in workers {
-            let outcome = worker
-                .join()
-                .map_err(|_| anyhow!("a copy worker panicked"))?;
-            if let Err(err) = outcome {
-                first_error.get_or_insert(err);
+            match worker.join() {
+                Ok(Err(err)) => {
+                    cancelled.get_or_insert(err);
+                }
+                Ok(Ok(())) => {}
+                Err(_) => panicked = true,
             }
         }
-        match first_error {
-            Some(err) => Err(err),
-            None => Ok(()),
+        // A cancellation is never reported alone: it only ever follows a real failure.
+        let failure = first_failure.lock().expect("workers are done").take();
+        match (failure, panicked, cancelled) {
+            (Some(err), _, _) => Err(err),
+            (None, true, _) => Err(anyhow!("a copy worker panicked")),
+            (None, false, Some(err)) => Err(err),
+            (None, false, None) => Ok(()),
         }
     })?;
     let mut results = results.into_inner().expect("workers are done");
     results.sort_by(|a, b| a.table.cmp(&b.table));
     Ok(results)
+}
+
+/// A worker stopped because another table failed: never the error to report.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled because another table failed")]
+pub struct Cancelled;
+
+/// The error is (caused by) a cancellation.
+pub fn is_cancellation(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<Cancelled>())
 }
 
 /// One table into the target: TRUNCATE + COPY FREEZE in one transaction.
@@ -502,7 +527,7 @@ pub fn copy_table(
         let consumed = (|| -> Result<()> {
             for block in &full_rx {
                 if cancel.load(Ordering::Relaxed) {
-                    bail!("cancelled because another table failed");
+                    return Err(Cancelled.into());
                 }
                 bytes += block.len() as u64;
                 let input: &[u8] = if pending.is_empty() {

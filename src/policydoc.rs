@@ -589,7 +589,9 @@ fn render_tables(out: &mut String, policy: &Policy, project_dir: &Path) {
         }
         out.push_str(
             "\nEvery pseudonym is derived from an HMAC-SHA256 of the salt and the original value, so \
-             joins and foreign keys stay consistent. `(unique)`: distinct values stay distinct.\n\n",
+             joins and foreign keys stay consistent. `(unique)`: distinct values stay distinct. NULL \
+             stays NULL and an empty string stays empty under every strategy but `null` and `const`: \
+             emptiness is not personal data.\n\n",
         );
     }
     for table in tables {
@@ -682,6 +684,13 @@ fn describe_rule(rule: &Rule) -> String {
                 .collect();
             format!("json: {}; other paths kept", parts.join("; "))
         }
+        Strategy::Xml(paths) => {
+            let parts: Vec<String> = paths
+                .iter()
+                .map(|path| format!("{} {}", code(&path.path.text), describe_rule(&path.rule)))
+                .collect();
+            format!("xml: {}; everything else kept", parts.join("; "))
+        }
         Strategy::Todo { .. } => "todo (not classified yet)".into(),
         other => strategy_name(other),
     };
@@ -732,6 +741,11 @@ fn reasons(rule: &Rule) -> String {
 
 fn collect_strategies(rule: &Rule, used: &mut Vec<&'static str>) {
     used.push(strategy_key(&rule.strategy));
+    if let Strategy::Xml(paths) = &rule.strategy {
+        for path in paths {
+            collect_strategies(&path.rule, used);
+        }
+    }
     if let Strategy::Json(paths) = &rule.strategy {
         for path in paths {
             collect_strategies(&path.rule, used);
@@ -752,6 +766,7 @@ fn strategy_key(strategy: &Strategy) -> &'static str {
         Strategy::Shift { .. } => "shift",
         Strategy::Mask { .. } => "mask",
         Strategy::Json(_) => "json",
+        Strategy::Xml(_) => "xml",
         Strategy::Todo { .. } => "todo",
     }
 }
@@ -772,6 +787,9 @@ fn strategy_meaning(key: &str) -> &'static str {
         "shift" => "dates moved by a per-value offset of at most the given days",
         "mask" => "every character but the last few replaced",
         "json" => "the listed paths inside the JSON handled by their own rule",
+        "xml" => {
+            "the listed elements' text and attributes inside the XML handled by their own rule"
+        }
         "todo" => "not classified yet: check-policy fails until it is",
         _ => "",
     }

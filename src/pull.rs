@@ -111,6 +111,12 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
 
     // The source: read-only session, one exported snapshot for schema, data and sequences (G4).
     let mut coordinator = open_source(&request.source, &request.source_name)?;
+    if let Some(note) = request.source.dbname_fallback_note() {
+        progress.line(&format!(
+            "note: the `{}` source: {note}",
+            request.source_name
+        ));
+    }
     let source_could_write = role_can_write(&mut coordinator)?;
     if source_could_write {
         let message = format!(
@@ -314,13 +320,38 @@ fn build(
     phases.push(("data", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
+    let mut privileges = target::Privileges::default();
     if load == LoadMode::Fresh {
-        target::build_post_data(pg_dump, &request.source, Some(snapshot), new_settings, jobs)?;
+        target::build_post_data(
+            pg_dump,
+            &request.source,
+            Some(snapshot),
+            new_settings,
+            jobs,
+            &mut privileges,
+        )?;
     }
     fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
+    let sequence_uses = target::sequence_uses(coordinator)?;
     let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
     target::set_sequences(&mut new_client, &sequences)?;
+    target::advance_sequences(
+        &mut new_client,
+        &target::transformed_uses(&sequence_uses, catalog, plan),
+    )?;
+    if load == LoadMode::Fresh {
+        target::apply_privileges(
+            pg_dump,
+            &request.source,
+            Some(snapshot),
+            &mut new_client,
+            &mut privileges,
+        )?;
+        if let Some(line) = privileges.skipped_line() {
+            progress.line(&format!("note: {line}"));
+        }
+    }
     target::refresh_matviews(&mut new_client, &catalog.matviews)?;
     write_target_audit(&mut new_client, request, &copied)?;
     phases.push(("post-data", started.elapsed().as_secs_f64()));
@@ -474,7 +505,16 @@ fn audit_rows(copied: &[TableCopied]) -> serde_json::Value {
 }
 
 fn who() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    who_with(&|var| std::env::var(var).ok())
+}
+
+/// `user@host` for the audit: `$USER`, `$LOGNAME`, then the OS account of this process.
+fn who_with(env: &dyn Fn(&str) -> Option<String>) -> String {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|var| env(var).filter(|name| !name.trim().is_empty()))
+        .or_else(conn::os_user_name)
+        .unwrap_or_else(|| format!("uid {}", conn::os_uid().unwrap_or(u32::MAX)));
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
@@ -853,4 +893,20 @@ pub fn write_summary_json(
     });
     std::fs::write(path, json.to_string())
         .with_context(|| format!("failed to write `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_falls_back_to_the_os_account_name() {
+        let os_name = conn::os_user_name().expect("this process has an account name");
+        let who = who_with(&|_| None);
+        assert!(
+            who == os_name || who.starts_with(&format!("{os_name}@")),
+            "{who}"
+        );
+        assert!(who_with(&|var| (var == "LOGNAME").then(|| "ada".into())).starts_with("ada"));
+    }
 }

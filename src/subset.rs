@@ -120,6 +120,7 @@ pub fn select(catalog: &Catalog, policy: &Policy) -> Result<Selections, Vec<Stri
     if !is_subset(policy) {
         return Ok(Selections::default());
     }
+    let catalog = &with_partition_keys(catalog);
     let problems = check(policy, catalog);
     if !problems.is_empty() {
         return Err(problems
@@ -138,6 +139,7 @@ pub fn select(catalog: &Catalog, policy: &Policy) -> Result<Selections, Vec<Stri
 /// Subset problems of `policy` against `catalog`: `follow` naming unknown tables or tables no
 /// foreign key leads to, `follow` cycles, `nullify` columns that are no nullable reference.
 pub fn check(policy: &Policy, catalog: &Catalog) -> Vec<Diagnostic> {
+    let catalog = &with_partition_keys(catalog);
     let mut diagnostics = Vec::new();
     for rule in &policy.tables {
         let Some(table) = catalog.table(&rule.table) else {
@@ -269,6 +271,45 @@ pub fn bad_condition(table: &TableName, origin: &Origin, reason: &str) -> Diagno
         format!("`{label}.where` is not a valid condition on `{label}`: {reason}"),
     )
     .with_help("write a SQL boolean expression over the table's columns".to_string())
+}
+
+/// The catalog as slices see it: a partitioned table also owns the foreign keys declared on
+/// its partitions only (pagila's `payment_p2022_01_customer_id_fkey`), and a key referencing a
+/// partition references its partitioned table. Rows of other partitions then follow that key
+/// too, which can only add referenced rows to a slice, never lose one.
+fn with_partition_keys(catalog: &Catalog) -> Catalog {
+    let root = |name: &TableName| -> TableName {
+        catalog
+            .table(name)
+            .and_then(|table| table.parent.clone())
+            .unwrap_or_else(|| name.clone())
+    };
+    let mut lifted = catalog.clone();
+    for table in &mut lifted.tables {
+        for fk in &mut table.foreign_keys {
+            fk.referenced_table = root(&fk.referenced_table);
+        }
+    }
+    let declared_below: Vec<(TableName, ForeignKey)> = lifted
+        .tables
+        .iter()
+        .filter_map(|table| Some((table.parent.clone()?, &table.foreign_keys)))
+        .flat_map(|(parent, keys)| keys.iter().map(move |fk| (parent.clone(), fk.clone())))
+        .collect();
+    for (parent, fk) in declared_below {
+        let Some(owner) = lifted.tables.iter_mut().find(|table| table.name == parent) else {
+            continue;
+        };
+        let known = owner.foreign_keys.iter().any(|own| {
+            own.columns == fk.columns
+                && own.referenced_table == fk.referenced_table
+                && own.referenced_columns == fk.referenced_columns
+        });
+        if !known {
+            owner.foreign_keys.push(fk);
+        }
+    }
+    lifted
 }
 
 fn error(code: Code, origin: &Origin, message: String) -> Diagnostic {

@@ -330,6 +330,99 @@ pub fn set_sequences(target: &mut Client, values: &[(TableName, i64, bool)]) -> 
     Ok(())
 }
 
+/// A sequence that feeds a column: owned by it (`serial`, identity) or named in its default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceUse {
+    pub sequence: TableName,
+    pub table: TableName,
+    pub column: String,
+}
+
+/// Every sequence that feeds a column of an ordinary or partitioned table, in `client`'s
+/// database (the source's snapshot, or the new database: their schemas are the same).
+pub fn sequence_uses(client: &mut Client) -> Result<Vec<SequenceUse>> {
+    let rows = client
+        .query(
+            "SELECT DISTINCT sn.nspname, s.relname, tn.nspname, t.relname, a.attname              FROM (SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att FROM pg_depend d                    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass                      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0                    UNION                    SELECT d.refobjid, ad.adrelid, ad.adnum FROM pg_attrdef ad JOIN pg_depend d                      ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid                     AND d.refclassid = 'pg_class'::regclass) u              JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'              JOIN pg_namespace sn ON sn.oid = s.relnamespace              JOIN pg_class t ON t.oid = u.rel AND t.relkind IN ('r', 'p')              JOIN pg_namespace tn ON tn.oid = t.relnamespace              JOIN pg_attribute a ON a.attrelid = u.rel AND a.attnum = u.att              ORDER BY 1, 2, 3, 4, 5",
+            &[],
+        )
+        .map_err(|err| anyhow!("{}", crate::pgerror::message(&err)))
+        .context("failed to read which columns sequences feed")?;
+    Ok(rows
+        .iter()
+        .map(|row| SequenceUse {
+            sequence: TableName {
+                schema: row.get(0),
+                name: row.get(1),
+            },
+            table: TableName {
+                schema: row.get(2),
+                name: row.get(3),
+            },
+            column: row.get(4),
+        })
+        .collect())
+}
+
+/// SQL that moves `use_.sequence` past the largest value of its column when the column's
+/// values were transformed (a hashed serial key lands far beyond the source's sequence), so
+/// the next insert does not collide. Does nothing when the sequence is already past it, or
+/// counts down.
+pub fn advance_sequence_sql(use_: &SequenceUse) -> String {
+    let sequence = use_.sequence.quoted();
+    format!(
+        "SELECT pg_catalog.setval('{}', m.v) FROM (SELECT max({})::bigint AS v FROM {}) m, {sequence} s, pg_catalog.pg_sequences ps WHERE ps.schemaname = {} AND ps.sequencename = {} AND ps.increment_by > 0 AND m.v IS NOT NULL AND m.v > s.last_value AND m.v <= ps.max_value;",
+        sequence.replace('\'', "''"),
+        quote_ident(&use_.column),
+        use_.table.quoted(),
+        crate::sql::quote_literal(&use_.sequence.schema),
+        crate::sql::quote_literal(&use_.sequence.name),
+    )
+}
+
+/// The uses whose column some plan transforms (on the table, or on any of its partitions).
+pub fn transformed_uses(
+    uses: &[SequenceUse],
+    catalog: &crate::schema::Catalog,
+    plans: &[crate::pipeline::TablePlan],
+) -> Vec<SequenceUse> {
+    let mut transformed = std::collections::BTreeSet::new();
+    for plan in plans {
+        let ancestor = catalog
+            .table(&plan.table)
+            .and_then(|table| table.parent.clone());
+        for (column, rule) in plan.columns.iter().zip(&plan.rules) {
+            if rule.is_keep() {
+                continue;
+            }
+            transformed.insert((plan.table.clone(), column.clone()));
+            if let Some(ancestor) = &ancestor {
+                transformed.insert((ancestor.clone(), column.clone()));
+            }
+        }
+    }
+    uses.iter()
+        .filter(|use_| transformed.contains(&(use_.table.clone(), use_.column.clone())))
+        .cloned()
+        .collect()
+}
+
+/// Run `advance_sequence_sql` for each use in the new database.
+pub fn advance_sequences(target: &mut Client, uses: &[SequenceUse]) -> Result<()> {
+    for use_ in uses {
+        target
+            .batch_execute(&advance_sequence_sql(use_))
+            .map_err(|err| anyhow!("{}", crate::pgerror::message(&err)))
+            .with_context(|| {
+                format!(
+                    "failed to move sequence `{}` past the transformed `{}.{}`",
+                    use_.sequence, use_.table, use_.column
+                )
+            })?;
+    }
+    Ok(())
+}
+
 pub fn refresh_matviews(target: &mut Client, matviews: &[TableName]) -> Result<()> {
     for matview in matviews {
         target
@@ -458,6 +551,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn roles_named_by_grants_owners_and_policies() {
+        let roles = |text: &str| statement_roles(text).map(|found| found.join("|"));
+        for (statement, expected) in [
+            (
+                "GRANT SELECT ON TABLE auth.users TO postgres;",
+                Some("postgres"),
+            ),
+            (
+                "GRANT SELECT(email),UPDATE ON TABLE t TO reader, \"Odd \"\"Role\" WITH GRANT OPTION;",
+                Some("reader|Odd \"Role"),
+            ),
+            ("REVOKE ALL ON SCHEMA public FROM PUBLIC;", Some("")),
+            (
+                "GRANT USAGE ON SCHEMA auth TO gone GRANTED BY admin;",
+                Some("gone"),
+            ),
+            (
+                "ALTER TABLE auth.users OWNER TO supabase_auth_admin;",
+                Some("supabase_auth_admin"),
+            ),
+            (
+                "CREATE POLICY own ON public.notes FOR SELECT TO app, gone USING ((owner = CURRENT_USER));",
+                Some("app|gone"),
+            ),
+            (
+                "CREATE POLICY all_rows ON public.notes USING (true);",
+                Some(""),
+            ),
+            ("CREATE INDEX i ON t (a);", None),
+        ] {
+            assert_eq!(roles(statement).as_deref(), expected, "{statement}");
+        }
+        let dump = "CREATE TABLE t (a int);\nALTER TABLE public.t OWNER TO alice;\n\
+                    GRANT SELECT ON TABLE public.t TO bob;\nSELECT 1;\n";
+        assert_eq!(privilege_statements(dump).len(), 2);
+        let mut privileges = Privileges::default();
+        assert_eq!(privileges.skipped_line(), None);
+        privileges
+            .missing_roles
+            .extend(["gone".to_string(), "old".to_string()]);
+        assert_eq!(
+            privileges.skipped_line().as_deref(),
+            Some(
+                "skipped grants, owners and row-level security policies for roles the dev server does not have: `gone`, `old`"
+            )
+        );
+    }
+
+    #[test]
     fn temp_names_fit_and_are_recognised() {
         let long = "d".repeat(70);
         let name = temp_name(&long, "new", 4_000_000);
@@ -538,6 +680,7 @@ pub fn build_post_data(
     snapshot: Option<&str>,
     target: &Settings,
     jobs: usize,
+    privileges: &mut Privileges,
 ) -> Result<()> {
     let output = schema_dump(pg_dump, source, snapshot, Section::PostData)
         // Read as UTF-8 below, whatever the source database's encoding (LATIN1…).
@@ -615,12 +758,187 @@ pub fn build_post_data(
     run_parallel(&mut sessions, &to_validate)?;
 
     let known = ["CONSTRAINT", "INDEX", "INDEX ATTACH", "FK CONSTRAINT"];
-    let rest: Vec<String> = entries
+    let roles = server_roles(&mut sessions[0])?;
+    let mut rest: Vec<String> = Vec::new();
+    for entry in entries
         .iter()
         .filter(|entry| !known.contains(&entry.kind.as_str()))
-        .map(|entry| entry.sql.clone())
-        .collect();
+    {
+        // A row-level security policy for a role the dev server lacks cannot be created.
+        if entry.kind == "POLICY" {
+            let missing: Vec<String> = statement_roles(&entry.sql)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|role| !roles.contains(role))
+                .collect();
+            if !missing.is_empty() {
+                privileges.missing_roles.extend(missing);
+                continue;
+            }
+            privileges.applied += 1;
+        }
+        rest.push(entry.sql.clone());
+    }
     run_parallel(&mut sessions[..1], &rest)
+}
+
+/// What became of the source's privileges, owners and row-level security policies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Privileges {
+    /// GRANT/REVOKE, `OWNER TO` and `CREATE POLICY` statements applied.
+    pub applied: usize,
+    /// Roles named by statements that were left out: they do not exist on the dev server.
+    pub missing_roles: std::collections::BTreeSet<String>,
+}
+
+impl Privileges {
+    /// One line for the user, when something was left out.
+    pub fn skipped_line(&self) -> Option<String> {
+        if self.missing_roles.is_empty() {
+            return None;
+        }
+        let roles: Vec<String> = self
+            .missing_roles
+            .iter()
+            .map(|role| format!("`{role}`"))
+            .collect();
+        Some(format!(
+            "skipped grants, owners and row-level security policies for roles the dev server does not have: {}",
+            roles.join(", ")
+        ))
+    }
+}
+
+/// The roles a privilege, owner or policy statement of `pg_dump` names (PUBLIC left out);
+/// `None` for any other statement.
+pub fn statement_roles(statement: &str) -> Option<Vec<String>> {
+    let text = statement.trim().trim_end_matches(';').trim_end();
+    let list = if let Some(at) = text.find(" OWNER TO ") {
+        &text[at + " OWNER TO ".len()..]
+    } else if text.starts_with("GRANT ") {
+        let list = &text[text.rfind(" TO ")? + " TO ".len()..];
+        let list = list.split(" GRANTED BY ").next().unwrap_or(list);
+        list.strip_suffix(" WITH GRANT OPTION").unwrap_or(list)
+    } else if text.starts_with("REVOKE ") {
+        let list = &text[text.rfind(" FROM ")? + " FROM ".len()..];
+        let list = list.split(" GRANTED BY ").next().unwrap_or(list);
+        list.strip_suffix(" CASCADE").unwrap_or(list)
+    } else if text.starts_with("CREATE POLICY ") {
+        let Some(at) = text.find(" TO ") else {
+            return Some(Vec::new());
+        };
+        let rest = &text[at + " TO ".len()..];
+        let end = [" USING (", " WITH CHECK ("]
+            .iter()
+            .filter_map(|marker| rest.find(marker))
+            .min()
+            .unwrap_or(rest.len());
+        &rest[..end]
+    } else {
+        return None;
+    };
+    let mut roles = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = list.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                current.push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => roles.push(std::mem::take(&mut current)),
+            c if c.is_whitespace() && !quoted => {}
+            c => current.push(c),
+        }
+    }
+    roles.push(current);
+    roles.retain(|role| !role.is_empty() && !role.eq_ignore_ascii_case("public"));
+    Some(roles)
+}
+
+/// Roles that exist on the server of `client`.
+pub fn server_roles(client: &mut Client) -> Result<std::collections::BTreeSet<String>> {
+    Ok(client
+        .query("SELECT rolname::text FROM pg_roles", &[])
+        .context("failed to list the roles of the dev server")?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
+}
+
+/// The statements of a `pg_dump` script that set privileges and owners, in order.
+pub fn privilege_statements(sql: &str) -> Vec<String> {
+    sql.lines()
+        .filter(|line| {
+            (line.starts_with("GRANT ") || line.starts_with("REVOKE "))
+                || (line.starts_with("ALTER ") && line.contains(" OWNER TO "))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Give the new database the source's GRANTs and owners, for the roles the dev server has
+/// (policies were created with the post-data); the others are counted in `privileges`.
+pub fn apply_privileges(
+    pg_dump: &std::path::Path,
+    source: &Settings,
+    snapshot: Option<&str>,
+    target: &mut Client,
+    privileges: &mut Privileges,
+) -> Result<()> {
+    let mut dump = Command::new(pg_dump);
+    dump.args([
+        "--schema-only",
+        "--no-tablespaces",
+        "--exclude-schema=pullprod",
+        "--encoding=UTF8",
+    ]);
+    if let Some(snapshot) = snapshot {
+        dump.arg(format!("--snapshot={snapshot}"));
+    }
+    let output = dump
+        .envs(source.libpq_env())
+        .env("PGOPTIONS", "-c default_transaction_read_only=on")
+        .output()
+        .context("failed to start `pg_dump`")?;
+    if !output.status.success() {
+        bail!(
+            "`pg_dump` failed to read the source privileges: {}",
+            first_lines(&String::from_utf8_lossy(&output.stderr))
+        );
+    }
+    let sql = String::from_utf8(output.stdout).context("`pg_dump` wrote text that is not UTF-8")?;
+    let roles = server_roles(target)?;
+    for statement in privilege_statements(&sql) {
+        let named = statement_roles(&statement).unwrap_or_default();
+        let missing: Vec<&String> = named.iter().filter(|role| !roles.contains(*role)).collect();
+        if !missing.is_empty() {
+            privileges
+                .missing_roles
+                .extend(missing.into_iter().cloned());
+            continue;
+        }
+        let outcome = target.batch_execute(&statement);
+        // A dev user that may not act for a role cannot give it objects: reported, not fatal.
+        if let Err(err) = &outcome
+            && err.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+        {
+            privileges.missing_roles.extend(named);
+            continue;
+        }
+        outcome
+            .map_err(|err| anyhow!("{}", crate::pgerror::message(&err)))
+            .with_context(|| {
+                format!(
+                    "the new database rejected a privilege or owner of the source ({})",
+                    statement.split(" ON ").next().unwrap_or("GRANT")
+                )
+            })?;
+        privileges.applied += 1;
+    }
+    Ok(())
 }
 
 /// Run statements over the sessions, each statement once, in parallel; the first error wins.

@@ -112,6 +112,8 @@ pub enum Strategy {
     },
     /// Rules per JSON path; paths not listed are kept.
     Json(Vec<JsonRule>),
+    /// Rules per XML path (text of elements, attribute values); everything else is kept.
+    Xml(Vec<XmlRule>),
     /// Not classified yet: always a check-policy error.
     Todo {
         suggestion: Option<String>,
@@ -233,6 +235,23 @@ pub struct JsonRule {
 pub struct JsonPath {
     pub text: String,
     pub steps: Vec<JsonStep>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct XmlRule {
+    pub path: XmlPath,
+    pub rule: Rule,
+}
+
+/// `//EMail`, `//@phone`, `//Contact/@phone`, `/Person/Name`: element steps (a step without a
+/// prefix matches any prefix; `*` any element), then an optional attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlPath {
+    pub text: String,
+    /// `//…`: the steps may start at any depth; `/…`: at the document's root.
+    pub anywhere: bool,
+    pub elements: Vec<String>,
+    pub attribute: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use toml_edit::{Item, Key, TableLike, Value};
 
 use super::model::{
     ColumnRule, FakeKind, FakeSpec, Generalise, JsonPath, JsonRule, JsonStep, Locale, Origin,
-    Policy, Rule, Strategy, Subset, TableAction, TableName, TableRule,
+    Policy, Rule, Strategy, Subset, TableAction, TableName, TableRule, XmlPath, XmlRule,
 };
 use crate::diag::{Code, Diagnostic, did_you_mean};
 
@@ -61,6 +61,7 @@ pub const STRATEGY_KEYS: &[&str] = &[
     "shift",
     "mask",
     "json",
+    "xml",
     "todo",
 ];
 /// Modifier keys of the long form.
@@ -367,6 +368,16 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
                     let column_span = span_of_key(column_key, column_value);
                     parse_column(ctx, &mut rule, column, column_value, column_span);
                 }
+            }
+            // `precent = 10`: no column rule is a number, a boolean or a list.
+            typo if !value.is_str()
+                && value.as_table_like().is_none()
+                && did_you_mean(typo, TABLE_KEYS.iter().copied()).is_some() =>
+            {
+                unknown_key(ctx, key_span, &format!("[{label}]"), typo, TABLE_KEYS);
+                ctx.parsed
+                    .broken
+                    .insert((name.clone(), Some(typo.to_string())));
             }
             column => parse_column(ctx, &mut rule, column, value, key_span),
         }
@@ -965,6 +976,7 @@ fn parse_strategy(
             })
         }
         "json" => parse_json(ctx, what, item, &span),
+        "xml" => parse_xml(ctx, what, item, &span),
         "todo" => {
             let suggestion = match item.as_value() {
                 Some(Value::Boolean(b)) if *b.value() => None,
@@ -1091,6 +1103,102 @@ fn parse_json(ctx: &mut Ctx, what: &str, item: &Item, span: &Range<usize>) -> Op
     } else {
         None
     }
+}
+
+fn parse_xml(ctx: &mut Ctx, what: &str, item: &Item, span: &Range<usize>) -> Option<Strategy> {
+    let Some(table) = item.as_table_like() else {
+        ctx.error(
+            Code::InvalidValue,
+            span.clone(),
+            format!("`{what}.xml` must be a table of XML paths to rules"),
+            Some("for example `xml = { \"//EMail\" = \"fake.email\", \"//@phone\" = \"fake.phone\" }`".to_string()),
+        );
+        return None;
+    };
+    let mut rules = Vec::new();
+    let mut ok = true;
+    for (path_text, value) in table.iter() {
+        let (key, _) = table.get_key_value(path_text).expect("key from iter");
+        let key_span = span_of_key(key, value);
+        let Some(path) = parse_xml_path(path_text) else {
+            ok = false;
+            ctx.error(
+                Code::InvalidValue,
+                key_span,
+                format!("invalid XML path `{path_text}` in `{what}`"),
+                Some(
+                    "paths look like `//EMail`, `//@phone`, `//Contact/@phone` or `/Person/Name`"
+                        .to_string(),
+                ),
+            );
+            continue;
+        };
+        match parse_rule(ctx, &format!("{what} {path_text}"), value, &key_span) {
+            Some(rule) if matches!(rule.strategy, Strategy::Json(_) | Strategy::Xml(_)) => {
+                ok = false;
+                ctx.error(
+                    Code::InvalidValue,
+                    key_span,
+                    format!("`{what} {path_text}`: `json` and `xml` rules cannot nest in `xml`"),
+                    None,
+                );
+            }
+            Some(rule) => rules.push(XmlRule { path, rule }),
+            None => ok = false,
+        }
+    }
+    if rules.is_empty() && ok {
+        ctx.error(
+            Code::InvalidValue,
+            span.clone(),
+            format!("`{what}.xml` lists no paths"),
+            None,
+        );
+        return None;
+    }
+    ok.then_some(Strategy::Xml(rules))
+}
+
+/// `//name`, `//@attr`, `//a/b/@attr`, `/root/a`: element steps (`prefix:name`, `name` or
+/// `*`) and an optional last `@attribute`.
+pub fn parse_xml_path(text: &str) -> Option<XmlPath> {
+    let (anywhere, rest) = match text.strip_prefix("//") {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('/')?),
+    };
+    let valid_name = |name: &str| {
+        !name.is_empty()
+            && name.matches(':').count() <= 1
+            && !name.starts_with(':')
+            && !name.ends_with(':')
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    };
+    let mut elements = Vec::new();
+    let mut attribute = None;
+    let steps: Vec<&str> = rest.split('/').collect();
+    for (idx, step) in steps.iter().enumerate() {
+        if let Some(name) = step.strip_prefix('@') {
+            if idx + 1 != steps.len() || !valid_name(name) {
+                return None;
+            }
+            attribute = Some(name.to_string());
+        } else if *step == "*" || valid_name(step) {
+            elements.push(step.to_string());
+        } else {
+            return None;
+        }
+    }
+    if elements.is_empty() && (attribute.is_none() || !anywhere) {
+        return None;
+    }
+    Some(XmlPath {
+        text: text.to_string(),
+        anywhere,
+        elements,
+        attribute,
+    })
 }
 
 /// `$.a.b`, `$.a[*].b`, `$[*]`.

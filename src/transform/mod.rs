@@ -6,6 +6,7 @@ mod fake;
 mod json;
 mod scalar;
 mod value;
+mod xml;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -113,6 +114,10 @@ impl ColumnTransform {
                 let binary = array::text_to_binary(literal.as_bytes(), |text, out| {
                     let text =
                         std::str::from_utf8(text).map_err(|_| invalid_array_const(column_type))?;
+                    // Array elements are read by PostgreSQL as they are written: hex only.
+                    if elem_ty.base == BaseType::Bytea && !text.starts_with("\\x") {
+                        return Err(invalid_array_const(column_type));
+                    }
                     let stored = scalar::validate_const(&elem_ty, text)
                         .map_err(|_| invalid_array_const(column_type))?;
                     let val = if elem_ty.base == BaseType::Bytea {
@@ -397,6 +402,75 @@ mod tests {
 
     /// Same value through the binary path: text input converted to binary, transformed,
     /// converted back to text.
+    #[test]
+    fn empty_strings_stay_empty_except_under_const() {
+        assert_eq!(
+            check(&Rule::new(Strategy::Null), &ty(BaseType::Text), Some("")),
+            None
+        );
+        let strategies = [
+            Strategy::Redact,
+            Strategy::Hash,
+            Strategy::fake(FakeKind::Email),
+            Strategy::fake(FakeKind::Name),
+            Strategy::Mask { keep_last: 2 },
+        ];
+        for t in [ty(BaseType::Text), varchar(40), ty(BaseType::Citext)] {
+            for strategy in &strategies {
+                for rule in [Rule::new(strategy.clone()), Rule::unique(strategy.clone())] {
+                    if rule.unique
+                        && matches!(rule.strategy, Strategy::Redact | Strategy::Mask { .. })
+                    {
+                        continue;
+                    }
+                    assert_eq!(check(&rule, &t, Some("")).as_deref(), Some(""), "{rule:?}");
+                    assert_eq!(via_binary(&rule, &t, ""), "", "{rule:?}");
+                }
+            }
+        }
+        let padded = SqlType {
+            max_chars: Some(3),
+            ..SqlType::simple(BaseType::Bpchar, "character(3)")
+        };
+        assert_eq!(
+            check(&Rule::new(Strategy::Hash), &padded, Some("   ")).as_deref(),
+            Some("   ")
+        );
+        let tags = array_of(ty(BaseType::Text));
+        let out = text_of(&Rule::new(Strategy::Hash), &tags, "{\"\",a,\"\"}");
+        assert!(
+            out.starts_with("{\"\",") && out.ends_with(",\"\"}"),
+            "{out}"
+        );
+        let constant = Rule::new(Strategy::Const("n/a".into()));
+        assert_eq!(
+            check(&constant, &ty(BaseType::Text), Some("")).as_deref(),
+            Some("n/a")
+        );
+    }
+
+    #[test]
+    fn bytea_const_is_hex_or_base64() {
+        let bytea = ty(BaseType::Bytea);
+        let hex = Rule::new(Strategy::Const("\\x0102".into()));
+        assert_eq!(text_of(&hex, &bytea, "\\xff"), "\\x0102");
+        let base64 = Rule::new(Strategy::Const("AQID".into()));
+        assert_eq!(text_of(&base64, &bytea, "\\xff"), "\\x010203");
+        assert_eq!(scalar::decode_base64("aGVsbG8="), Some(b"hello".to_vec()));
+        assert_eq!(scalar::decode_base64("aGVsbG8"), Some(b"hello".to_vec()));
+        for bad in ["not base64!", "\\xzz", "a"] {
+            let rule = Rule::new(Strategy::Const(bad.into()));
+            let err = ColumnTransform::new(&rule, &bytea, Format::Text, &salt())
+                .err()
+                .expect("refused");
+            assert!(err.0.contains("base64"), "{}", err.0);
+        }
+        assert_eq!(
+            text_of(&Rule::new(Strategy::Redact), &bytea, "\\xff"),
+            "\\x5b72656461637465645d"
+        );
+    }
+
     fn via_binary(rule: &Rule, t: &SqlType, input: &str) -> String {
         let mut transform =
             ColumnTransform::new(rule, t, Format::Binary, &salt()).expect("transform builds");
@@ -607,7 +681,11 @@ mod tests {
             (ty(BaseType::Inet), "192.168.0.1", "0.0.0.0"),
             (ty(BaseType::Cidr), "192.168.0.0/24", "0.0.0.0/32"),
             (ty(BaseType::Jsonb), r#"{"a": 1}"#, "{}"),
-            (ty(BaseType::Bytea), "\\xdeadbeef", "\\x"),
+            (
+                ty(BaseType::Bytea),
+                "\\xdeadbeef",
+                "\\x5b72656461637465645d",
+            ),
             (
                 SqlType {
                     enum_labels: vec!["low".into(), "high".into()],
@@ -739,9 +817,9 @@ mod tests {
             text_of(&r, &t, "4111 1111 1111 1234"),
             "***************1234"
         );
-        let hashed = text_of(&Rule::new(Strategy::Hash), &t, "");
-        assert_eq!(hashed.len(), 32);
-        assert_ne!(hashed, text_of(&Rule::new(Strategy::Hash), &t, "\\"));
+        // An empty string stays empty under `hash` too (issue 16).
+        assert_eq!(text_of(&Rule::new(Strategy::Hash), &t, ""), "");
+        assert_eq!(text_of(&Rule::new(Strategy::Hash), &t, "\\").len(), 32);
     }
 
     #[test]

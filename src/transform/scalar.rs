@@ -4,6 +4,7 @@
 use super::fake::{FakeGen, UNIQUE_CHARS};
 use super::json::JsonTransform;
 use super::value::{self, Inet, USECS_PER_DAY, Val};
+use super::xml::XmlTransform;
 use super::{Keyed, Salt, TransformError};
 use crate::policy::model::{FakeKind, Generalise, Rule, Strategy};
 use crate::sqltype::{BaseType, SqlType};
@@ -44,6 +45,14 @@ enum Strat {
         keep_last: usize,
     },
     Json(Box<JsonTransform>),
+    Xml(Box<XmlTransform>),
+    /// `hash` on xml: a small valid document carrying the keyed digest.
+    XmlHash,
+}
+
+/// The `xml` type (resolved as an `Other` base type: COPY moves it in text format).
+pub(crate) fn is_xml(base: &BaseType) -> bool {
+    matches!(base, BaseType::Other(name) if name == "xml")
 }
 
 fn fail(message: String) -> TransformError {
@@ -93,6 +102,10 @@ impl Scalar {
             Strategy::Const(text) => {
                 tag = "const".into();
                 Strat::Literal(validate_const(&ty, text)?)
+            }
+            Strategy::Hash if is_xml(&base) => {
+                tag = "hash".into();
+                Strat::XmlHash
             }
             Strategy::Hash => {
                 tag = "hash".into();
@@ -164,6 +177,11 @@ impl Scalar {
                 Strat::Json(Box::new(JsonTransform::new(rules, salt)?))
             }
             Strategy::Json(_) => return Err(wrong("`json`")),
+            Strategy::Xml(rules) if is_xml(&base) => {
+                tag = "xml".into();
+                Strat::Xml(Box::new(XmlTransform::new(rules, salt)?))
+            }
+            Strategy::Xml(_) => return Err(wrong("`xml`")),
         };
         if rule.unique {
             check_unique(&strategy, &ty, limit)?;
@@ -203,6 +221,12 @@ impl Scalar {
     ) -> Result<Option<Val<'c>>, TransformError> {
         buf.clear();
         let base = &self.ty.base;
+        // An empty string holds nothing personal: it stays empty, as NULL stays NULL, under
+        // every strategy that writes a value but `const` (one pseudonym for every `''` breaks
+        // unique indexes); `null` still leaves no value at all.
+        if !self.is_const && !matches!(self.strategy, Strat::Null) && is_empty_text(base, &input) {
+            return Ok(Some(input));
+        }
         let out = match &mut self.strategy {
             Strat::Null => return Ok(None),
             Strat::Literal(literal) => {
@@ -297,6 +321,20 @@ impl Scalar {
                 json.transform(text.as_bytes(), buf)?;
                 text_val(buf)
             }
+            Strat::Xml(xml) => {
+                let Val::Text(text) = input else {
+                    return Err(fail("internal error: `xml` on a non-xml value".into()));
+                };
+                xml.transform(text.as_bytes(), buf)?;
+                text_val(buf)
+            }
+            Strat::XmlHash => {
+                let digest = digest_of(&self.keyed, &input, false, &mut self.lower);
+                buf.extend_from_slice(b"<hash>");
+                value::write_hex(buf, &digest[..16]);
+                buf.extend_from_slice(b"</hash>");
+                text_val(buf)
+            }
         };
         Ok(Some(out))
     }
@@ -311,6 +349,17 @@ impl Scalar {
             }
             _ => None,
         }
+    }
+}
+
+/// `''` of a textual type (`char(n)` pads it with spaces), or an empty `bytea`.
+fn is_empty_text(base: &BaseType, input: &Val<'_>) -> bool {
+    match input {
+        Val::Text(text) if base.is_textual() => {
+            text.is_empty() || (*base == BaseType::Bpchar && text.bytes().all(|b| b == b' '))
+        }
+        Val::Bytes(bytes) => bytes.is_empty(),
+        _ => false,
     }
 }
 
@@ -377,8 +426,10 @@ fn redact_literal(ty: &SqlType) -> Option<Vec<u8>> {
         BaseType::Uuid => "00000000-0000-0000-0000-000000000000",
         BaseType::Inet => "0.0.0.0",
         BaseType::Cidr => "0.0.0.0/32",
-        BaseType::Bytea => "",
+        // The bytes of `[redacted]`: small, and visibly a placeholder.
+        BaseType::Bytea => return Some(b"[redacted]".to_vec()),
         BaseType::Json | BaseType::Jsonb => "{}",
+        base if is_xml(base) => "<redacted/>",
         _ => return None,
     };
     Some(text.as_bytes().to_vec())
@@ -395,13 +446,17 @@ pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, Transf
     };
     let base = &ty.base;
     if *base == BaseType::Bytea {
-        let mut scratch = Vec::new();
-        let Ok(Val::Bytes(bytes)) =
-            value::decode(base, super::Format::Text, text.as_bytes(), &mut scratch)
-        else {
-            return Err(invalid());
-        };
-        return Ok(bytes.to_vec());
+        // `\x…` hex, or base64: PostgreSQL's escape format would take any text as bytes.
+        if text.starts_with("\\x") {
+            let mut scratch = Vec::new();
+            let Ok(Val::Bytes(bytes)) =
+                value::decode(base, super::Format::Text, text.as_bytes(), &mut scratch)
+            else {
+                return Err(invalid_bytea(ty));
+            };
+            return Ok(bytes.to_vec());
+        }
+        return decode_base64(text.trim()).ok_or_else(|| invalid_bytea(ty));
     }
     let val = value::parse_text(base, text).ok_or_else(invalid)?;
     let ok = match base {
@@ -419,6 +474,9 @@ pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, Transf
         BaseType::Json | BaseType::Jsonb => {
             serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
         }
+        base if is_xml(base) => XmlTransform::new(&[], &super::Salt::new(Vec::new()))
+            .and_then(|mut xml| xml.transform(text.as_bytes(), &mut Vec::new()))
+            .is_ok(),
         _ => true,
     };
     if !ok {
@@ -430,6 +488,41 @@ pub(crate) fn validate_const(ty: &SqlType, text: &str) -> Result<Vec<u8>, Transf
         return Err(invalid());
     }
     Ok(text.as_bytes().to_vec())
+}
+
+fn invalid_bytea(ty: &SqlType) -> TransformError {
+    fail(format!(
+        "the `const` literal is not a valid `{}`: write hex (`\\x0a1b…`) or base64 (`Chs=`)",
+        ty.display
+    ))
+}
+
+/// Standard base64 (RFC 4648, `+/`, padding optional); `None` for anything else.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let digits = text.trim_end_matches('=');
+    if text.len() - digits.len() > 2 || digits.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for byte in digits.bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 fn check_unique(
@@ -451,6 +544,9 @@ fn check_unique(
         Strat::Shift { .. } => cannot("`shift`"),
         Strat::Mask { .. } => cannot("`mask`"),
         Strat::Json(_) => cannot("`json` (put `unique` on a path rule)"),
+        Strat::Xml(_) => cannot("`xml` (put `unique` on a path rule)"),
+        // 128 keyed bits.
+        Strat::XmlHash => Ok(()),
         Strat::Hash => match base {
             b if b.is_textual() => match limit {
                 Some(n) if n * 4 < UNIQUE_BITS => Err(fail(format!(

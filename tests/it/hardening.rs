@@ -1105,7 +1105,7 @@ fn fault_target_disk_full() {
     .expect_err("the disk is full");
     let text = chain(&err);
     assert!(
-        text.contains("No space left on device")
+        (text.contains("No space left on device") || text.contains("Check free disk space"))
             && text.contains("nothing was changed: the dev database is as it was"),
         "{text}"
     );

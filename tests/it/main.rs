@@ -10,6 +10,7 @@ mod guarantees;
 mod hardening;
 mod pull;
 mod pull_cli;
+mod realschema;
 mod schema;
 mod seed;
 mod subset;
