@@ -102,7 +102,8 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
         .collect();
     let (rows, text_bytes, rows_by_table) = count_copy_text(&mut source_client, &tables)?;
     let database_bytes: i64 = source_client
-        .query_one("SELECT pg_database_size(current_database())", &[])?
+        .query_one("SELECT pg_database_size(current_database())", &[])
+        .pg_context("failed to measure the source database")?
         .get(0);
     say(&format!(
         "{} tables, {rows} rows, {:.0} MB of COPY text, database {:.0} MB",
@@ -212,10 +213,12 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
         measurements.push(measurement);
     }
     for db in [RAW_DB, DUMP_DB, TARGET_DB] {
-        admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_ident(db)
-        ))?;
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(db)
+            ))
+            .pg_with_context(|| format!("failed to drop `{db}`"))?;
     }
     Ok(BenchReport {
         scale: options.scale,
@@ -357,10 +360,21 @@ fn count_copy_text(
     let mut by_table = RowsByTable::new();
     let mut buf = vec![0u8; 1 << 20];
     for table in tables {
-        let mut reader = client.copy_out(&format!("COPY {table} TO STDOUT"))?;
+        let mut reader = client
+            .copy_out(&format!("COPY {table} TO STDOUT"))
+            .pg_with_context(|| format!("failed to read `{table}`"))?;
         let mut table_rows = 0u64;
         loop {
-            let n = reader.read(&mut buf)?;
+            let n = reader.read(&mut buf).map_err(|err| {
+                match err
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<postgres::Error>())
+                {
+                    Some(pg) => anyhow::anyhow!("{}", crate::pgerror::data_message(pg, None, &[])),
+                    None => anyhow::Error::new(err),
+                }
+                .context(format!("failed to read `{table}`"))
+            })?;
             if n == 0 {
                 break;
             }

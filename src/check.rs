@@ -123,6 +123,12 @@ pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
             .extend(check_conditions(url, &policy, catalog)?);
         crate::diag::sort(&mut report.diagnostics);
     }
+    if catalog_and_samples.is_none() && !report.unusable {
+        // Without a database, the conditions still get their lexical screen.
+        let policy = read_policy(&config)?.0.policy;
+        report.diagnostics.extend(crate::condition::screen(&policy));
+        crate::diag::sort(&mut report.diagnostics);
+    }
     report.notes.splice(0..0, notes);
     Ok(report)
 }

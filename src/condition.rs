@@ -179,6 +179,22 @@ impl<'a> postgres::types::FromSql<'a> for JsonText {
     }
 }
 
+/// The lexical screen alone (`sql::screen_condition`), for check-policy without a database.
+pub fn screen(policy: &Policy) -> Vec<Diagnostic> {
+    crate::subset::conditions(policy)
+        .into_iter()
+        .filter_map(|(table, condition, origin)| {
+            let refusal = sql::screen_condition(&condition).err()?;
+            Some(unsafe_condition(
+                &table,
+                &origin,
+                &refusal.message,
+                &refusal.help,
+            ))
+        })
+        .collect()
+}
+
 /// `check`, for a pull: refuse before reading a row, with the diagnostics check-policy prints.
 pub fn refuse_unsafe(
     client: &mut Client,

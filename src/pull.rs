@@ -410,7 +410,10 @@ fn refuse_same_database(
     };
     let source_server = identity(source)?;
     let target_server = identity(target_admin)?;
-    let source_db: String = source.query_one("SELECT current_database()", &[])?.get(0);
+    let source_db: String = source
+        .query_one("SELECT current_database()", &[])
+        .pg_context("failed to identify the source database")?
+        .get(0);
     if source_server == target_server && source_db == target.dbname {
         bail!(
             "refusing to pull: the dev database `{}` is the source database itself (same server, same database); \

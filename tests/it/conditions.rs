@@ -168,6 +168,13 @@ fn union_all_injection_is_refused() {
         "",
     );
     assert_refused_everywhere(&setup, "closes a `)` it did not open");
+    // check-policy without a database screens conditions too.
+    let (code, output) = setup.run(&["check-policy"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("policy/users.toml:2:9: error[unsafe-condition]"),
+        "{output}"
+    );
     // Balanced, the set operation and the sub-select are refused too.
     setup.set_policy(
         "true UNION ALL SELECT s.id + 100, s.token, s.token, s.token FROM sessions s",
