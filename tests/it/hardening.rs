@@ -446,7 +446,8 @@ fn production_sources_need_tls_unless_local() {
 fn fault_source_connection_killed_mid_copy() {
     let (source, target, policy) = big_source("h_fault_src_kill");
     let condition = format!(
-        "datname = '{}' AND query LIKE 'COPY%TO STDOUT%'",
+        // Only `big`'s COPY: killing `small`'s would make another table the one that failed.
+        "datname = '{}' AND query LIKE 'COPY%\"public\".\"big\"%TO STDOUT%'",
         source.name()
     );
     let (result, killed) = pull_while(
@@ -473,7 +474,8 @@ fn fault_source_connection_killed_mid_copy() {
 fn fault_target_connection_killed_mid_copy() {
     let (source, target, policy) = big_source("h_fault_dst_kill");
     let condition = format!(
-        "datname LIKE '{}\\_\\_pp\\_new\\_%' AND query LIKE 'COPY%FROM STDIN%'",
+        // Only `big`'s COPY: killing `small`'s would make another table the one that failed.
+        "datname LIKE '{}\\_\\_pp\\_new\\_%' AND query LIKE 'COPY \"public\".\"big\"%FROM STDIN%'",
         target.name()
     );
     let (result, killed) = pull_while(
