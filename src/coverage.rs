@@ -317,6 +317,28 @@ fn check_column(
     let error = |code: Code, message: String, help: String| {
         Diagnostic::error(code, file, span.clone(), message).with_help(help)
     };
+    if column.generated {
+        // Never copied: the dev database computes it from the other columns, after their rules.
+        if !rule.is_keep() {
+            diagnostics.push(
+                Diagnostic::warning(
+                    Code::IneffectiveRule,
+                    file,
+                    span.clone(),
+                    format!(
+                        "`{label}` is a generated column: the dev database computes it from the \
+                         anonymised columns, so `{}` has no effect",
+                        strategy_name(&rule.strategy)
+                    ),
+                )
+                .with_help(format!(
+                    "write `{} = \"keep\"`; the columns it is computed from need the rules",
+                    column.name
+                )),
+            );
+        }
+        return;
+    }
     if let Some(problem) = type_problem(&rule.strategy, &column.sql_type) {
         diagnostics.push(error(
             Code::TypeMismatch,

@@ -384,7 +384,8 @@ pub fn write_pull(
 ) -> Result<(DumpMeta, Vec<TablePlan>, Vec<TableCopied>)> {
     let path = resolve_path(to_file.path.as_deref(), &to_file.dump)?;
     prune_expired(&to_file.dump, SystemTime::now())?;
-    let plans = pipeline::plan_tables(catalog, &request.policy, PlanOptions { binary: false })?;
+    let mut plans = pipeline::plan_tables(catalog, &request.policy, PlanOptions { binary: false })?;
+    pipeline::select_subset_rows(coordinator, catalog, &mut plans)?;
     let pg_dump = target::find_tool("pg_dump", source_major)?;
     let mut writer = DumpWriter::create(&path, &request.source_name, &to_file.dump)?;
     writeln!(

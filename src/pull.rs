@@ -201,6 +201,17 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         });
     }
 
+    let mut plan = plan;
+    let started = Instant::now();
+    if let Some(rows) = pipeline::select_subset_rows(&mut coordinator, &catalog, &mut plan)?
+        && rows > 0
+    {
+        progress.line(&format!(
+            "selected the {rows} rows of the slice in {:.1}s",
+            started.elapsed().as_secs_f64()
+        ));
+    }
+
     let pg_dump = target::find_tool("pg_dump", source_major)?;
     let psql = target::find_tool("psql", 0)?;
     for name in target::drop_leftovers(&mut admin, &request.target.dbname)? {
