@@ -726,16 +726,35 @@ impl<'a> Graph<'a> {
             .join(" UNION ALL ");
         let mut steps = Vec::new();
         for &from in &restricted {
+            // One step per table rows live in (each partition of a partitioned table), gated on
+            // the row's table: `r.rel = …` is a one-time filter, so a row of the closure is
+            // looked up by TID in its own table only, not in every table of every step.
+            let row_tables: Vec<&TableName> = catalog
+                .tables
+                .iter()
+                .filter(|table| match table.kind {
+                    TableKind::Partitioned => false,
+                    TableKind::Partition => {
+                        table.parent.as_ref() == Some(&self.nodes[from].table.name)
+                    }
+                    TableKind::Ordinary => table.name == self.nodes[from].table.name,
+                })
+                .map(|table| &table.name)
+                .collect();
             for (fk, to) in self.references(from) {
                 if self.nodes[to].kind == Kind::Whole {
                     continue;
                 }
-                steps.push(format!(
-                    "SELECT p.tableoid, p.ctid FROM {} c JOIN {} p ON {} WHERE c.tableoid = r.rel AND c.ctid = r.rid",
-                    self.nodes[from].table.name.quoted(),
-                    self.nodes[to].table.name.quoted(),
-                    key_equals("c", &fk.columns, "p", &fk.referenced_columns),
-                ));
+                for row_table in &row_tables {
+                    steps.push(format!(
+                        "SELECT p.tableoid, p.ctid FROM ONLY {table} c JOIN {} p ON {} \
+                         WHERE r.rel = {}::regclass AND c.ctid = r.rid",
+                        self.nodes[to].table.name.quoted(),
+                        key_equals("c", &fk.columns, "p", &fk.referenced_columns),
+                        crate::sql::quote_literal(&row_table.quoted()),
+                        table = row_table.quoted(),
+                    ));
+                }
             }
         }
         let reach = if steps.is_empty() {
