@@ -38,6 +38,7 @@ pub enum Code {
     SubsetFollowCycle,
     SubsetBadNullify,
     UnsafeCondition,
+    DoesNotFit,
 }
 
 impl Code {
@@ -65,6 +66,7 @@ impl Code {
         (Code::SubsetFollowCycle, "subset-follow-cycle"),
         (Code::SubsetBadNullify, "subset-bad-nullify"),
         (Code::UnsafeCondition, "unsafe-condition"),
+        (Code::DoesNotFit, "does-not-fit"),
     ];
 
     pub fn as_str(self) -> &'static str {
