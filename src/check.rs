@@ -402,7 +402,6 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
         if planned.action == crate::plan::Action::Skip {
             continue;
         }
-        let table = &planned;
         let rule_table = planned.rules_from.as_ref().unwrap_or(&planned.table);
         for planned_column in planned
             .columns
@@ -421,10 +420,10 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
             let sql = format!(
                 "SELECT {col}::text FROM {table} WHERE {col} IS NOT NULL LIMIT {SAMPLE_SIZE}",
                 col = crate::sql::quote_ident(&column.name),
-                table = table.table.quoted(),
+                table = planned.table.quoted(),
             );
             let rows = client.query(sql.as_str(), &[]).data_context(
-                &table.table,
+                &planned.table,
                 std::slice::from_ref(&column.name),
                 "failed to sample values",
             )?;

@@ -213,14 +213,32 @@ impl<'a> Sample<'a> {
             outputs: Vec::new(),
             checks,
         };
+        // Other columns take part in a column's CHECK constraints with their planned outputs,
+        // or their inputs where those outputs are refused anyway (reported on their own line).
         sample.outputs = (0..table.columns.len())
-            .map(|idx| match &table.columns[idx].rule {
-                Some(rule) if !table.columns[idx].column.generated => sample
-                    .outputs_of(idx, rule)
-                    .unwrap_or_else(|_| sample.inputs_of(idx)),
-                _ => sample.inputs_of(idx),
-            })
+            .map(|idx| sample.inputs_of(idx))
             .collect();
+        for idx in 0..table.columns.len() {
+            let planned = &table.columns[idx];
+            let Some(rule) = planned.rule.as_ref().filter(|rule| !rule.is_keep()) else {
+                continue;
+            };
+            if planned.column.generated {
+                continue;
+            }
+            if let Ok(outputs) = sample.outputs_of(idx, rule)
+                && local_problem(
+                    &planned.column,
+                    &sample.inputs_of(idx),
+                    &outputs,
+                    sample.rows.len(),
+                )
+                .is_none()
+                && cast_problem(client, &planned.column, &outputs)?.is_none()
+            {
+                sample.outputs[idx] = outputs;
+            }
+        }
         Ok(sample)
     }
 
@@ -265,26 +283,13 @@ impl<'a> Sample<'a> {
             Ok(outputs) => outputs,
             Err(problem) => return Ok(Some(problem)),
         };
-        if let Some(problem) = local_problem(column, &self.inputs_of(idx), &outputs) {
+        if let Some(problem) =
+            local_problem(column, &self.inputs_of(idx), &outputs, self.rows.len())
+        {
             return Ok(Some(problem));
         }
-        let literals: Vec<String> = outputs
-            .iter()
-            .flatten()
-            .map(|value| format!("({}::{})", quote_literal(value), column.sql_type.display))
-            .collect();
-        if !literals.is_empty() {
-            let sql = format!(
-                "SELECT count(*) FROM (VALUES {}) AS t(v)",
-                literals.join(", ")
-            );
-            if let Err(err) = try_count(client, &sql)? {
-                return Ok(Some(format!(
-                    "the column type `{}` refuses values the rule gives: {}",
-                    column.sql_type.display,
-                    pgerror::data_message(&err, None, &[])
-                )));
-            }
+        if let Some(problem) = cast_problem(client, column, &outputs)? {
+            return Ok(Some(problem));
         }
         for check in self
             .checks
@@ -370,11 +375,12 @@ impl<'a> Sample<'a> {
     }
 }
 
-/// NOT NULL and length, judged here (an explicit cast to `varchar(n)` would truncate).
+/// NOT NULL, collisions under a unique index and length, judged here (an explicit cast to `varchar(n)` would truncate).
 fn local_problem(
     column: &Column,
     inputs: &[Option<String>],
     outputs: &[Option<String>],
+    rows: usize,
 ) -> Option<String> {
     if column.not_null
         && inputs
@@ -383,6 +389,12 @@ fn local_problem(
             .any(|(input, output)| input.is_some() && output.is_none())
     {
         return Some("the rule gives NULL but the column is NOT NULL".into());
+    }
+    if column.unique && collides(inputs, outputs, rows) {
+        return Some(
+            "different sampled values give the same output, which the column's unique index refuses"
+                .into(),
+        );
     }
     let limit = column.sql_type.max_chars?;
     if column.sql_type.array {
@@ -402,6 +414,51 @@ fn local_problem(
             column.sql_type.display
         )
     })
+}
+
+/// The column's type (length, enum labels, domain CHECKs) refusing one of `outputs`.
+fn cast_problem(
+    client: &mut Client,
+    column: &Column,
+    outputs: &[Option<String>],
+) -> Result<Option<String>> {
+    let literals: Vec<String> = outputs
+        .iter()
+        .flatten()
+        .map(|value| format!("({}::{})", quote_literal(value), column.sql_type.display))
+        .collect();
+    if literals.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT count(*) FROM (VALUES {}) AS t(v)",
+        literals.join(", ")
+    );
+    Ok(try_count(client, &sql)?.err().map(|err| {
+        format!(
+            "the column type `{}` refuses values the rule gives: {}",
+            column.sql_type.display,
+            pgerror::data_message(&err, None, &[])
+        )
+    }))
+}
+
+/// Two different non-NULL inputs give the same non-NULL output under one salt (`inputs` and
+/// `outputs` are salt after salt, each over the same rows).
+fn collides(inputs: &[Option<String>], outputs: &[Option<String>], rows: usize) -> bool {
+    let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (at, (input, output)) in inputs.iter().zip(outputs).enumerate() {
+        if rows > 0 && at % rows == 0 {
+            seen.clear();
+        }
+        let (Some(input), Some(output)) = (input, output) else {
+            continue;
+        };
+        if *seen.entry(output.as_str()).or_insert(input.as_str()) != input.as_str() {
+            return true;
+        }
+    }
+    false
 }
 
 /// Run a `SELECT count(*) …` in a savepoint: the server's error, if any, leaves the

@@ -407,9 +407,13 @@ pub fn static_fit(rule: &Rule, column: &Column) -> Option<String> {
         return Some(problem);
     }
     if matches!(rule.strategy, Strategy::Null) {
-        return column
-            .not_null
-            .then(|| "the column is NOT NULL but its rule is `null`".to_string());
+        if column.not_null {
+            return Some("the column is NOT NULL but its rule is `null`".to_string());
+        }
+        // `null` on an array empties each element: `{NULL,NULL}` twice breaks the index.
+        return (column.unique && column.sql_type.array).then(|| {
+            "a unique index covers the column but `null` on an array keeps its length and empties its elements, so arrays collide".to_string()
+        });
     }
     if let Err(err) = ColumnTransform::new(rule, &column.sql_type, Format::Text, &check_salt()) {
         return Some(err.0);
@@ -621,5 +625,197 @@ pub fn strategy_name(strategy: &Strategy) -> String {
         Strategy::Json(_) => "json".into(),
         Strategy::Xml(_) => "xml".into(),
         Strategy::Todo { .. } => "todo".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::validate::{PolicyFile, parse};
+    use crate::schema::ForeignKey;
+
+    fn name(text: &str) -> TableName {
+        TableName::new("public", text)
+    }
+
+    fn column(name: &str, sql_type: SqlType) -> Column {
+        Column {
+            name: name.into(),
+            sql_type,
+            not_null: false,
+            generated: false,
+            identity: false,
+            unique: false,
+            binary_safe: true,
+        }
+    }
+
+    fn text() -> SqlType {
+        SqlType::simple(BaseType::Text, "text")
+    }
+
+    fn table(table_name: &str, columns: Vec<Column>, foreign_keys: Vec<ForeignKey>) -> Table {
+        Table {
+            name: name(table_name),
+            kind: TableKind::Ordinary,
+            parent: None,
+            columns,
+            primary_key: Vec::new(),
+            foreign_keys,
+            estimated_rows: 0,
+            total_bytes: 0,
+            row_security: false,
+        }
+    }
+
+    fn fk(columns: &[&str], to: &str, to_columns: &[&str]) -> ForeignKey {
+        ForeignKey {
+            constraint: format!("{}_fkey", columns.join("_")),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            referenced_table: name(to),
+            referenced_columns: to_columns.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    fn policy(text: &str) -> Policy {
+        let parsed = parse(&[PolicyFile {
+            path: "policy/p.toml".into(),
+            text: text.into(),
+        }]);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        parsed.policy
+    }
+
+    /// accounts(region, code) hashed; orders references it through a composite key; an
+    /// `events` partition declares its own key to orders; a self-cycle on `nodes`.
+    fn catalog() -> Catalog {
+        let accounts = table(
+            "accounts",
+            vec![column("region", text()), column("code", text())],
+            Vec::new(),
+        );
+        let orders = table(
+            "orders",
+            vec![
+                column("id", text()),
+                column("region", text()),
+                column("code", text()),
+            ],
+            vec![fk(&["region", "code"], "accounts", &["region", "code"])],
+        );
+        let mut events = table("events", vec![column("order_id", text())], Vec::new());
+        events.kind = TableKind::Partitioned;
+        let mut events_1 = table(
+            "events_1",
+            vec![column("order_id", text())],
+            vec![fk(&["order_id"], "orders", &["id"])],
+        );
+        events_1.kind = TableKind::Partition;
+        events_1.parent = Some(name("events"));
+        let nodes = table(
+            "nodes",
+            vec![column("a", text()), column("b", text())],
+            vec![fk(&["a"], "nodes", &["b"]), fk(&["b"], "nodes", &["a"])],
+        );
+        Catalog {
+            tables: vec![accounts, orders, events, events_1, nodes],
+            ..Catalog::default()
+        }
+    }
+
+    const POLICY: &str = r#"
+[accounts]
+region = "keep"
+code = "hash"
+
+[orders]
+id = "fake.uuid"
+region = "keep"
+code = "keep"
+
+[events]
+order_id = "keep"
+
+[nodes]
+a = "keep"
+b = "keep"
+"#;
+
+    #[test]
+    fn keys_are_followed_through_composites_partitions_and_cycles() {
+        let (plan, diagnostics) = resolve(&policy(POLICY), &catalog());
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let rule = |table: &str, column: &str| {
+            plan.rule(&name(table), column)
+                .map(|rule| strategy_name(&rule.strategy))
+        };
+        // A composite key's second column follows the hashed key.
+        assert_eq!(rule("orders", "code").as_deref(), Some("hash"));
+        assert_eq!(rule("orders", "region").as_deref(), Some("keep"));
+        // The partition follows its parent's rules, and its own key to orders.
+        let partition = plan.table(&name("events_1")).expect("planned");
+        assert_eq!(partition.rules_from, Some(name("events")));
+        assert_eq!(rule("events_1", "order_id").as_deref(), Some("fake.uuid"));
+        assert!(partition.column("order_id").expect("column").follows_key());
+        // The parent itself declares no key: its column stays kept.
+        assert_eq!(rule("events", "order_id").as_deref(), Some("keep"));
+        // A cycle of kept keys ends.
+        assert_eq!(rule("nodes", "a").as_deref(), Some("keep"));
+    }
+
+    #[test]
+    fn a_foreign_key_with_its_own_different_rule_is_a_mismatch() {
+        let text = POLICY.replace("code = \"keep\"", "code = \"redact\"");
+        let (_, diagnostics) = resolve(&policy(&text), &catalog());
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert_eq!(diagnostics[0].code, Code::FkMismatch);
+    }
+
+    #[test]
+    fn a_unique_index_needs_unique_and_the_suggestion_fits() {
+        let mut catalog = catalog();
+        catalog.tables[0].columns[1].unique = true;
+        catalog.tables[0].columns[1].sql_type = SqlType {
+            max_chars: Some(15),
+            ..SqlType::simple(BaseType::Varchar, "character varying(15)")
+        };
+        let (_, diagnostics) = resolve(&policy(POLICY), &catalog);
+        let finding = diagnostics
+            .iter()
+            .find(|d| d.message.starts_with("`accounts.code`"))
+            .expect("a finding for accounts.code");
+        assert_eq!(finding.code, Code::DoesNotFit);
+        assert!(
+            finding.message.contains("unique index"),
+            "{}",
+            finding.message
+        );
+        // `hash` with `unique` needs 20 characters: the help proposes `null`, which fits.
+        assert_eq!(
+            finding.help.as_deref(),
+            Some("write `code = \"null\"`, which fits")
+        );
+        let column = &catalog.tables[0].columns[1];
+        assert!(static_fit(&Rule::new(Strategy::Null), column).is_none());
+        assert!(static_fit(&Rule::unique(Strategy::Hash), column).is_some());
+    }
+
+    #[test]
+    fn unique_on_an_enum_gets_advice_that_holds() {
+        let enum_type = SqlType {
+            enum_labels: vec!["a".into(), "b".into()],
+            ..SqlType::simple(BaseType::Enum, "mood")
+        };
+        let column = column("mood", enum_type);
+        let problem = static_fit(&Rule::unique(Strategy::Hash), &column).expect("refused");
+        assert!(problem.contains("unique"), "{problem}");
+        let help = fit_help(
+            &name("t"),
+            &column,
+            &Rule::unique(Strategy::Hash),
+            &[],
+            &mut |_| true,
+        );
+        assert_eq!(help, "write `mood = \"hash\"`, which fits");
     }
 }

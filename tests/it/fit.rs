@@ -418,9 +418,20 @@ fn check_policy_verdicts_equal_pull_outcomes() {
 
     // 3. Every refusal suggests a rule; applied, it passes check-policy.
     let mut fixed = rules.clone();
+    let mut nothing_fits = Vec::new();
     for (cell, finding) in &refused {
-        let rule = suggested_rule(&finding.help)
-            .unwrap_or_else(|| panic!("no suggested rule for {cell:?}: {}", finding.help));
+        let rule = match suggested_rule(&finding.help) {
+            Some(rule) => rule,
+            None => {
+                assert!(
+                    finding.help.starts_with("no strategy fits"),
+                    "no suggested rule for {cell:?}: {}",
+                    finding.help
+                );
+                nothing_fits.push(format!("{}.{}", cell.0, cell.1));
+                r#"{ keep = true, reason = "no strategy fits this test column" }"#.to_string()
+            }
+        };
         fixed.insert(cell.clone(), rule);
     }
     let fixed_policy = policy(&fixed);
@@ -454,6 +465,8 @@ fn check_policy_verdicts_equal_pull_outcomes() {
         .expect("refused")
         .help;
     assert!(!enum_help.contains("pick `hash`"), "{enum_help}");
+    // Only columns whose CHECK or domain no transforming strategy can meet, and NOT NULL.
+    assert!(nothing_fits.len() <= 12, "{nothing_fits:?}");
     // Refused and accepted cells both exist for most strategies: the matrix discriminates.
     assert!(
         refused.len() > 20 && refused.len() < rules.len() - 20,
