@@ -167,19 +167,14 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
     let policy = crate::check::load_policy(&config)
         .0
         .context("the demo policy has errors: run `cargo xtask check-policy`")?;
-    let skipped = |table: &crate::schema::Table| {
-        let rules_table = table.parent.as_ref().unwrap_or(&table.name);
-        policy
-            .table(rules_table)
-            .is_some_and(|rule| rule.action == crate::policy::model::TableAction::Skip)
-    };
-    let rows_expected: u64 = catalog
+    let (plan, _) = crate::plan::resolve(&policy, &catalog);
+    let rows_expected: u64 = plan
         .tables
         .iter()
-        .filter(|table| table.kind != TableKind::Partitioned && !skipped(table))
+        .filter(|table| table.holds_rows() && table.action != crate::plan::Action::Skip)
         .map(|table| {
             rows_by_table
-                .get(&table.name.quoted())
+                .get(&table.table.quoted())
                 .copied()
                 .unwrap_or(0)
         })

@@ -121,7 +121,8 @@ pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
         report
             .diagnostics
             .extend(check_conditions(url, &policy, catalog)?);
-        crate::diag::sort(&mut report.diagnostics);
+        let found = check_fit(url, &policy, catalog)?;
+        crate::fit::merge(&mut report.diagnostics, found);
     }
     if catalog_and_samples.is_none() && !report.unusable {
         // Without a database, the conditions still get their lexical screen.
@@ -145,6 +146,17 @@ fn check_conditions(url: &str, policy: &Policy, catalog: &Catalog) -> Result<Vec
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .pg_context("failed to start a read-only transaction")?;
     crate::condition::check(&mut client, policy, catalog)
+}
+
+/// Every transformed column's rule applied to sampled values and judged by the database
+/// (`fit::check`), in a read-only transaction.
+fn check_fit(url: &str, policy: &Policy, catalog: &Catalog) -> Result<Vec<Diagnostic>> {
+    let mut client = crate::conn::connect(url, "the schema database")?;
+    crate::conn::make_read_only(&mut client)?;
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .pg_context("failed to start a read-only transaction")?;
+    crate::fit::check(&mut client, policy, catalog, None)
 }
 
 /// The policy files parsed and validated, statically. `None` when there is any error.
@@ -194,12 +206,27 @@ pub fn policy_from_files(
     files: &[PolicyFile],
     catalog: &Catalog,
 ) -> Result<Policy, (Vec<Diagnostic>, Sources)> {
+    let (policy, diagnostics, sources) = check_files(config, files, catalog);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err((diagnostics, sources));
+    }
+    Ok(policy)
+}
+
+/// The static and coverage checks of given policy files against `catalog`: the policy (its
+/// valid rules), every finding (sorted) and the texts to render them with.
+pub fn check_files(
+    config: &Config,
+    files: &[PolicyFile],
+    catalog: &Catalog,
+) -> (Policy, Vec<Diagnostic>, Sources) {
     let mut diagnostics = crate::config::check_dump_dir(config);
     let parsed = crate::policy::parse(files);
     let mut sources: Sources = files
         .iter()
         .map(|file| (file.path.clone(), file.text.clone()))
         .collect();
+    sources.insert(config.manifest_path.clone(), config.manifest_text.clone());
     diagnostics.extend(parsed.diagnostics.iter().cloned());
     let context = coverage::Context {
         policy_path: config.policy_path.clone(),
@@ -207,11 +234,7 @@ pub fn policy_from_files(
     };
     diagnostics.extend(coverage::check(&parsed.policy, catalog, None, &context));
     crate::diag::sort(&mut diagnostics);
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        sources.insert(config.manifest_path.clone(), config.manifest_text.clone());
-        return Err((diagnostics, sources));
-    }
-    Ok(parsed.policy)
+    (parsed.policy, diagnostics, sources)
 }
 
 /// `policy init`: one `policy/<table>.toml` per table, every column `{ todo = "<suggestion>" }`.
@@ -374,35 +397,33 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
         .map(|(parsed, _)| parsed.policy)
         .unwrap_or_default();
     let mut samples = Samples::default();
-    for table in &catalog.tables {
-        if table.kind == schema::TableKind::Partitioned {
+    let (plan, _) = crate::plan::resolve(&policy, &catalog);
+    for planned in plan.tables.iter().filter(|planned| planned.holds_rows()) {
+        if planned.action == crate::plan::Action::Skip {
             continue;
         }
-        let rule = coverage::effective_rule(&policy, &catalog, &table.name);
-        if rule.is_some_and(|rule| rule.action == TableAction::Skip) {
-            continue;
-        }
-        for column in table
+        let rule_table = planned.rules_from.as_ref().unwrap_or(&planned.table);
+        for planned_column in planned
             .columns
             .iter()
-            .filter(|column| detect::is_sampled(column))
+            .filter(|planned_column| detect::is_sampled(&planned_column.column))
         {
-            let rule_table = rule.map(|rule| &rule.table).unwrap_or(&table.name);
-            let kept_or_new =
-                match coverage::column_rule(&policy, &catalog, rule_table, &column.name) {
-                    Some(column_rule) => column_rule.is_keep(),
-                    None => true,
-                };
+            let column = &planned_column.column;
+            // Kept (in clear, not following a transformed key) or not classified yet.
+            let kept_or_new = planned_column
+                .rule
+                .as_ref()
+                .is_none_or(|rule| rule.is_keep());
             if !kept_or_new {
                 continue;
             }
             let sql = format!(
                 "SELECT {col}::text FROM {table} WHERE {col} IS NOT NULL LIMIT {SAMPLE_SIZE}",
                 col = crate::sql::quote_ident(&column.name),
-                table = table.name.quoted(),
+                table = planned.table.quoted(),
             );
             let rows = client.query(sql.as_str(), &[]).data_context(
-                &table.name,
+                &planned.table,
                 std::slice::from_ref(&column.name),
                 "failed to sample values",
             )?;

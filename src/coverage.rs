@@ -8,12 +8,10 @@ use std::path::{Path, PathBuf};
 
 use crate::detect::{NameClass, Samples, classify_name};
 use crate::diag::{Code, Diagnostic};
-use crate::policy::model::{
-    FakeKind, Generalise, Policy, Rule, Strategy, TableAction, TableName, TableRule,
-};
+use crate::plan::Plan;
+use crate::policy::model::{Policy, Rule, Strategy, TableAction, TableName, TableRule};
 use crate::policy::validate::policy_table_name;
 use crate::schema::{Catalog, Column, Table};
-use crate::sqltype::{BaseType, SqlType};
 
 /// What coverage needs besides the policy and the catalog.
 #[derive(Debug, Clone, Default)]
@@ -34,21 +32,15 @@ pub fn check(
     let mut diagnostics = Vec::new();
     let empty = Samples::default();
     let samples = samples.unwrap_or(&empty);
+    let (plan, resolved) = crate::plan::resolve(policy, catalog);
+    diagnostics.extend(resolved);
     for table in &catalog.tables {
         if context.broken.contains(&(table.name.clone(), None)) {
             continue;
         }
         match policy.table(&table.name) {
-            Some(rule) => check_table(
-                policy,
-                catalog,
-                samples,
-                context,
-                table,
-                rule,
-                &mut diagnostics,
-            ),
-            None if inherited_rule(policy, catalog, table).is_some() => {}
+            Some(rule) => check_table(&plan, samples, context, table, rule, &mut diagnostics),
+            None if crate::plan::table_rule(policy, catalog, &table.name).is_some() => {}
             // A partition of a table in the catalog: reported (and fixed) through its parent.
             None if table
                 .parent
@@ -81,119 +73,6 @@ pub fn check(
     diagnostics
 }
 
-/// The rule a table's rows follow: its own, or for a partition its nearest classified ancestor's.
-pub fn effective_rule<'a>(
-    policy: &'a Policy,
-    catalog: &Catalog,
-    table: &TableName,
-) -> Option<&'a TableRule> {
-    let mut current = table.clone();
-    for _ in 0..32 {
-        if let Some(rule) = policy.table(&current) {
-            return Some(rule);
-        }
-        current = catalog.table(&current)?.parent.clone()?;
-    }
-    None
-}
-
-/// The rule one column follows (`keep` for a whole-table keep), `None` for skipped tables or no rule.
-pub fn column_rule(
-    policy: &Policy,
-    catalog: &Catalog,
-    table: &TableName,
-    column: &str,
-) -> Option<Rule> {
-    let rule = effective_rule(policy, catalog, table)?;
-    match &rule.action {
-        TableAction::Skip => None,
-        TableAction::KeepAll { reason } => Some(Rule {
-            strategy: Strategy::Keep,
-            unique: false,
-            reason: Some(reason.clone()),
-        }),
-        TableAction::Copy => rule
-            .column(column)
-            .map(|column_rule| column_rule.rule.clone()),
-    }
-}
-
-/// Why `strategy` cannot apply to a column of type `sql_type`, if it cannot.
-pub fn type_problem(strategy: &Strategy, sql_type: &SqlType) -> Option<String> {
-    let base = &sql_type.base;
-    let textual = base.is_textual();
-    let ok = match strategy {
-        Strategy::Keep | Strategy::Null | Strategy::Redact | Strategy::Todo { .. } => true,
-        Strategy::Hash => *base != BaseType::Bool,
-        Strategy::Const(text) => match base {
-            _ if sql_type.array => true,
-            b if b.is_integer() => text.parse::<i64>().is_ok(),
-            BaseType::Numeric | BaseType::Float4 | BaseType::Float8 => text.parse::<f64>().is_ok(),
-            BaseType::Bool => matches!(text.as_str(), "true" | "false" | "t" | "f"),
-            BaseType::Enum => {
-                sql_type.enum_labels.is_empty() || sql_type.enum_labels.contains(text)
-            }
-            _ => true,
-        },
-        Strategy::Fake(spec) => match spec.kind {
-            FakeKind::Ipv4 | FakeKind::Ipv6 => {
-                textual || matches!(base, BaseType::Inet | BaseType::Cidr)
-            }
-            FakeKind::Uuid => textual || *base == BaseType::Uuid,
-            FakeKind::Date | FakeKind::DateOfBirth => textual || base.is_temporal(),
-            _ => textual,
-        },
-        Strategy::Generalise(Generalise::Month | Generalise::Year) => base.is_temporal(),
-        Strategy::Generalise(Generalise::Bucket(_)) => base.is_numeric(),
-        Strategy::Shift { .. } => base.is_temporal(),
-        Strategy::Mask { .. } => textual,
-        Strategy::Json(_) => matches!(base, BaseType::Json | BaseType::Jsonb),
-        Strategy::Xml(_) => matches!(base, BaseType::Other(name) if name == "xml"),
-    };
-    (!ok).then(|| match strategy {
-        Strategy::Const(_) => format!(
-            "the constant does not fit the column type `{}`",
-            sql_type.display
-        ),
-        other => format!(
-            "`{}` does not apply to the column type `{}`",
-            strategy_name(other),
-            sql_type.display
-        ),
-    })
-}
-
-/// The name a strategy is written with, for messages.
-pub fn strategy_name(strategy: &Strategy) -> String {
-    match strategy {
-        Strategy::Keep => "keep".into(),
-        Strategy::Null => "null".into(),
-        Strategy::Redact => "redact".into(),
-        Strategy::Const(_) => "const".into(),
-        Strategy::Hash => "hash".into(),
-        Strategy::Fake(spec) => format!("fake.{}", spec.kind.name()),
-        Strategy::Generalise(Generalise::Month) => "generalise.month".into(),
-        Strategy::Generalise(Generalise::Year) => "generalise.year".into(),
-        Strategy::Generalise(Generalise::Bucket(_)) => "generalise.bucket".into(),
-        Strategy::Shift { .. } => "shift".into(),
-        Strategy::Mask { .. } => "mask".into(),
-        Strategy::Json(_) => "json".into(),
-        Strategy::Xml(_) => "xml".into(),
-        Strategy::Todo { .. } => "todo".into(),
-    }
-}
-
-fn inherited_rule<'a>(
-    policy: &'a Policy,
-    catalog: &Catalog,
-    table: &Table,
-) -> Option<&'a TableRule> {
-    table
-        .parent
-        .as_ref()
-        .and_then(|parent| effective_rule(policy, catalog, parent))
-}
-
 fn unclassified_table(table: &Table, context: &Context) -> Diagnostic {
     let label = policy_table_name(&table.name);
     Diagnostic::error(
@@ -208,8 +87,7 @@ fn unclassified_table(table: &Table, context: &Context) -> Diagnostic {
 }
 
 fn check_table(
-    policy: &Policy,
-    catalog: &Catalog,
+    plan: &Plan,
     samples: &Samples,
     context: &Context,
     table: &Table,
@@ -252,8 +130,7 @@ fn check_table(
             for column in &table.columns {
                 match rule.column(&column.name) {
                     Some(column_rule) => check_column(
-                        policy,
-                        catalog,
+                        plan,
                         samples,
                         table,
                         column,
@@ -299,8 +176,7 @@ fn check_table(
 
 #[allow(clippy::too_many_arguments)]
 fn check_column(
-    policy: &Policy,
-    catalog: &Catalog,
+    plan: &Plan,
     samples: &Samples,
     table: &Table,
     column: &Column,
@@ -318,72 +194,17 @@ fn check_column(
         Diagnostic::error(code, file, span.clone(), message).with_help(help)
     };
     if column.generated {
-        // Never copied: the dev database computes it from the other columns, after their rules.
-        if !rule.is_keep() {
-            diagnostics.push(
-                Diagnostic::warning(
-                    Code::IneffectiveRule,
-                    file,
-                    span.clone(),
-                    format!(
-                        "`{label}` is a generated column: the dev database computes it from the \
-                         anonymised columns, so `{}` has no effect",
-                        strategy_name(&rule.strategy)
-                    ),
-                )
-                .with_help(format!(
-                    "write `{} = \"keep\"`; the columns it is computed from need the rules",
-                    column.name
-                )),
-            );
-        }
+        // Never copied: the dev database computes it from the anonymised columns. A rule on it
+        // is reported as ineffective by `plan::column_problems`; its name judges nothing.
         return;
     }
-    if let Some(problem) = type_problem(&rule.strategy, &column.sql_type) {
-        diagnostics.push(error(
-            Code::TypeMismatch,
-            format!("`{label}`: {problem}"),
-            "choose a strategy that fits the type (`generalise.year` on dates, `fake.email` on text, …)".into(),
-        ));
-    }
-    if matches!(rule.strategy, Strategy::Null) && column.not_null {
-        diagnostics.push(error(
-            Code::TypeMismatch,
-            format!("`{label}` is NOT NULL but its rule is `null`"),
-            "use `redact`, `const` or `fake` for a NOT NULL column".into(),
-        ));
-    }
-    let referenced = single_column_reference(table, &column.name);
-    let referenced_rule = referenced.and_then(|(ref_table, ref_column)| {
-        column_rule(policy, catalog, ref_table, ref_column)
-            .map(|ref_rule| (ref_table, ref_column, ref_rule))
-    });
-    if let Some((ref_table, ref_column, ref_rule)) = &referenced_rule {
-        let ref_label = format!("{}.{ref_column}", policy_table_name(ref_table));
-        let consistent = if ref_rule.is_keep() {
-            rule.is_keep() || matches!(rule.strategy, Strategy::Null)
-        } else {
-            rule.is_keep()
-                || rule.strategy == ref_rule.strategy
-                || matches!(rule.strategy, Strategy::Null)
-        };
-        if !consistent {
-            diagnostics.push(error(
-                Code::FkMismatch,
-                format!(
-                    "`{label}` references `{ref_label}` but is transformed differently (`{}` vs `{}`)",
-                    strategy_name(&rule.strategy),
-                    strategy_name(&ref_rule.strategy)
-                ),
-                format!("write `{} = \"keep\"`: a foreign key follows the rule of the key it references", column.name),
-            ));
-        }
-    }
-    let follows_reference = rule.is_keep()
-        && referenced_rule
-            .as_ref()
-            .is_some_and(|(_, _, ref_rule)| !ref_rule.is_keep());
-    if !rule.is_keep() || follows_reference {
+    // Type, NOT NULL, foreign keys and fit come from `plan::resolve`; a kept foreign key that
+    // follows a transformed key is not kept in clear.
+    let follows_key = plan
+        .table(&table.name)
+        .and_then(|planned| planned.column(&column.name))
+        .is_some_and(|planned| planned.follows_key());
+    if !rule.is_keep() || follows_key {
         return;
     }
     let by_name = classify_name(&table.name.name, &column.name);
@@ -435,19 +256,12 @@ fn check_column(
     }
 }
 
-fn single_column_reference<'a>(table: &'a Table, column: &str) -> Option<(&'a TableName, &'a str)> {
-    table
-        .foreign_keys
-        .iter()
-        .find(|fk| fk.columns.len() == 1 && fk.columns[0] == column)
-        .map(|fk| (&fk.referenced_table, fk.referenced_columns[0].as_str()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::policy::validate::{PolicyFile, parse};
     use crate::schema::{ForeignKey, TableKind};
+    use crate::sqltype::{BaseType, SqlType};
 
     fn name(text: &str) -> TableName {
         crate::policy::validate::table_name(text)

@@ -39,6 +39,7 @@ pub enum Code {
     SubsetBadNullify,
     UnsafeCondition,
     IneffectiveRule,
+    DoesNotFit,
 }
 
 impl Code {
@@ -67,6 +68,7 @@ impl Code {
         (Code::SubsetBadNullify, "subset-bad-nullify"),
         (Code::UnsafeCondition, "unsafe-condition"),
         (Code::IneffectiveRule, "ineffective-rule"),
+        (Code::DoesNotFit, "does-not-fit"),
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -13,9 +13,10 @@ use postgres::Client;
 
 use crate::conn::{self, AsyncSession, Settings};
 use crate::pgerror::{self, PgContext};
-use crate::policy::model::{Policy, Rule, TableAction, TableName};
+use crate::plan::{self, Action};
+use crate::policy::model::{Policy, Rule, TableName};
 use crate::rowcodec::{Parsed, binary, text};
-use crate::schema::{Catalog, Table, TableKind};
+use crate::schema::Catalog;
 use crate::sql::quote_ident;
 use crate::sqltype::SqlType;
 use crate::subset::{self, Selection};
@@ -106,68 +107,65 @@ pub struct PlanOptions {
     pub binary: bool,
 }
 
-/// Turn the policy into per-table copy plans, largest tables first. Refuses (G1) any table
-/// or column the policy does not classify, and any `todo`.
+/// Turn the policy into per-table copy plans, largest tables first, from `plan::resolve`.
+/// Refuses (G1, G11) any table or column the policy does not classify, any `todo`, and any
+/// rule the resolver finds cannot run: the same diagnostics check-policy prints.
 pub fn plan_tables(
     catalog: &Catalog,
     policy: &Policy,
     options: PlanOptions,
 ) -> Result<Vec<TablePlan>> {
-    let mut plans = Vec::new();
-    let (selections, mut problems) = match subset::select(catalog, policy) {
-        Ok(selections) => (selections, Vec::new()),
-        Err(problems) => (Default::default(), problems),
-    };
-    for table in &catalog.tables {
-        if table.kind == TableKind::Partitioned {
-            continue;
+    let (resolved, mut diagnostics) = plan::resolve(policy, catalog);
+    diagnostics.retain(crate::diag::Diagnostic::is_error);
+    let mut problems = Vec::new();
+    let selections = match subset::select(catalog, policy) {
+        Ok(selections) => selections,
+        Err(found) => {
+            problems = found;
+            Default::default()
         }
-        // A partition follows its partitioned parent's rules and foreign keys.
-        let rules_table = match (&table.kind, &table.parent) {
-            (TableKind::Partition, Some(parent)) => catalog.table(parent).unwrap_or(table),
-            _ => table,
-        };
-        let Some(table_rule) = policy.table(&rules_table.name) else {
-            problems.push(format!(
-                "table `{}` is not classified in the policy",
-                rules_table.name
-            ));
-            continue;
-        };
-        let keep_all = match &table_rule.action {
-            TableAction::Skip => continue,
-            TableAction::KeepAll { .. } => true,
-            TableAction::Copy => false,
-        };
+    };
+    let mut plans = Vec::new();
+    for table in resolved.tables.iter().filter(|table| table.holds_rows()) {
+        let label = table.rules_from.as_ref().unwrap_or(&table.table);
+        match table.action {
+            Action::Skip => continue,
+            Action::Unclassified => {
+                problems.push(format!("table `{label}` is not classified in the policy"));
+                continue;
+            }
+            Action::Copy | Action::KeepAll { .. } => {}
+        }
         let mut columns = Vec::new();
         let mut rules = Vec::new();
         let mut column_types = Vec::new();
         let mut binary_ok = options.binary;
-        for column in table.columns.iter().filter(|column| !column.generated) {
-            let rule = if keep_all {
-                Rule::keep()
-            } else {
-                match effective_rule(catalog, policy, rules_table, &column.name, 0) {
-                    Ok(rule) => rule,
-                    Err(problem) => {
-                        problems.push(problem);
-                        continue;
-                    }
-                }
+        for planned in table
+            .columns
+            .iter()
+            .filter(|planned| !planned.column.generated)
+        {
+            let column = &planned.column;
+            let Some(rule) = &planned.rule else {
+                problems.push(format!(
+                    "column `{label}.{}` is not classified in the policy (or still `todo`)",
+                    column.name
+                ));
+                continue;
             };
             binary_ok &= column.binary_safe
                 && (rule.is_keep() || transform::supports_binary(&column.sql_type));
             columns.push(column.name.clone());
-            rules.push(rule);
+            rules.push(rule.clone());
             column_types.push(column.sql_type.clone());
         }
         plans.push(TablePlan {
-            table: table.name.clone(),
+            table: table.table.clone(),
             columns,
             rules,
             column_types,
-            filter: table_rule.filter.clone(),
-            subset: selections.get(&table.name).cloned(),
+            filter: table.filter.clone(),
+            subset: selections.get(&table.table).cloned(),
             format: if binary_ok {
                 Format::Binary
             } else {
@@ -177,7 +175,10 @@ pub fn plan_tables(
             estimated_bytes: table.total_bytes,
         });
     }
-    if !problems.is_empty() {
+    if !problems.is_empty() || !diagnostics.is_empty() {
+        let rendered =
+            crate::diag::render_human(&diagnostics, &Default::default(), std::path::Path::new(""));
+        problems.extend(rendered.lines().map(str::to_string));
         bail!(
             "the policy does not cover the source schema:\n  {}\n  run `cargo xtask check-policy` for details",
             problems.join("\n  ")
@@ -208,60 +209,6 @@ pub fn select_subset_rows(
         }),
         subset::MATERIALISE_MAX_ROWS,
     )
-}
-
-/// The rule a column really gets: its own, except that a kept foreign-key column takes the
-/// rule of the key it references, so joins still match after anonymisation (G6).
-fn effective_rule(
-    catalog: &Catalog,
-    policy: &Policy,
-    table: &Table,
-    column: &str,
-    depth: usize,
-) -> Result<Rule, String> {
-    let Some(table_rule) = policy.table(&table.name) else {
-        return Err(format!(
-            "table `{}` is not classified in the policy",
-            table.name
-        ));
-    };
-    let rule = match &table_rule.action {
-        TableAction::KeepAll { .. } | TableAction::Skip => Rule::keep(),
-        TableAction::Copy => match table_rule.column(column) {
-            Some(column_rule) => column_rule.rule.clone(),
-            None => {
-                return Err(format!(
-                    "column `{}.{column}` is not classified in the policy",
-                    table.name
-                ));
-            }
-        },
-    };
-    if let crate::policy::model::Strategy::Todo { .. } = rule.strategy {
-        return Err(format!(
-            "column `{}.{column}` is still `todo` in the policy",
-            table.name
-        ));
-    }
-    // `null` drops the link on purpose; any other rule on a foreign key follows the key.
-    if matches!(rule.strategy, crate::policy::model::Strategy::Null) || depth > 8 {
-        return Ok(rule);
-    }
-    let referenced = table
-        .references(column)
-        .and_then(|(referenced_table, referenced_column)| {
-            let referenced = catalog.table(referenced_table)?;
-            let same_column = referenced.name == table.name && referenced_column == column;
-            (!same_column).then_some((referenced, referenced_column))
-        });
-    match referenced {
-        Some((referenced, referenced_column)) => {
-            let followed =
-                effective_rule(catalog, policy, referenced, referenced_column, depth + 1)?;
-            Ok(if followed.is_keep() { rule } else { followed })
-        }
-        None => Ok(rule),
-    }
 }
 
 /// Rows and bytes one table produced.

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use crate::config::{Config, Setting};
-use crate::coverage::strategy_name;
 use crate::detect::{NameClass, classify_name};
 use crate::diag::{Code, Diagnostic, Sources};
+use crate::plan::strategy_name;
 use crate::policy::model::{
     FakeSpec, Generalise, Locale, Policy, Rule, Strategy, TableAction, TableRule,
 };

@@ -480,10 +480,7 @@ fn print_plan(
             .zip(&table.rules)
             .filter(|(_, rule)| !rule.is_keep())
             .map(|(column, rule)| {
-                format!(
-                    "{column}: {}",
-                    crate::coverage::strategy_name(&rule.strategy)
-                )
+                format!("{column}: {}", crate::plan::strategy_name(&rule.strategy))
             })
             .collect();
         let rows = match subset_rows.iter().find(|(name, _)| name == &table.table) {
@@ -755,17 +752,18 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
     let target =
         Settings::parse(&target_url).context("invalid connection settings for the dev database")?;
 
-    // The policy must pass check-policy against the live source schema.
-    let catalog = {
-        let mut client = open_source(&source, source_name)?;
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .pg_context("failed to start a read-only transaction on the source")?;
-        schema::load(&mut client)?
-    };
-    let policy = match check::policy_from_files(config, files, &catalog) {
-        Ok(policy) => policy,
-        Err((diagnostics, sources)) => bail!(
+    let mut client = open_source(&source, source_name)?;
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .pg_context("failed to start a read-only transaction on the source")?;
+    let catalog = schema::load(&mut client)?;
+    // The policy must pass check-policy against the live source schema, the sampled fit
+    // checks included (G11), with this salt too: the same findings at the same lines.
+    let (policy, mut diagnostics, sources) = check::check_files(config, files, &catalog);
+    let found = crate::fit::check(&mut client, &policy, &catalog, Some(&salt))?;
+    crate::fit::merge(&mut diagnostics, found);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        bail!(
             "refusing to pull from `{source_name}`: the policy does not pass check-policy against its schema:\n{}",
             diag::render(
                 &diagnostics,
@@ -774,8 +772,9 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
                 diag::Format::Human
             )
             .trim_end()
-        ),
-    };
+        );
+    }
+    drop(client);
     let request = PullRequest {
         source_name: source_name.to_string(),
         source,

@@ -150,9 +150,9 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
 }
 
 /// Rows for a table: the policy's `rows`, else `--rows`, else `DEFAULT_ROWS`; a `skip` table
-/// gets none unless the policy gives it `rows`.
-pub fn rows_for(policy: &Policy, table: &TableName, rows: Option<u64>) -> u64 {
-    match policy.table(table) {
+/// gets none unless the policy gives it `rows`. A partition follows its parent's entry.
+pub fn rows_for(policy: &Policy, catalog: &Catalog, table: &TableName, rows: Option<u64>) -> u64 {
+    match crate::plan::table_rule(policy, catalog, table) {
         Some(rule) if rule.seed_rows.is_some() => rule.seed_rows.unwrap_or(0),
         Some(rule) if rule.action == TableAction::Skip => 0,
         _ => rows.unwrap_or(DEFAULT_ROWS),
@@ -200,7 +200,7 @@ fn synthetic(
         let n_rows = if prefilled {
             0
         } else {
-            rows_for(&request.policy, &table.name, request.options.rows)
+            rows_for(&request.policy, &catalog, &table.name, request.options.rows)
         };
         let generator = TableGenerator::new(request, &catalog, table, &order.deferred, &keys)?;
         let (inserted, left_out) = generator.load(&mut client, n_rows)?;
@@ -511,9 +511,8 @@ impl<'a> TableGenerator<'a> {
         deferred: &[DeferredKey],
         keys: &'a GeneratedKeys,
     ) -> Result<TableGenerator<'a>> {
-        let _ = catalog;
         let columns: Vec<&Column> = table.columns.iter().filter(|c| !c.generated).collect();
-        let table_rule = request.policy.table(&table.name);
+        let table_rule = crate::plan::table_rule(&request.policy, catalog, &table.name);
         let mut foreign_keys = Vec::new();
         let mut fk_of_column: HashMap<&str, (usize, usize)> = HashMap::new();
         let mut deferred_columns: BTreeSet<&str> = BTreeSet::new();
@@ -1230,16 +1229,31 @@ mod tests {
         policy.tables.push(rule("b", TableAction::Skip, Some(5)));
         policy.tables.push(rule("c", TableAction::Copy, None));
         let name = |n: &str| TableName::new("public", n);
-        assert_eq!(rows_for(&policy, &name("a"), Some(50)), 5);
         assert_eq!(
-            rows_for(&policy, &name("b"), Some(50)),
+            rows_for(&policy, &Catalog::default(), &name("a"), Some(50)),
+            5
+        );
+        assert_eq!(
+            rows_for(&policy, &Catalog::default(), &name("b"), Some(50)),
             5,
             "`rows` on a skipped table"
         );
         policy.tables[1].seed_rows = None;
-        assert_eq!(rows_for(&policy, &name("b"), Some(50)), 0);
-        assert_eq!(rows_for(&policy, &name("c"), Some(50)), 50);
-        assert_eq!(rows_for(&policy, &name("c"), None), DEFAULT_ROWS);
-        assert_eq!(rows_for(&policy, &name("unlisted"), None), DEFAULT_ROWS);
+        assert_eq!(
+            rows_for(&policy, &Catalog::default(), &name("b"), Some(50)),
+            0
+        );
+        assert_eq!(
+            rows_for(&policy, &Catalog::default(), &name("c"), Some(50)),
+            50
+        );
+        assert_eq!(
+            rows_for(&policy, &Catalog::default(), &name("c"), None),
+            DEFAULT_ROWS
+        );
+        assert_eq!(
+            rows_for(&policy, &Catalog::default(), &name("unlisted"), None),
+            DEFAULT_ROWS
+        );
     }
 }

@@ -599,8 +599,9 @@ fn parse_rule(ctx: &mut Ctx, what: &str, item: &Item, key_span: &Range<usize>) -
     None
 }
 
-fn parse_short(ctx: &mut Ctx, what: &str, text: &str, span: Range<usize>) -> Option<Strategy> {
-    let strategy = match text {
+/// The strategy a short form names (`"hash"`, `"fake.email"`, …), if it names one.
+pub fn short_strategy(text: &str) -> Option<Strategy> {
+    match text {
         "keep" => Some(Strategy::Keep),
         "null" => Some(Strategy::Null),
         "redact" => Some(Strategy::Redact),
@@ -619,7 +620,11 @@ fn parse_short(ctx: &mut Ctx, what: &str, text: &str, span: Range<usize>) -> Opt
                     max: None,
                 })
             }),
-    };
+    }
+}
+
+fn parse_short(ctx: &mut Ctx, what: &str, text: &str, span: Range<usize>) -> Option<Strategy> {
+    let strategy = short_strategy(text);
     if let Some(Strategy::Todo { .. }) = strategy {
         todo_diagnostic(ctx, what, None, span.clone());
     }

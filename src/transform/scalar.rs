@@ -532,11 +532,7 @@ fn check_unique(
 ) -> Result<(), TransformError> {
     let name = &ty.display;
     let base = &ty.base;
-    let cannot = |what: &str| {
-        Err(fail(format!(
-            "{what} cannot keep `{name}` values unique: drop `unique` or pick `hash` or a `fake` kind that can"
-        )))
-    };
+    let cannot = |what: &str| Err(fail(format!("{what} cannot keep `{name}` values unique")));
     match strategy {
         Strat::Null => Ok(()),
         Strat::Literal(_) => cannot("`const`/`redact`"),

@@ -6,6 +6,7 @@ mod conditions;
 mod demo;
 mod doc;
 mod dump;
+mod fit;
 mod gate;
 mod guarantees;
 mod hardening;

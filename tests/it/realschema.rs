@@ -414,7 +414,7 @@ INSERT INTO visits SELECT i, 1 + i % 100, DATE '2024-01-01' + i % 300 FROM gener
 
 const HASHED_KEYS_POLICY: &str = r#"
 [accounts]
-id = "hash"
+id = { hash = true, unique = true }
 name = "keep"
 
 [orders]

@@ -44,6 +44,7 @@ fn pure_modules_do_no_io() {
     let pure = [
         "src/policy",
         "src/transform",
+        "src/plan.rs",
         "src/coverage.rs",
         "src/detect.rs",
         "src/rowcodec.rs",
