@@ -66,7 +66,7 @@ fn dump_options(dir: &Path, state: &Path, project: &str, days: u32) -> DumpOptio
 }
 
 /// md5 of every user table's rows, plus sequence positions: the database's whole content.
-fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
+pub(crate) fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
     let mut client = db.client();
     let tables: Vec<String> = client
         .query(
@@ -98,7 +98,7 @@ fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
     out
 }
 
-fn psql_load(path: &Path, db: &TestDb) {
+pub(crate) fn psql_load(path: &Path, db: &TestDb) {
     let output = Command::new("psql")
         .args(["-v", "ON_ERROR_STOP=1", "-X", "-q", "-d", db.url(), "-f"])
         .arg(path)
