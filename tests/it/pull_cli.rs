@@ -434,8 +434,9 @@ fn open_sessions_on_the_dev_database_are_reported_or_closed_with_force() {
 #[test]
 fn to_file_uses_every_worker_and_audits_the_file() {
     let setup = Setup::new("cli_to_file");
-    let dumps = tempfile::TempDir::new().expect("private dump folder");
-    let path = dumps.path().join("shop.sql");
+    let dumps = tempfile::TempDir::new().expect("dump folder");
+    // A folder pullprod creates, private.
+    let path = dumps.path().join("dumps/shop.sql");
     let summary_path = setup.state.path().join("summary.json");
     let (code, output) = setup.pull_with(
         &[
@@ -512,8 +513,8 @@ fn every_command_reads_the_configuration_once() {
     .unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let real_cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
-    let dumps = tempfile::TempDir::new().expect("private dump folder");
-    let dump = dumps.path().join("once.sql");
+    let dumps = tempfile::TempDir::new().expect("dump folder");
+    let dump = dumps.path().join("dumps/once.sql");
     let env = [
         ("CARGO", fake.to_str().unwrap()),
         ("PULLPROD_TEST_REAL_CARGO", real_cargo.as_str()),
