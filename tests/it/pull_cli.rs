@@ -548,3 +548,51 @@ fn every_command_reads_the_configuration_once() {
         );
     }
 }
+
+/// A dump's memory does not grow with the table: peak RSS (from the summary) when dumping a
+/// table ten times larger stays within a few MiB of the small one.
+#[test]
+fn to_file_memory_stays_flat_whatever_the_table_size() {
+    let setup = Setup::new("cli_to_file_rss");
+    let policy = setup.project.read("policy/shop.toml");
+    setup.project.write(
+        "policy/shop.toml",
+        &format!("{policy}\n[blobs]\nid = \"hash\"\nbody = \"keep\"\n"),
+    );
+    let dumps = tempfile::TempDir::new().expect("dump folder");
+    let mut peaks = Vec::new();
+    for n_rows in [3_000, 30_000] {
+        setup.source.exec(&format!(
+            "DROP TABLE IF EXISTS blobs; CREATE TABLE blobs (id bigint PRIMARY KEY, body text); \
+             INSERT INTO blobs SELECT i, repeat(md5(i::text), 64) FROM generate_series(1, {n_rows}) i"
+        ));
+        let path = dumps.path().join(format!("dumps/rss_{n_rows}.sql"));
+        let summary_path = setup.state.path().join(format!("rss_{n_rows}.json"));
+        let (code, output) = setup.pull_with(
+            &[
+                "--from",
+                "staging",
+                "--jobs",
+                "2",
+                "--to-file",
+                path.to_str().unwrap(),
+            ],
+            &[("PULLPROD_SUMMARY_JSON", summary_path.to_str().unwrap())],
+        );
+        assert_eq!(code, 0, "{output}");
+        let size = std::fs::metadata(&path).expect("the dump").len();
+        assert!(size > n_rows * 2048, "{size} bytes for {n_rows} rows");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+        peaks.push((size, summary["peak_rss_bytes"].as_u64().expect("peak RSS")));
+    }
+    let (small, large) = (peaks[0], peaks[1]);
+    assert!(
+        large.1 < small.1 + 16 * 1024 * 1024,
+        "peak RSS grew from {} MiB ({} MiB dump) to {} MiB ({} MiB dump)",
+        small.1 >> 20,
+        small.0 >> 20,
+        large.1 >> 20,
+        large.0 >> 20
+    );
+}
