@@ -38,6 +38,7 @@ pub enum Code {
     SubsetFollowCycle,
     SubsetBadNullify,
     UnsafeCondition,
+    IneffectiveRule,
 }
 
 impl Code {
@@ -65,6 +66,7 @@ impl Code {
         (Code::SubsetFollowCycle, "subset-follow-cycle"),
         (Code::SubsetBadNullify, "subset-bad-nullify"),
         (Code::UnsafeCondition, "unsafe-condition"),
+        (Code::IneffectiveRule, "ineffective-rule"),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +110,19 @@ impl Diagnostic {
             span,
             message: message.into(),
             help: None,
+        }
+    }
+
+    /// A finding that does not fail check-policy (exit 0) but is worth a look.
+    pub fn warning(
+        code: Code,
+        file: impl Into<PathBuf>,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, file, span, message)
         }
     }
 

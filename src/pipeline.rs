@@ -191,6 +191,25 @@ pub fn plan_tables(
     Ok(plans)
 }
 
+/// Compute a subset's rows once, in the snapshot `coordinator` reads, so that each table's copy
+/// reads its chosen rows by TID instead of evaluating the whole closure again. Returns how many
+/// rows the slice holds (`None`: too many to hold, each copy evaluates the closure itself).
+pub fn select_subset_rows(
+    coordinator: &mut Client,
+    catalog: &Catalog,
+    plans: &mut [TablePlan],
+) -> Result<Option<u64>> {
+    subset::materialise(
+        coordinator,
+        catalog,
+        plans.iter_mut().filter_map(|plan| {
+            let TablePlan { table, subset, .. } = plan;
+            subset.as_mut().map(|selection| (&*table, selection))
+        }),
+        subset::MATERIALISE_MAX_ROWS,
+    )
+}
+
 /// The rule a column really gets: its own, except that a kept foreign-key column takes the
 /// rule of the key it references, so joins still match after anonymisation (G6).
 fn effective_rule(

@@ -202,6 +202,18 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         });
     }
 
+    // A slice's rows are chosen once, in the snapshot, for either destination.
+    let mut plan = plan;
+    let started = Instant::now();
+    if let Some(rows) = pipeline::select_subset_rows(&mut coordinator, &catalog, &mut plan)?
+        && rows > 0
+    {
+        progress.line(&format!(
+            "selected the {rows} rows of the slice in {:.1}s",
+            started.elapsed().as_secs_f64()
+        ));
+    }
+
     let steps = Steps {
         request,
         progress: &progress,

@@ -32,7 +32,9 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// `pg_class.reltuples`: the planner's row estimate (-1 when never analysed).
     pub estimated_rows: i64,
-    /// `pg_total_relation_size`, bytes.
+    /// Bytes of the table's rows (heap and TOAST, indexes left out): from `relpages` when the
+    /// table has statistics, measured on disk otherwise (opening 100,000 relations to measure
+    /// them is what made reading large catalogs slow). Orders the copy, largest first.
     pub total_bytes: i64,
     /// Row-level security is enabled on the table.
     pub row_security: bool,
@@ -72,8 +74,18 @@ pub struct ForeignKey {
 }
 
 impl Catalog {
+    /// The table called `name`, by binary search: `tables` is kept sorted by name (`load` and
+    /// `sort` establish it), so lookups stay logarithmic in catalogs of 100,000 tables.
     pub fn table(&self, name: &TableName) -> Option<&Table> {
-        self.tables.iter().find(|table| &table.name == name)
+        self.tables
+            .binary_search_by(|table| table.name.cmp(name))
+            .ok()
+            .map(|index| &self.tables[index])
+    }
+
+    /// Restore the order `table` relies on, after tables were added by hand.
+    pub fn sort(&mut self) {
+        self.tables.sort_by(|a, b| a.name.cmp(&b.name));
     }
 }
 
@@ -101,13 +113,18 @@ pub fn load(client: &mut Client) -> Result<Catalog> {
     let relations = client
         .query(
             "SELECT c.oid, n.nspname, c.relname, c.relkind::text, c.relispartition, \
-                    c.reltuples::float8, pg_total_relation_size(c.oid), c.relrowsecurity, \
+                    c.reltuples::float8, \
+                    CASE WHEN c.relpages > 0 \
+                         THEN (c.relpages::int8 + COALESCE(t.relpages, 0)) * current_setting('block_size')::int8 \
+                         ELSE pg_relation_size(c.oid) + COALESCE(pg_relation_size(t.oid), 0) END, \
+                    c.relrowsecurity, \
                     CASE WHEN c.relispartition THEN (SELECT rn.nspname FROM pg_class r \
                          JOIN pg_namespace rn ON rn.oid = r.relnamespace \
                          WHERE r.oid = pg_partition_root(c.oid)) END, \
                     CASE WHEN c.relispartition THEN (SELECT r.relname FROM pg_class r \
                          WHERE r.oid = pg_partition_root(c.oid)) END \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_class t ON t.oid = c.reltoastrelid \
              WHERE c.relkind IN ('r', 'p', 'S', 'm') \
                AND n.nspname <> ALL($1) AND n.nspname NOT LIKE 'pg\\_%' \
                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
@@ -226,6 +243,8 @@ pub fn load(client: &mut Client) -> Result<Catalog> {
             }
         }
     }
+    // The server's ORDER BY follows its collation; lookups need Rust's byte order.
+    catalog.sort();
     Ok(catalog)
 }
 

@@ -1,7 +1,7 @@
 //! Policy TOML (parsed with spans by `toml_edit`) -> `model::Policy` plus every diagnostic.
 //! Pure: takes file texts, never reads them. Keeps going after a problem.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -81,10 +81,11 @@ pub const MAX_SHIFT_DAYS: i64 = 3650;
 /// Parse and validate every file (in the given order) into one policy.
 pub fn parse(files: &[PolicyFile]) -> Parsed {
     let mut parsed = Parsed::default();
+    let mut seen = HashMap::new();
     for file in files {
-        parse_file(file, &mut parsed);
+        parse_file(file, &mut parsed, &mut seen);
     }
-    parsed.policy.tables.sort_by(|a, b| a.table.cmp(&b.table));
+    parsed.policy.sort();
     crate::diag::sort(&mut parsed.diagnostics);
     parsed
 }
@@ -122,6 +123,8 @@ pub fn short_forms() -> Vec<String> {
 struct Ctx<'a> {
     file: &'a Path,
     parsed: &'a mut Parsed,
+    /// Every table classified so far, in any file, and the file that classified it.
+    seen: &'a mut HashMap<TableName, PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -132,7 +135,7 @@ impl Ctx<'_> {
     }
 }
 
-fn parse_file(file: &PolicyFile, parsed: &mut Parsed) {
+fn parse_file(file: &PolicyFile, parsed: &mut Parsed, seen: &mut HashMap<TableName, PathBuf>) {
     let document = match toml_edit::Document::parse(file.text.as_str()) {
         Ok(document) => document,
         Err(err) => {
@@ -157,6 +160,7 @@ fn parse_file(file: &PolicyFile, parsed: &mut Parsed) {
     let mut ctx = Ctx {
         file: &file.path,
         parsed,
+        seen,
     };
     let root = document.as_table();
     for (key_text, item) in root.iter() {
@@ -205,8 +209,8 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         ctx.parsed.broken.insert((name, None));
         return;
     };
-    if let Some(existing) = ctx.parsed.policy.table(&name) {
-        let other = existing.origin.file.display().to_string();
+    if let Some(existing) = ctx.seen.get(&name) {
+        let other = existing.display().to_string();
         ctx.error(
             Code::DuplicateRule,
             span,
@@ -416,6 +420,7 @@ fn parse_table(ctx: &mut Ctx, name: TableName, span: Range<usize>, item: &Item) 
         ctx.parsed.broken.insert((name, None));
         return;
     }
+    ctx.seen.insert(rule.table.clone(), ctx.file.to_path_buf());
     ctx.parsed.policy.tables.push(rule);
 }
 

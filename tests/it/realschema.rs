@@ -607,3 +607,54 @@ card = { hash = true, unique = true }
         1
     );
 }
+
+/// Item 10: a rule on a generated column is reported as ineffective (a warning at its line,
+/// exit 0), not ignored; a kept generated column is never judged by its name (it is computed by
+/// the dev database from the anonymised columns); and the pull recomputes it from them.
+#[test]
+fn a_rule_on_a_generated_column_is_reported_as_ineffective() {
+    let source = TestDb::new("rs_generated_src");
+    source.exec(
+        "CREATE TABLE people (id int PRIMARY KEY, email text NOT NULL, \
+                              email_lower text GENERATED ALWAYS AS (lower(email)) STORED); \
+         INSERT INTO people (id, email) SELECT i, 'Person' || i || '@Example.com' \
+         FROM generate_series(1, 50) i",
+    );
+    let catalog = pullprod_catalog(&source);
+    let check = |text: &str| {
+        let parsed = pullprod::policy::parse(&[pullprod::policy::PolicyFile {
+            path: "policy/people.toml".into(),
+            text: text.to_string(),
+        }]);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let context = pullprod::coverage::Context {
+            policy_path: "policy".into(),
+            broken: parsed.broken.clone(),
+        };
+        let diagnostics = pullprod::coverage::check(&parsed.policy, &catalog, None, &context);
+        (parsed.policy, diagnostics)
+    };
+    let hashed = "[people]\nid = \"keep\"\nemail = { fake = \"email\", unique = true }\nemail_lower = \"hash\"\n";
+    let (_, diagnostics) = check(hashed);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let warning = &diagnostics[0];
+    assert_eq!(warning.code.as_str(), "ineffective-rule");
+    assert!(!warning.is_error(), "a warning: check-policy still passes");
+    assert_eq!(&hashed[warning.span.clone()], "email_lower");
+    assert!(warning.message.contains("generated"), "{}", warning.message);
+
+    let kept = hashed.replace("email_lower = \"hash\"", "email_lower = \"keep\"");
+    let (policy, diagnostics) = check(&kept);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let target = TestDb::new("rs_generated_dst");
+    pull::run(&pull_request(&source, &target, policy, 2)).expect("pull");
+    assert_eq!(
+        target.count("SELECT count(*) FROM people WHERE email_lower = lower(email)"),
+        50
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM people WHERE email LIKE 'Person%'"),
+        0,
+        "the emails were replaced, and the generated column follows them"
+    );
+}

@@ -331,7 +331,7 @@ fn seed_loads_the_newest_unexpired_dump() {
         retention_days: Some(2),
         state_dir: Some(state.path().to_path_buf()),
     };
-    let policy = Policy {
+    let mut policy = Policy {
         tables: vec![
             table_rule(
                 "people",
@@ -364,6 +364,7 @@ fn seed_loads_the_newest_unexpired_dump() {
             },
         ],
     };
+    policy.sort();
     let pull_request = PullRequest {
         source_name: "staging".into(),
         source: Settings::parse(source.url()).unwrap(),
