@@ -164,7 +164,7 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
     let project = bench_project(options, &source, &base.with_dbname(TARGET_DB))?;
     // The rows pull-prod must load: every table's but those the policy skips.
     let (config, _) = crate::config::load(Some(&project.path().join("Cargo.toml")))?;
-    let policy = crate::check::load_policy(&config)
+    let policy = crate::config::load_policy(&config)
         .0
         .context("the demo policy has errors: run `cargo xtask check-policy`")?;
     let (plan, _) = crate::plan::resolve(&policy, &catalog);

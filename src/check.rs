@@ -2,7 +2,7 @@
 //! `policy init`. The IO around the pure `config`, `policy`, `coverage` and `detect`.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 
@@ -21,7 +21,6 @@ pub const SAMPLE_SIZE: i64 = 200;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckPolicyOptions {
-    pub manifest_path: Option<PathBuf>,
     /// The database whose schema the policy must cover (default: `source.staging`, if set).
     pub database_url: Option<String>,
     /// Sample column values to find sensitive data behind innocent names.
@@ -58,9 +57,13 @@ impl Report {
     }
 }
 
-/// Run check-policy. `Err` means unusable input: no manifest, unreadable files, database unreachable.
-pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
-    let (config, config_diagnostics) = crate::config::load(options.manifest_path.as_deref())?;
+/// Run check-policy on the project's configuration (`config::load`, with its diagnostics).
+/// `Err` means unusable input: unreadable files, database unreachable.
+pub fn check_policy(
+    config: &Config,
+    config_diagnostics: &[Diagnostic],
+    options: &CheckPolicyOptions,
+) -> Result<Report> {
     let mut notes = Vec::new();
     let database_url = match &options.database_url {
         Some(url) => Some(url.clone()),
@@ -89,20 +92,20 @@ pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
         );
     }
     let catalog_and_samples = match &database_url {
-        Some(url) => Some(read_database(url, &config, options.sample)?),
+        Some(url) => Some(read_database(url, config, options.sample)?),
         None => None,
     };
-    let mut report = run_checks(&config, &config_diagnostics, catalog_and_samples.as_ref())?;
+    let mut report = run_checks(config, config_diagnostics, catalog_and_samples.as_ref())?;
     if options.fix
         && let Some((catalog, samples)) = &catalog_and_samples
     {
-        let parsed = read_policy(&config)?.0;
+        let parsed = crate::config::read_policy(config)?.0;
         if parsed.syntax_error {
             bail!("cannot --fix a policy with TOML syntax errors: fix those first");
         }
-        let fixed = fix(&config, &parsed, catalog, samples.as_ref())?;
+        let fixed = fix(config, &parsed, catalog, samples.as_ref())?;
         if !fixed.is_empty() {
-            report = run_checks(&config, &config_diagnostics, catalog_and_samples.as_ref())?;
+            report = run_checks(config, config_diagnostics, catalog_and_samples.as_ref())?;
             for (path, n_columns) in fixed {
                 notes.push(format!(
                     "added {n_columns} column(s) as `todo` to `{}`",
@@ -117,7 +120,7 @@ pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
         && let Some(url) = &database_url
         && !report.unusable
     {
-        let policy = read_policy(&config)?.0.policy;
+        let policy = crate::config::read_policy(config)?.0.policy;
         report
             .diagnostics
             .extend(check_conditions(url, &policy, catalog)?);
@@ -126,7 +129,7 @@ pub fn check_policy(options: &CheckPolicyOptions) -> Result<Report> {
     }
     if catalog_and_samples.is_none() && !report.unusable {
         // Without a database, the conditions still get their lexical screen.
-        let policy = read_policy(&config)?.0.policy;
+        let policy = crate::config::read_policy(config)?.0.policy;
         report.diagnostics.extend(crate::condition::screen(&policy));
         crate::diag::sort(&mut report.diagnostics);
     }
@@ -159,32 +162,13 @@ fn check_fit(url: &str, policy: &Policy, catalog: &Catalog) -> Result<Vec<Diagno
     crate::fit::check(&mut client, policy, catalog, None)
 }
 
-/// The policy files parsed and validated, statically. `None` when there is any error.
-pub fn load_policy(config: &Config) -> (Option<Policy>, Vec<Diagnostic>) {
-    match read_policy(config) {
-        Ok((parsed, _)) => {
-            let ok = !parsed.diagnostics.iter().any(Diagnostic::is_error);
-            (ok.then_some(parsed.policy), parsed.diagnostics)
-        }
-        Err(err) => (
-            None,
-            vec![Diagnostic::error(
-                Code::ParseError,
-                &config.policy_path,
-                0..0,
-                format!("{err:#}"),
-            )],
-        ),
-    }
-}
-
 /// For pull-prod: the policy, valid statically and covering `catalog`, or every error
 /// (config, policy and coverage diagnostics, sorted) with the file texts to render them.
 pub fn policy_for_catalog(
     config: &Config,
     catalog: &Catalog,
 ) -> Result<Policy, (Vec<Diagnostic>, Sources)> {
-    match policy_files(config) {
+    match crate::config::policy_files(config) {
         Ok(files) => policy_from_files(config, &files, catalog),
         Err(err) => {
             let mut diagnostics = crate::config::check_dump_dir(config);
@@ -239,9 +223,8 @@ pub fn check_files(
 
 /// `policy init`: one `policy/<table>.toml` per table, every column `{ todo = "<suggestion>" }`.
 /// Refuses to overwrite any existing file. Returns the files written.
-pub fn policy_init(manifest_path: Option<&Path>, database_url: &str) -> Result<Vec<PathBuf>> {
-    let (config, _) = crate::config::load(manifest_path)?;
-    let (catalog, samples) = read_database(database_url, &config, true)?;
+pub fn policy_init(config: &Config, database_url: &str) -> Result<Vec<PathBuf>> {
+    let (catalog, samples) = read_database(database_url, config, true)?;
     let folder = if config
         .policy_path
         .extension()
@@ -289,68 +272,12 @@ pub fn policy_init(manifest_path: Option<&Path>, database_url: &str) -> Result<V
     Ok(files.into_iter().map(|(path, _)| path).collect())
 }
 
-/// The policy files: every `*.toml` of the folder (sorted), or the single file.
-pub fn policy_files(config: &Config) -> Result<Vec<PolicyFile>> {
-    let path = &config.policy_path;
-    let mut paths = Vec::new();
-    if path.is_dir() {
-        let entries = std::fs::read_dir(path)
-            .with_context(|| format!("failed to list `{}`", path.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("failed to list `{}`", path.display()))?;
-            let file = entry.path();
-            if file.extension().is_some_and(|ext| ext == "toml") && file.is_file() {
-                paths.push(file);
-            }
-        }
-        paths.sort();
-    } else if path.is_file() {
-        paths.push(path.clone());
-    } else {
-        bail!(
-            "the policy `{}` does not exist: create it, or write a first one with `cargo xtask policy init --database-url …`",
-            path.display()
-        );
-    }
-    paths
-        .into_iter()
-        .map(|file| {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("failed to read `{}`", file.display()))?;
-            Ok(PolicyFile { path: file, text })
-        })
-        .collect()
-}
-
-/// Read the text of every file the diagnostics point into (for rendering them).
-pub fn sources_for(diagnostics: &[Diagnostic]) -> Sources {
-    let mut sources = Sources::new();
-    for diagnostic in diagnostics {
-        if !sources.contains_key(&diagnostic.file)
-            && let Ok(text) = std::fs::read_to_string(&diagnostic.file)
-        {
-            sources.insert(diagnostic.file.clone(), text);
-        }
-    }
-    sources
-}
-
-fn read_policy(config: &Config) -> Result<(Parsed, Sources)> {
-    let files = policy_files(config)?;
-    let parsed = crate::policy::parse(&files);
-    let sources = files
-        .into_iter()
-        .map(|file| (file.path, file.text))
-        .collect();
-    Ok((parsed, sources))
-}
-
 fn run_checks(
     config: &Config,
     config_diagnostics: &[Diagnostic],
     database: Option<&(Catalog, Option<Samples>)>,
 ) -> Result<Report> {
-    let (parsed, mut sources) = read_policy(config)?;
+    let (parsed, mut sources) = crate::config::read_policy(config)?;
     sources.insert(config.manifest_path.clone(), config.manifest_text.clone());
     let mut diagnostics: Vec<Diagnostic> = config_diagnostics.to_vec();
     diagnostics.extend(parsed.diagnostics.iter().cloned());
@@ -393,7 +320,7 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
     if !sample {
         return Ok((catalog, None));
     }
-    let policy = read_policy(config)
+    let policy = crate::config::read_policy(config)
         .map(|(parsed, _)| parsed.policy)
         .unwrap_or_default();
     let mut samples = Samples::default();

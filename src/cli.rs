@@ -159,30 +159,43 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// The project's configuration, loaded once per command and handed to it.
+struct Loaded {
+    config: crate::config::Config,
+    /// Problems in the dump table: each command decides whether they stop it.
+    diagnostics: Vec<crate::diag::Diagnostic>,
+}
+
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
-    if !matches!(
-        cli.command,
-        Command::PruneDumps | Command::DemoProd(_) | Command::Bench(_)
-    ) {
-        prune_quietly(cli);
+    let project = match &cli.command {
+        Command::DemoProd(args) => return demo_prod(args),
+        Command::Bench(args) => return bench(cli, args),
+        _ => {
+            let (config, diagnostics) = crate::config::load(cli.manifest_path.as_deref())?;
+            Loaded {
+                config,
+                diagnostics,
+            }
+        }
+    };
+    if !matches!(cli.command, Command::PruneDumps) {
+        prune_quietly(&project.config);
     }
     match &cli.command {
-        Command::PullProd(args) => pull_prod(cli, args),
-        Command::CheckPolicy(args) => check_policy(cli, args),
-        Command::SeedDev(args) => seed_dev(cli, args),
+        Command::PullProd(args) => pull_prod(&project, args),
+        Command::CheckPolicy(args) => check_policy(&project, args),
+        Command::SeedDev(args) => seed_dev(&project, args),
         Command::Policy(PolicyCommand::Init(args)) => {
-            let written =
-                crate::check::policy_init(cli.manifest_path.as_deref(), &args.database_url)?;
+            let written = crate::check::policy_init(&project.config, &args.database_url)?;
             for path in &written {
                 eprintln!("wrote `{}`", path.display());
             }
             eprintln!("every column is `todo`: classify them, then run `cargo xtask check-policy`");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Policy(PolicyCommand::Doc { check }) => policy_doc(cli, *check),
-        Command::PruneDumps => prune_dumps(cli),
-        Command::Bench(args) => bench(cli, args),
-        Command::DemoProd(args) => demo_prod(args),
+        Command::Policy(PolicyCommand::Doc { check }) => policy_doc(&project, *check),
+        Command::PruneDumps => prune_dumps(&project),
+        Command::DemoProd(_) | Command::Bench(_) => unreachable!("dispatched above"),
     }
 }
 
@@ -205,14 +218,13 @@ fn demo_prod(args: &DemoProd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
+fn check_policy(project: &Loaded, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
     let options = crate::check::CheckPolicyOptions {
-        manifest_path: cli.manifest_path.clone(),
         database_url: args.database_url.clone(),
         sample: args.sample,
         fix: args.fix,
     };
-    let report = crate::check::check_policy(&options)?;
+    let report = crate::check::check_policy(&project.config, &project.diagnostics, &options)?;
     let format = match args.format {
         Some(OutputFormat::Human) => crate::diag::Format::Human,
         Some(OutputFormat::Github) => crate::diag::Format::Github,
@@ -241,10 +253,9 @@ fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(report.exit_code()))
 }
 
-fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
+fn pull_prod(project: &Loaded, args: &PullProd) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let options = crate::pull::PullProdOptions {
-        manifest_path: cli.manifest_path.clone(),
         from: args.from.clone(),
         to_file: args.to_file.clone(),
         pull: crate::pull::PullOptions {
@@ -256,8 +267,8 @@ fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     };
-    let summary = crate::pull::pull_prod(&options)?;
-    if args.plan || args.to_file.is_some() {
+    let summary = crate::pull::pull_prod(&project.config, &project.diagnostics, &options)?;
+    if args.plan {
         return Ok(ExitCode::SUCCESS);
     }
     let phases: Vec<String> = summary
@@ -304,13 +315,10 @@ fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn policy_doc(cli: &Cli, check: bool) -> anyhow::Result<ExitCode> {
+fn policy_doc(project: &Loaded, check: bool) -> anyhow::Result<ExitCode> {
     use crate::policydoc::DocOutcome;
-    let options = crate::policydoc::PolicyDocOptions {
-        manifest_path: cli.manifest_path.clone(),
-        check,
-    };
-    let report = crate::policydoc::policy_doc(&options)?;
+    let options = crate::policydoc::PolicyDocOptions { check };
+    let report = crate::policydoc::policy_doc(&project.config, &options)?;
     let doc = report.doc_file.display();
     match report.outcome {
         DocOutcome::InvalidPolicy {
@@ -347,13 +355,9 @@ fn policy_doc(cli: &Cli, check: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every command prunes the project's expired dumps first (G7); a project whose
-/// configuration cannot be read is left to the command itself to report.
-fn prune_quietly(cli: &Cli) {
-    let Ok((config, _)) = crate::config::load(cli.manifest_path.as_deref()) else {
-        return;
-    };
-    let options = crate::dumpfile::DumpOptions::from_config(&config);
+/// Every command prunes the project's expired dumps first (G7).
+fn prune_quietly(config: &crate::config::Config) {
+    let options = crate::dumpfile::DumpOptions::from_config(config);
     match crate::dumpfile::prune_expired(&options, std::time::SystemTime::now()) {
         Ok(removed) => {
             for path in removed {
@@ -364,12 +368,11 @@ fn prune_quietly(cli: &Cli) {
     }
 }
 
-fn prune_dumps(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
-    let options = crate::dumpfile::DumpOptions::from_config(&config);
+fn prune_dumps(project: &Loaded) -> anyhow::Result<ExitCode> {
+    let options = crate::dumpfile::DumpOptions::from_config(&project.config);
     let removed = crate::dumpfile::prune_expired(&options, std::time::SystemTime::now())?;
     if removed.is_empty() {
-        eprintln!("no expired dumps of `{}`", config.project);
+        eprintln!("no expired dumps of `{}`", project.config.project);
     }
     for path in &removed {
         println!("removed `{}`", path.display());
@@ -377,12 +380,15 @@ fn prune_dumps(cli: &Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn seed_dev(cli: &Cli, args: &SeedDev) -> anyhow::Result<ExitCode> {
-    let (config, diagnostics) = crate::config::load(cli.manifest_path.as_deref())?;
-    let (policy, policy_diagnostics) = crate::check::load_policy(&config);
+fn seed_dev(project: &Loaded, args: &SeedDev) -> anyhow::Result<ExitCode> {
+    let Loaded {
+        config,
+        diagnostics,
+    } = project;
+    let (policy, policy_diagnostics) = crate::config::load_policy(config);
     let Some(policy) = policy else {
         let mut sources = crate::diag::Sources::new();
-        for file in crate::check::policy_files(&config).unwrap_or_default() {
+        for file in crate::config::policy_files(config).unwrap_or_default() {
             sources.insert(file.path.clone(), file.text.clone());
         }
         crate::diag::print(
@@ -410,7 +416,7 @@ fn seed_dev(cli: &Cli, args: &SeedDev) -> anyhow::Result<ExitCode> {
     let target = crate::conn::Settings::parse(&target_url)?;
     // Seed data has nothing to protect, but the configured salt keeps it identical to pulls.
     let salt = match &config.salt {
-        Some(_) => crate::config::resolve_salt(&config)?,
+        Some(_) => crate::config::resolve_salt(config)?,
         None => crate::transform::Salt::new(b"pullprod seed-dev".to_vec()),
     };
     let schema = match (&args.schema_from, &config.schema) {
@@ -436,7 +442,7 @@ fn seed_dev(cli: &Cli, args: &SeedDev) -> anyhow::Result<ExitCode> {
         policy,
         salt,
         schema,
-        dumps: Some(crate::dumpfile::DumpOptions::from_config(&config)),
+        dumps: Some(crate::dumpfile::DumpOptions::from_config(config)),
         options: crate::seed::SeedOptions {
             synthetic: args.synthetic,
             rows: args.rows,

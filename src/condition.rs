@@ -207,7 +207,7 @@ pub fn refuse_unsafe(
         return Ok(());
     }
     crate::diag::sort(&mut diagnostics);
-    let sources = crate::check::sources_for(&diagnostics);
+    let sources = crate::diag::sources_for(&diagnostics);
     let project_dir = std::env::current_dir().unwrap_or_default();
     anyhow::bail!(
         "refusing to pull from `{source_name}`: the policy's `where` conditions do not pass check-policy:\n{}",

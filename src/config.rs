@@ -1,5 +1,6 @@
 //! Project configuration: find the manifest (via `cargo_metadata`), read the
-//! `[package.metadata.dump]` table with spans, and resolve `env:`/`generated:` settings.
+//! `[package.metadata.dump]` table with spans, resolve `env:`/`generated:` settings, and read
+//! the policy files it names; where this machine keeps pullprod's state.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -8,7 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use toml_edit::{Item, TableLike};
 
-use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::diag::{Code, Diagnostic, Sources, did_you_mean};
+use crate::policy::model::Policy;
+use crate::policy::{Parsed, PolicyFile};
 use crate::transform::Salt;
 
 /// Default and largest `retention-days`.
@@ -423,6 +426,81 @@ pub fn git_work_tree_of(path: &Path) -> Option<PathBuf> {
         .ancestors()
         .find(|dir| dir.join(".git").exists())
         .map(Path::to_path_buf)
+}
+
+/// `$XDG_STATE_HOME/pullprod` (default `~/.local/state/pullprod`): this machine's audit log,
+/// staging-run record and dump index, outside every repository.
+pub fn state_dir() -> Result<PathBuf> {
+    let base = match std::env::var_os("XDG_STATE_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => {
+            PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".local/state")
+        }
+    };
+    Ok(base.join("pullprod"))
+}
+
+/// The policy files: every `*.toml` of the folder (sorted), or the single file.
+pub fn policy_files(config: &Config) -> Result<Vec<PolicyFile>> {
+    let path = &config.policy_path;
+    let mut paths = Vec::new();
+    if path.is_dir() {
+        let entries = std::fs::read_dir(path)
+            .with_context(|| format!("failed to list `{}`", path.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("failed to list `{}`", path.display()))?;
+            let file = entry.path();
+            if file.extension().is_some_and(|ext| ext == "toml") && file.is_file() {
+                paths.push(file);
+            }
+        }
+        paths.sort();
+    } else if path.is_file() {
+        paths.push(path.clone());
+    } else {
+        bail!(
+            "the policy `{}` does not exist: create it, or write a first one with `cargo xtask policy init --database-url …`",
+            path.display()
+        );
+    }
+    paths
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("failed to read `{}`", file.display()))?;
+            Ok(PolicyFile { path: file, text })
+        })
+        .collect()
+}
+
+/// The policy files read and parsed, with their texts for rendering diagnostics.
+pub fn read_policy(config: &Config) -> Result<(Parsed, Sources)> {
+    let files = policy_files(config)?;
+    let parsed = crate::policy::parse(&files);
+    let sources = files
+        .into_iter()
+        .map(|file| (file.path, file.text))
+        .collect();
+    Ok((parsed, sources))
+}
+
+/// The policy files parsed and validated, statically. `None` when there is any error.
+pub fn load_policy(config: &Config) -> (Option<Policy>, Vec<Diagnostic>) {
+    match read_policy(config) {
+        Ok((parsed, _)) => {
+            let ok = !parsed.diagnostics.iter().any(Diagnostic::is_error);
+            (ok.then_some(parsed.policy), parsed.diagnostics)
+        }
+        Err(err) => (
+            None,
+            vec![Diagnostic::error(
+                Code::ParseError,
+                &config.policy_path,
+                0..0,
+                format!("{err:#}"),
+            )],
+        ),
+    }
 }
 
 /// Where `generated:<name>` keeps its salt: `$XDG_CONFIG_HOME/pullprod/<name>.salt`

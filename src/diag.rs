@@ -141,6 +141,19 @@ impl Diagnostic {
 /// The text of every file a diagnostic may point into, for span -> line:col.
 pub type Sources = BTreeMap<PathBuf, String>;
 
+/// Read the text of every file the diagnostics point into (for rendering them).
+pub fn sources_for(diagnostics: &[Diagnostic]) -> Sources {
+    let mut sources = Sources::new();
+    for diagnostic in diagnostics {
+        if !sources.contains_key(&diagnostic.file)
+            && let Ok(text) = std::fs::read_to_string(&diagnostic.file)
+        {
+            sources.insert(diagnostic.file.clone(), text);
+        }
+    }
+    sources
+}
+
 /// Output formats of the same diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -1,22 +1,20 @@
 //! `pull-prod --to-file`: the anonymised SQL dump file, its safety checks (outside every Git
 //! work tree, owner-only, atomic rename), optional gzip/zstd compression, retention and pruning.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
-use postgres::Client;
 use serde::{Deserialize, Serialize};
 
 use crate::conn::Settings;
-use crate::pipeline::{self, NoProgress, PlanOptions, TableCopied, TablePlan};
-use crate::pull::PullRequest;
-use crate::schema::Catalog;
+use crate::pipeline::{Sink, SinkWorker, TableCopied, TablePlan};
 use crate::target;
 
 /// Retention is at most this many days (DESIGN G7).
@@ -36,7 +34,7 @@ pub struct DumpOptions {
     /// `retention-days` (1..=30). Required for a dump outside the system temp directory;
     /// defaults to `DEFAULT_RETENTION_DAYS` inside it.
     pub retention_days: Option<u32>,
-    /// Where the index of written dumps is kept (default: `pull::state_dir()`), so that dumps
+    /// Where the index of written dumps is kept (default: `config::state_dir()`), so that dumps
     /// written outside the dump dir are pruned too.
     pub state_dir: Option<PathBuf>,
 }
@@ -135,7 +133,7 @@ impl DumpOptions {
     fn index_path(&self) -> Result<PathBuf> {
         let dir = match &self.state_dir {
             Some(dir) => dir.clone(),
-            None => crate::pull::state_dir()?,
+            None => crate::config::state_dir()?,
         };
         Ok(dir.join("dumps.jsonl"))
     }
@@ -237,12 +235,12 @@ pub fn check_destination(path: &Path, options: &DumpOptions) -> Result<u32> {
 pub struct DumpWriter {
     path: PathBuf,
     temp: Option<tempfile::NamedTempFile>,
-    sink: Option<Sink>,
+    sink: Option<Encoder>,
     meta: DumpMeta,
     index: PathBuf,
 }
 
-enum Sink {
+enum Encoder {
     Plain(BufWriter<File>),
     Gzip(flate2::write::GzEncoder<BufWriter<File>>),
     Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
@@ -293,12 +291,12 @@ impl DumpWriter {
             .with_context(|| format!("failed to open `{}`", temp.path().display()))?;
         let buffered = BufWriter::with_capacity(1 << 20, file);
         let sink = match Compression::from_path(path) {
-            Compression::None => Sink::Plain(buffered),
-            Compression::Gzip => Sink::Gzip(flate2::write::GzEncoder::new(
+            Compression::None => Encoder::Plain(buffered),
+            Compression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
                 buffered,
                 flate2::Compression::fast(),
             )),
-            Compression::Zstd => Sink::Zstd(
+            Compression::Zstd => Encoder::Zstd(
                 zstd::stream::write::Encoder::new(buffered, 3)
                     .context("failed to start zstd compression")?,
             ),
@@ -323,11 +321,11 @@ impl DumpWriter {
     pub fn commit(mut self) -> Result<DumpMeta> {
         let sink = self.sink.take().expect("a dump is committed once");
         let buffered = match sink {
-            Sink::Plain(buffered) => buffered,
-            Sink::Gzip(encoder) => encoder
+            Encoder::Plain(buffered) => buffered,
+            Encoder::Gzip(encoder) => encoder
                 .finish()
                 .context("failed to finish gzip compression")?,
-            Sink::Zstd(encoder) => encoder
+            Encoder::Zstd(encoder) => encoder
                 .finish()
                 .context("failed to finish zstd compression")?,
         };
@@ -354,9 +352,9 @@ impl DumpWriter {
 
     fn sink(&mut self) -> &mut dyn Write {
         match self.sink.as_mut().expect("not committed yet") {
-            Sink::Plain(writer) => writer,
-            Sink::Gzip(writer) => writer,
-            Sink::Zstd(writer) => writer,
+            Encoder::Plain(writer) => writer,
+            Encoder::Gzip(writer) => writer,
+            Encoder::Zstd(writer) => writer,
         }
     }
 }
@@ -371,90 +369,163 @@ impl Write for DumpWriter {
     }
 }
 
-/// Write an anonymised pull of the source into a dump file: pre-data schema (from `pg_dump`
-/// in the snapshot), each table's transformed rows as COPY text blocks, post-data schema,
-/// sequence values and matview refreshes. `coordinator` is in the exported snapshot.
-pub fn write_pull(
-    request: &PullRequest,
-    to_file: &ToFile,
-    coordinator: &mut Client,
-    snapshot: &str,
-    catalog: &Catalog,
-    source_major: u32,
-) -> Result<(DumpMeta, Vec<TablePlan>, Vec<TableCopied>)> {
-    let path = resolve_path(to_file.path.as_deref(), &to_file.dump)?;
-    prune_expired(&to_file.dump, SystemTime::now())?;
-    let mut plans = pipeline::plan_tables(catalog, &request.policy, PlanOptions { binary: false })?;
-    pipeline::select_subset_rows(coordinator, catalog, &mut plans)?;
-    let pg_dump = target::find_tool("pg_dump", source_major)?;
-    let mut writer = DumpWriter::create(&path, &request.source_name, &to_file.dump)?;
-    writeln!(
-        writer,
-        "-- policy sha256: {}, commit: {}\n",
-        comment_safe(&request.policy_sha256),
-        comment_safe(request.commit.as_deref().unwrap_or("none"))
-    )?;
+/// A dump file as the destination of a pull: the same steps as the new database (schema,
+/// data, post-data, sequences), written as SQL. The data comes from the pull's parallel
+/// workers (`Sink`): each table goes to an unnamed 0600 temporary file in the dump's private
+/// folder and is appended to the dump, in plan order, once every table before it is there; so
+/// memory stays flat and the file is the same whatever the number of workers.
+pub struct DumpSink {
+    dir: PathBuf,
+    assembly: Mutex<Assembly>,
+}
 
-    capture_schema(
-        &pg_dump,
-        &request.source,
-        snapshot,
-        target::Section::PreData,
-        &mut writer,
-    )?;
-    writer.write_all(
-        b"\n--\n-- Data, anonymised by pullprod\n--\n\nSET client_encoding = 'UTF8';\nSET session_replication_role = DEFAULT;\n\n",
-    )?;
-    let cancel = AtomicBool::new(false);
-    let mut copied = Vec::with_capacity(plans.len());
-    let mut source = pipeline::open_source_worker(&request.source, snapshot)?;
-    for plan in &plans {
+struct Assembly {
+    writer: DumpWriter,
+    /// The plan index to append next.
+    next: usize,
+    /// Tables copied ahead of their turn, rewound.
+    done: BTreeMap<usize, File>,
+}
+
+impl DumpSink {
+    /// Start the dump: `writer`'s header, then a line recording the policy and commit that ran.
+    pub fn new(mut writer: DumpWriter, policy_sha256: &str, commit: Option<&str>) -> Result<Self> {
         writeln!(
             writer,
+            "-- policy sha256: {}, commit: {}\n",
+            comment_safe(policy_sha256),
+            comment_safe(commit.unwrap_or("none"))
+        )
+        .context("failed to write the dump file")?;
+        let dir = writer
+            .path
+            .parent()
+            .expect("a dump's folder was prepared")
+            .to_path_buf();
+        Ok(DumpSink {
+            dir,
+            assembly: Mutex::new(Assembly {
+                writer,
+                next: 0,
+                done: BTreeMap::new(),
+            }),
+        })
+    }
+
+    /// Pipe `pg_dump --schema-only <section>` (in the snapshot) into the dump.
+    pub fn schema(
+        &self,
+        pg_dump: &Path,
+        source: &Settings,
+        snapshot: &str,
+        section: target::Section,
+    ) -> Result<()> {
+        self.with_writer(|writer| capture_schema(pg_dump, source, snapshot, section, writer))?;
+        if section == target::Section::PreData {
+            self.sql(
+                "\n--\n-- Data, anonymised by pullprod\n--\n\nSET client_encoding = 'UTF8';\nSET session_replication_role = DEFAULT;\n",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Write SQL text (statements or comments) as it is, on lines of its own.
+    pub fn sql(&self, text: &str) -> Result<()> {
+        self.with_writer(|writer| {
+            writer
+                .write_all(text.as_bytes())
+                .and_then(|()| writer.write_all(b"\n"))
+                .context("failed to write the dump file")
+        })
+    }
+
+    /// Finish the file and move it into place.
+    pub fn commit(self) -> Result<DumpMeta> {
+        let assembly = self
+            .assembly
+            .into_inner()
+            .expect("no worker panics holding the lock");
+        if !assembly.done.is_empty() {
+            bail!(
+                "the dump is incomplete: {} table(s) were copied but never written",
+                assembly.done.len()
+            );
+        }
+        let mut writer = assembly.writer;
+        writer
+            .write_all(b"\n-- end of pullprod dump\n")
+            .context("failed to write the dump file")?;
+        writer.commit()
+    }
+
+    fn with_writer<T>(&self, write: impl FnOnce(&mut DumpWriter) -> Result<T>) -> Result<T> {
+        let mut assembly = self
+            .assembly
+            .lock()
+            .expect("no worker panics holding the lock");
+        write(&mut assembly.writer)
+    }
+
+    /// Table `idx` is complete in `file`: append it and every later table already waiting.
+    fn append(&self, idx: usize, file: File) -> Result<()> {
+        let mut assembly = self
+            .assembly
+            .lock()
+            .expect("no worker panics holding the lock");
+        assembly.done.insert(idx, file);
+        loop {
+            let next = assembly.next;
+            let Some(mut file) = assembly.done.remove(&next) else {
+                return Ok(());
+            };
+            io::copy(&mut file, &mut assembly.writer).context("failed to write the dump file")?;
+            assembly.next += 1;
+        }
+    }
+}
+
+impl Sink for DumpSink {
+    fn name(&self) -> &str {
+        "the dump"
+    }
+
+    fn open(&self) -> Result<Box<dyn SinkWorker + '_>> {
+        Ok(Box::new(DumpWorker { sink: self }))
+    }
+}
+
+struct DumpWorker<'a> {
+    sink: &'a DumpSink,
+}
+
+impl SinkWorker for DumpWorker<'_> {
+    fn table(
+        &mut self,
+        idx: usize,
+        plan: &TablePlan,
+        rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
+    ) -> Result<TableCopied> {
+        // No name, owner-only, in the private folder: gone with the process whatever happens.
+        let mut file = tempfile::tempfile_in(&self.sink.dir).with_context(|| {
+            format!(
+                "failed to create a temporary file in `{}`",
+                self.sink.dir.display()
+            )
+        })?;
+        writeln!(
+            file,
             "COPY {} ({}) FROM stdin;",
             plan.table.quoted(),
             plan.column_list()
-        )?;
-        let table = pipeline::copy_table(
-            &mut source,
-            plan,
-            &request.salt,
-            &mut writer,
-            &cancel,
-            &NoProgress,
         )
-        .with_context(|| format!("failed to write `{}` to the dump", plan.table))?;
-        writer.write_all(b"\\.\n\n")?;
-        copied.push(table);
+        .context("failed to write a temporary file of the dump")?;
+        let copied = rows(&mut file)?;
+        file.write_all(b"\\.\n\n")
+            .and_then(|()| file.seek(io::SeekFrom::Start(0)).map(drop))
+            .context("failed to write a temporary file of the dump")?;
+        self.sink.append(idx, file)?;
+        Ok(copied)
     }
-    capture_schema(
-        &pg_dump,
-        &request.source,
-        snapshot,
-        target::Section::PostData,
-        &mut writer,
-    )?;
-    writer.write_all(b"\n--\n-- Sequences and materialized views\n--\n\n")?;
-    for (sequence, last_value, is_called) in
-        target::read_sequences(coordinator, &catalog.sequences)?
-    {
-        writeln!(
-            writer,
-            "SELECT pg_catalog.setval({}, {last_value}, {is_called});",
-            crate::sql::quote_literal(&sequence.quoted())
-        )?;
-    }
-    let sequence_uses = target::sequence_uses(coordinator)?;
-    for use_ in target::transformed_uses(&sequence_uses, catalog, &plans) {
-        writeln!(writer, "{}", target::advance_sequence_sql(&use_))?;
-    }
-    for matview in &catalog.matviews {
-        writeln!(writer, "REFRESH MATERIALIZED VIEW {};", matview.quoted())?;
-    }
-    writer.write_all(b"\n-- end of pullprod dump\n")?;
-    let meta = writer.commit()?;
-    copied.sort_by(|a, b| a.table.cmp(&b.table));
-    Ok((meta, plans, copied))
 }
 
 /// Every dump of the project that the index or the dump dir knows of, newest first.

@@ -60,7 +60,7 @@ impl PolicyBytes {
 
     /// The working copy's policy files and dump table (for sources that are not production).
     pub fn working_copy(config: &Config) -> Result<PolicyBytes> {
-        let files = crate::check::policy_files(config)?;
+        let files = crate::config::policy_files(config)?;
         Ok(PolicyBytes::new(
             &config.project_dir,
             files,

@@ -218,6 +218,8 @@ pub struct TableCopied {
     pub rows: u64,
     /// Bytes of COPY data read from the source.
     pub bytes: u64,
+    /// The worker (0-based) that copied it.
+    pub worker: usize,
 }
 
 /// Reports progress; implemented by the terminal progress display.
@@ -260,81 +262,96 @@ pub fn open_source_worker(source: &Settings, snapshot: &str) -> Result<AsyncSess
     Ok(session)
 }
 
-/// Where `copy_into_database` reads and writes, and how.
+/// Where the table data goes: the new database, or a dump file. Each worker opens its own
+/// `SinkWorker` (a database session, or nothing for a file) and hands it one table at a time.
+pub trait Sink: Sync {
+    /// Named in errors: ``failed to write the rows to {name}``.
+    fn name(&self) -> &str;
+    /// What one worker writes through.
+    fn open(&self) -> Result<Box<dyn SinkWorker + '_>>;
+}
+
+/// One worker's end of a `Sink`.
+pub trait SinkWorker {
+    /// Load plan number `idx`: `rows` streams the table's transformed COPY data into the writer
+    /// it is given and says what it copied.
+    fn table(
+        &mut self,
+        idx: usize,
+        plan: &TablePlan,
+        rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
+    ) -> Result<TableCopied>;
+}
+
+/// What `copy_tables` reads, and with how many workers.
 #[derive(Debug, Clone, Copy)]
 pub struct CopyJob<'a> {
     pub source: &'a Settings,
     /// The exported snapshot every worker joins.
     pub snapshot: &'a str,
-    /// The new database.
-    pub target: &'a Settings,
     pub salt: &'a Salt,
     /// Parallel workers (at most one per table).
     pub jobs: usize,
-    pub load: LoadMode,
 }
 
-/// Copy every planned table into the new database with `job.jobs` workers in parallel.
-pub fn copy_into_database(
+/// Copy every planned table into `sink` with `job.jobs` workers in parallel, each with its own
+/// source session in the shared snapshot. Worker `n` starts with plan `n` (so every worker has
+/// a table when there are enough), then takes the next one not yet taken.
+pub fn copy_tables(
     job: &CopyJob,
     plans: &[TablePlan],
+    sink: &dyn Sink,
     progress: &dyn Progress,
 ) -> Result<Vec<TableCopied>> {
     let CopyJob {
         source,
         snapshot,
-        target,
         salt,
         jobs,
-        load,
     } = *job;
-    let next = AtomicUsize::new(0);
+    let jobs = jobs.clamp(1, plans.len().max(1));
+    let next = AtomicUsize::new(jobs);
     let cancel = AtomicBool::new(false);
     let first_failure = std::sync::Mutex::new(None::<anyhow::Error>);
     let results = std::sync::Mutex::new(Vec::new());
-    let jobs = jobs.clamp(1, plans.len().max(1));
     std::thread::scope(|scope| -> Result<()> {
         let workers: Vec<_> = (0..jobs)
-            .map(|_| {
-                scope.spawn(|| -> Result<()> {
+            .map(|worker| {
+                let (next, cancel, first_failure, results) =
+                    (&next, &cancel, &first_failure, &results);
+                scope.spawn(move || -> Result<()> {
                     let outcome = (|| -> Result<()> {
                         let mut source_client = open_source_worker(source, snapshot)?;
-                        let mut target_client =
-                            conn::connect_settings(target, "the new dev database")?;
-                        target_client
-                            .batch_execute(match load {
-                                LoadMode::Fresh => "SET synchronous_commit = off",
-                                // Migrations made triggers and foreign keys: the load fires none.
-                                LoadMode::Migrated => {
-                                    "SET synchronous_commit = off; SET session_replication_role = replica"
-                                }
-                            })
-                            .context("failed to set up the new dev database session")?;
+                        let mut sink_worker = sink.open()?;
+                        let mut idx = worker;
                         loop {
                             if cancel.load(Ordering::Relaxed) {
                                 return Ok(());
                             }
-                            let idx = next.fetch_add(1, Ordering::Relaxed);
                             let Some(plan) = plans.get(idx) else {
                                 return Ok(());
                             };
                             progress.started(plan);
-                            let copied = load_table(
-                                load,
-                                &mut source_client,
-                                &mut target_client,
-                                plan,
-                                salt,
-                                &cancel,
-                                progress,
-                            )
-                            .with_context(|| format!("failed to copy `{}`", plan.table))?;
+                            let mut copied = sink_worker
+                                .table(idx, plan, &mut |writer| {
+                                    copy_table(
+                                        &mut source_client,
+                                        plan,
+                                        salt,
+                                        (writer, sink.name()),
+                                        cancel,
+                                        progress,
+                                    )
+                                })
+                                .with_context(|| format!("failed to copy `{}`", plan.table))?;
+                            copied.worker = worker;
                             progress.finished(&copied);
                             crate::fault::point("data-table-done");
                             results
                                 .lock()
                                 .expect("no worker panics holding the lock")
                                 .push(copied);
+                            idx = next.fetch_add(1, Ordering::Relaxed);
                         }
                     })();
                     match outcome {
@@ -377,6 +394,85 @@ pub fn copy_into_database(
     Ok(results)
 }
 
+/// The new database as a `Sink`: one session per worker, each table loaded in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseSink<'a> {
+    /// The new database.
+    pub target: &'a Settings,
+    pub load: LoadMode,
+}
+
+impl Sink for DatabaseSink<'_> {
+    fn name(&self) -> &str {
+        "the new database"
+    }
+
+    fn open(&self) -> Result<Box<dyn SinkWorker + '_>> {
+        let mut client = conn::connect_settings(self.target, "the new dev database")?;
+        client
+            .batch_execute(match self.load {
+                LoadMode::Fresh => "SET synchronous_commit = off",
+                // Migrations made triggers and foreign keys: the load fires none.
+                LoadMode::Migrated => {
+                    "SET synchronous_commit = off; SET session_replication_role = replica"
+                }
+            })
+            .context("failed to set up the new dev database session")?;
+        Ok(Box::new(DatabaseWorker {
+            client,
+            load: self.load,
+        }))
+    }
+}
+
+struct DatabaseWorker {
+    client: Client,
+    load: LoadMode,
+}
+
+impl SinkWorker for DatabaseWorker {
+    /// TRUNCATE + COPY FREEZE in one transaction (plain COPY into a migrated schema).
+    fn table(
+        &mut self,
+        _idx: usize,
+        plan: &TablePlan,
+        rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
+    ) -> Result<TableCopied> {
+        let mut transaction = self
+            .client
+            .transaction()
+            .pg_context("failed to begin a transaction on the new database")?;
+        let freeze = self.load == LoadMode::Fresh;
+        if freeze {
+            transaction
+                // ONLY: a plain TRUNCATE of an inheritance parent would empty its (loaded) children.
+                .batch_execute(&format!("TRUNCATE ONLY {}", plan.table.quoted()))
+                .pg_context("failed to prepare the table in the new database")?;
+        }
+        let mut writer = transaction
+            .copy_in(&plan.copy_in_sql(freeze))
+            .pg_context("failed to open COPY FROM STDIN on the new database")?;
+        let copied = rows(&mut writer)?;
+        let loaded = writer.finish().data_context(
+            &plan.table,
+            &plan.columns,
+            "the new database rejected the data",
+        )?;
+        if loaded != copied.rows {
+            bail!(
+                "the new database loaded {loaded} rows but {} were sent",
+                copied.rows
+            );
+        }
+        transaction.commit().data_context(
+            &plan.table,
+            &plan.columns,
+            "failed to commit the table in the new database",
+        )?;
+        Ok(copied)
+    }
+}
+
 /// A worker stopped because another table failed: never the error to report.
 #[derive(Debug, thiserror::Error)]
 #[error("cancelled because another table failed")]
@@ -387,65 +483,23 @@ pub fn is_cancellation(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.is::<Cancelled>())
 }
 
-/// One table into the target: TRUNCATE + COPY FREEZE in one transaction.
-fn load_table(
-    load: LoadMode,
-    source: &mut AsyncSession,
-    target: &mut Client,
-    plan: &TablePlan,
-    salt: &Salt,
-    cancel: &AtomicBool,
-    progress: &dyn Progress,
-) -> Result<TableCopied> {
-    let mut transaction = target
-        .transaction()
-        .pg_context("failed to begin a transaction on the new database")?;
-    let freeze = load == LoadMode::Fresh;
-    if freeze {
-        transaction
-            // ONLY: a plain TRUNCATE of an inheritance parent would empty its (loaded) children.
-            .batch_execute(&format!("TRUNCATE ONLY {}", plan.table.quoted()))
-            .pg_context("failed to prepare the table in the new database")?;
-    }
-    let mut writer = transaction
-        .copy_in(&plan.copy_in_sql(freeze))
-        .pg_context("failed to open COPY FROM STDIN on the new database")?;
-    let copied = copy_table(source, plan, salt, &mut writer, cancel, progress)?;
-    let loaded = writer.finish().data_context(
-        &plan.table,
-        &plan.columns,
-        "the new database rejected the data",
-    )?;
-    if loaded != copied.rows {
-        bail!(
-            "the new database loaded {loaded} rows but {} were sent",
-            copied.rows
-        );
-    }
-    transaction.commit().data_context(
-        &plan.table,
-        &plan.columns,
-        "failed to commit the table in the new database",
-    )?;
-    Ok(copied)
-}
-
 /// Size of the blocks the reader thread hands to the transformer.
 const BLOCK: usize = 256 * 1024;
 /// Output is flushed to the sink in writes of about this size.
 const FLUSH_AT: usize = 1024 * 1024;
 
 /// Stream one table from `source` (in its current transaction) through the transforms into
-/// `sink`, in `plan.format`. Reading runs on its own thread, overlapped with transforming and
+/// `sink` (a writer, and its name for errors: `the new database`), in `plan.format`. Reading runs on its own thread, overlapped with transforming and
 /// writing; memory stays at a few blocks whatever the table's size.
 pub fn copy_table(
     source: &mut AsyncSession,
     plan: &TablePlan,
     salt: &Salt,
-    sink: &mut dyn Write,
+    sink: (&mut dyn Write, &str),
     cancel: &AtomicBool,
     progress: &dyn Progress,
 ) -> Result<TableCopied> {
+    let (sink, name) = sink;
     let mut rows = RowTransformer::new(plan, salt)?;
     let sql = plan.copy_out_sql();
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
@@ -515,7 +569,7 @@ pub fn copy_table(
                 if out.len() >= FLUSH_AT {
                     sink.write_all(&out)
                         .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
-                        .context("failed to write to the new database")?;
+                        .with_context(|| format!("failed to write the rows to {name}"))?;
                     out.clear();
                 }
             }
@@ -531,12 +585,13 @@ pub fn copy_table(
     rows.finish(&pending, &mut out)?;
     sink.write_all(&out)
         .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
-        .context("failed to write to the new database")?;
+        .with_context(|| format!("failed to write the rows to {name}"))?;
     crate::fault::point("data-first-block");
     Ok(TableCopied {
         table: plan.table.clone(),
         rows: rows.rows,
         bytes,
+        worker: 0,
     })
 }
 

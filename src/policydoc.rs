@@ -235,7 +235,6 @@ pub fn compare(text: Option<&str>, section: &str, label: &str) -> DocState {
 /// Options of `policy doc`.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyDocOptions {
-    pub manifest_path: Option<PathBuf>,
     /// Change nothing; report whether the section is up to date.
     pub check: bool,
 }
@@ -272,13 +271,12 @@ pub enum DocOutcome {
 
 /// `policy doc [--check]`: render the section and write it into (or compare it with) the doc file.
 /// `Err` for unusable input: no manifest, unreadable or unwritable files, malformed markers.
-pub fn policy_doc(options: &PolicyDocOptions) -> Result<PolicyDocReport> {
-    let (config, _) = crate::config::load(options.manifest_path.as_deref())?;
+pub fn policy_doc(config: &Config, options: &PolicyDocOptions) -> Result<PolicyDocReport> {
     let doc_file = relative_path(&config.doc_file, &config.project_dir);
     let label = doc_file.display().to_string();
-    let (policy, diagnostics) = crate::check::load_policy(&config);
+    let (policy, diagnostics) = crate::config::load_policy(config);
     let Some(policy) = policy else {
-        let sources = crate::check::sources_for(&diagnostics);
+        let sources = crate::diag::sources_for(&diagnostics);
         return Ok(PolicyDocReport {
             doc_file,
             outcome: DocOutcome::InvalidPolicy {
@@ -288,7 +286,7 @@ pub fn policy_doc(options: &PolicyDocOptions) -> Result<PolicyDocReport> {
             },
         });
     };
-    let section = render(&config, &policy);
+    let section = render(config, &policy);
     let text = read_if_exists(&config.doc_file)?;
     let state = compare(text.as_deref(), &section, &label);
     if let DocState::Malformed(message) = &state {

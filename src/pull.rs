@@ -1,6 +1,7 @@
 //! `pull-prod`: the refusals, then source snapshot -> new database -> swap, with audit.
 //! The steps are in `target` (database side) and `pipeline` (rows); this file orders them.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -8,9 +9,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use postgres::Client;
 
 use crate::check;
-use crate::config;
+use crate::config::{self, Config};
 use crate::conn::{self, Settings};
 use crate::diag::{self, Diagnostic, Sources};
+use crate::dumpfile::{self, DumpSink, ToFile};
 use crate::fault;
 use crate::gate;
 use crate::pgerror::PgContext;
@@ -27,7 +29,8 @@ pub struct PullRequest {
     /// The source's name in the configuration (`production`, `staging`…), for messages and audit.
     pub source_name: String,
     pub source: Settings,
-    pub target: Settings,
+    /// Where the anonymised copy goes.
+    pub destination: Destination,
     pub policy: Policy,
     /// sha256 of the policy files and the dump table that run (`gate::PolicyBytes`), recorded
     /// in the audit.
@@ -39,6 +42,25 @@ pub struct PullRequest {
     /// Where the new database's schema comes from.
     pub schema: SchemaMode,
     pub options: PullOptions,
+}
+
+/// Where a pull's anonymised copy goes. Both go through the same steps and workers; only a
+/// database destination has a dev database to connect to.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// The developer's database, replaced atomically by a complete new one.
+    Database(Settings),
+    /// `--to-file [PATH]`: an anonymised SQL dump; no dev database is touched.
+    File(ToFile),
+}
+
+/// Where a pull's anonymised copy went, as the audit records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The dev database's name.
+    Database(String),
+    /// The dump file's path.
+    File(PathBuf),
 }
 
 /// Where the new database's schema comes from.
@@ -71,8 +93,6 @@ pub struct PullOptions {
     pub force_text: bool,
     /// Where the local audit log lives (default: `$XDG_STATE_HOME/pullprod/audit.log`).
     pub audit_log: Option<PathBuf>,
-    /// `--to-file [PATH]`: write an anonymised SQL dump instead of loading the dev database.
-    pub to_file: Option<crate::dumpfile::ToFile>,
     /// With `plan_only` from a production source: why the policy planned is not the reviewed one.
     pub unreviewed: Option<String>,
 }
@@ -91,23 +111,27 @@ pub struct PullSummary {
     pub source_could_write: bool,
     /// With `plan_only`: the rows each table of a subset will contribute, counted in the snapshot.
     pub subset_rows: Vec<(TableName, i64)>,
+    /// Where the copy went (`None` with `plan_only`).
+    pub written: Option<Written>,
+    /// The copy workers that ran.
+    pub workers: usize,
 }
 
 /// Run a pull: refuse early when something is wrong, else build the new database under a
-/// temporary name and swap it in only when everything succeeded (G5).
+/// temporary name and swap it in only when everything succeeded (G5), or write the dump file
+/// under a temporary name and rename it when complete.
 pub fn run(request: &PullRequest) -> Result<PullSummary> {
     let mut request = request.clone();
     conn::enforce_min_tls(&mut request.source, &request.source_name)?;
     let request = &request;
     let progress = TableProgress::new(request.options.quiet);
-    if request.options.to_file.is_none()
-        && !request.target.is_local()
+    if let Destination::Database(target) = &request.destination
+        && !target.is_local()
         && !request.options.allow_remote_target
     {
         bail!(
-            "refusing to load `{}`: the dev database is not on this machine; pass `--allow-remote-target` \
-             if that is really what you want",
-            request.target
+            "refusing to load `{target}`: the dev database is not on this machine; pass `--allow-remote-target` \
+             if that is really what you want"
         );
     }
 
@@ -147,44 +171,19 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         &request.source_name,
     )?;
     let source_major = target::server_major(&mut coordinator)?;
-    if let (Some(to_file), false) = (&request.options.to_file, request.options.plan_only) {
-        let (meta, plan, copied) = crate::dumpfile::write_pull(
-            request,
-            to_file,
-            &mut coordinator,
-            &snapshot,
-            &catalog,
-            source_major,
-        )?;
-        write_local_audit(request, &copied)?;
-        progress.line(&format!(
-            "wrote an anonymised dump of `{}` to `{}` ({} rows in {} tables); it expires {}",
-            request.source_name,
-            meta.file.display(),
-            copied.iter().map(|table| table.rows).sum::<u64>(),
-            copied.len(),
-            crate::dumpfile::format_utc(meta.expires)
-        ));
-        return Ok(PullSummary {
-            plan,
-            copied,
-            phases: Vec::new(),
-            source_could_write,
-            subset_rows: Vec::new(),
-        });
-    }
 
-    let mut admin = target::connect_admin(&request.target)?;
-    refuse_same_database(&mut coordinator, &mut admin, &request.target)?;
-    let target_major = target::server_major(&mut admin)?;
-
-    let plan = pipeline::plan_tables(
-        &catalog,
-        &request.policy,
-        PlanOptions {
-            binary: source_major == target_major && !request.options.force_text,
-        },
-    )?;
+    let (admin, binary) = match &request.destination {
+        Destination::Database(target) => {
+            let mut admin = target::connect_admin(target)?;
+            refuse_same_database(&mut coordinator, &mut admin, target)?;
+            let target_major = target::server_major(&mut admin)?;
+            let binary = source_major == target_major && !request.options.force_text;
+            (Some(admin), binary)
+        }
+        // Dump files are always text.
+        Destination::File(_) => (None, false),
+    };
+    let plan = pipeline::plan_tables(&catalog, &request.policy, PlanOptions { binary })?;
     if request.options.plan_only {
         // An unreviewed policy's conditions are not run on production, not even to count.
         let subset_rows = match request.options.unreviewed {
@@ -198,9 +197,12 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
             phases: Vec::new(),
             source_could_write,
             subset_rows,
+            written: None,
+            workers: 0,
         });
     }
 
+    // A slice's rows are chosen once, in the snapshot, for either destination.
     let mut plan = plan;
     let started = Instant::now();
     if let Some(rows) = pipeline::select_subset_rows(&mut coordinator, &catalog, &mut plan)?
@@ -212,39 +214,92 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         ));
     }
 
-    let pg_dump = target::find_tool("pg_dump", source_major)?;
-    let psql = target::find_tool("psql", 0)?;
-    for name in target::drop_leftovers(&mut admin, &request.target.dbname)? {
+    let steps = Steps {
+        request,
+        progress: &progress,
+        snapshot: &snapshot,
+        catalog: &catalog,
+        plan: &plan,
+        pg_dump: target::find_tool("pg_dump", source_major)?,
+        jobs: match request.options.jobs {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            jobs => jobs,
+        }
+        .clamp(1, plan.len().max(1)),
+    };
+    let (copied, phases, written) = match (&request.destination, admin) {
+        (Destination::Database(target), Some(admin)) => {
+            into_database(&steps, coordinator, admin, target)?
+        }
+        (Destination::File(to_file), _) => into_file(&steps, coordinator, to_file)?,
+        (Destination::Database(_), None) => {
+            unreachable!("a database destination has an admin session")
+        }
+    };
+    write_local_audit(request, &written, &copied)?;
+    let workers = steps.jobs;
+    Ok(PullSummary {
+        plan,
+        copied,
+        phases,
+        source_could_write,
+        subset_rows: Vec::new(),
+        written: Some(written),
+        workers,
+    })
+}
+
+/// What every destination's steps share.
+struct Steps<'a> {
+    request: &'a PullRequest,
+    progress: &'a TableProgress,
+    snapshot: &'a str,
+    catalog: &'a Catalog,
+    plan: &'a [TablePlan],
+    pg_dump: PathBuf,
+    /// Copy workers, for the data and the post-data.
+    jobs: usize,
+}
+
+/// The two destinations, each going through `build`'s steps.
+enum Output<'a> {
+    /// The new database, under its temporary name.
+    Database(&'a Settings),
+    File(&'a DumpSink),
+}
+
+/// Build the new database under a temporary name, then swap it in; on failure it is dropped
+/// and the dev database is as it was.
+fn into_database(
+    steps: &Steps,
+    mut coordinator: Client,
+    mut admin: Client,
+    target: &Settings,
+) -> Result<(Vec<TableCopied>, Phases, Written)> {
+    let (request, progress) = (steps.request, steps.progress);
+    for name in target::drop_leftovers(&mut admin, &target.dbname)? {
         progress.line(&format!(
             "dropped `{name}`, left over by an interrupted run"
         ));
     }
-    let new_name = target::temp_name(&request.target.dbname, "new", std::process::id());
-    let new_settings = request.target.with_dbname(&new_name);
+    let new_name = target::temp_name(&target.dbname, "new", std::process::id());
+    let new_settings = target.with_dbname(&new_name);
     let locale = target::source_locale(&mut coordinator)?;
     target::create_database(&mut admin, &new_name, &locale)?;
     fault::point("after-create");
 
     // Everything from here builds only the new database; on failure it is dropped and the old
     // dev database was never touched.
-    let built = build(
-        request,
-        &progress,
-        &mut coordinator,
-        &snapshot,
-        &catalog,
-        &plan,
-        &new_settings,
-        &pg_dump,
-        &psql,
-    );
-    let (copied, mut phases) = match built {
-        Ok(done) => done,
-        Err(err) => {
-            target::drop_quietly(&mut admin, &new_name);
-            return Err(err.context("nothing was changed: the dev database is as it was"));
-        }
-    };
+    let (copied, mut phases) =
+        match build(steps, &mut coordinator, &Output::Database(&new_settings)) {
+            Ok(done) => done,
+            Err(err) => {
+                target::drop_quietly(&mut admin, &new_name);
+                return Err(err.context("nothing was changed: the dev database is as it was"));
+            }
+        };
     drop(coordinator);
 
     fault::point("before-swap");
@@ -252,48 +307,72 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     target::swap_in_or_drop(
         &mut admin,
         &new_name,
-        &request.target.dbname,
+        &target.dbname,
         SwapOptions {
             force: request.options.force,
         },
     )?;
     phases.push(("swap", started.elapsed().as_secs_f64()));
-    write_local_audit(request, &copied)?;
     progress.line(&format!(
         "`{}` now holds an anonymised copy of `{}` ({} rows in {} tables)",
-        request.target.dbname,
+        target.dbname,
         request.source_name,
         copied.iter().map(|table| table.rows).sum::<u64>(),
         copied.len()
     ));
-    Ok(PullSummary {
-        plan,
-        copied,
-        phases,
-        source_could_write,
-        subset_rows: Vec::new(),
-    })
+    Ok((copied, phases, Written::Database(target.dbname.clone())))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Write the dump under a temporary name beside its place, renamed into place when complete.
+fn into_file(
+    steps: &Steps,
+    mut coordinator: Client,
+    to_file: &ToFile,
+) -> Result<(Vec<TableCopied>, Phases, Written)> {
+    let request = steps.request;
+    let path = dumpfile::resolve_path(to_file.path.as_deref(), &to_file.dump)?;
+    dumpfile::prune_expired(&to_file.dump, std::time::SystemTime::now())?;
+    let writer = dumpfile::DumpWriter::create(&path, &request.source_name, &to_file.dump)?;
+    let dump = DumpSink::new(writer, &request.policy_sha256, request.commit.as_deref())?;
+    let (copied, mut phases) = build(steps, &mut coordinator, &Output::File(&dump))?;
+    let started = Instant::now();
+    let meta = dump.commit()?;
+    phases.push(("rename", started.elapsed().as_secs_f64()));
+    steps.progress.line(&format!(
+        "wrote an anonymised dump of `{}` to `{}` ({} rows in {} tables); it expires {}",
+        request.source_name,
+        meta.file.display(),
+        copied.iter().map(|table| table.rows).sum::<u64>(),
+        copied.len(),
+        dumpfile::format_utc(meta.expires)
+    ));
+    Ok((copied, phases, Written::File(meta.file)))
+}
+
+/// The steps of every pull, in order, into either destination: schema, data (`jobs` workers in
+/// the snapshot), post-data, sequences, materialized views.
 fn build(
-    request: &PullRequest,
-    progress: &TableProgress,
+    steps: &Steps,
     coordinator: &mut Client,
-    snapshot: &str,
-    catalog: &Catalog,
-    plan: &[TablePlan],
-    new_settings: &Settings,
-    pg_dump: &Path,
-    psql: &Path,
+    output: &Output,
 ) -> Result<(Vec<TableCopied>, Phases)> {
+    let Steps {
+        request,
+        progress,
+        snapshot,
+        catalog,
+        plan,
+        ref pg_dump,
+        jobs,
+    } = *steps;
     let mut phases = Vec::new();
     let started = Instant::now();
-    let load = match &request.schema {
-        SchemaMode::PgDump => {
+    let load = match (output, &request.schema) {
+        (Output::Database(new_settings), SchemaMode::PgDump) => {
+            let psql = target::find_tool("psql", 0)?;
             target::pipe_schema(
                 pg_dump,
-                psql,
+                &psql,
                 &request.source,
                 Some(snapshot),
                 Section::PreData,
@@ -301,7 +380,7 @@ fn build(
             )?;
             LoadMode::Fresh
         }
-        SchemaMode::Migrations { command, dir } => {
+        (Output::Database(new_settings), SchemaMode::Migrations { command, dir }) => {
             crate::seed::run_migrations_command(command, dir, new_settings)?;
             // Migrations may insert reference rows; the source's rows replace them.
             let tables: Vec<String> = plan.iter().map(|table| table.table.quoted()).collect();
@@ -312,65 +391,89 @@ fn build(
             }
             LoadMode::Migrated
         }
+        // A dump file is pg_dump-compatible: its schema always comes from pg_dump.
+        (Output::File(dump), _) => {
+            dump.schema(pg_dump, &request.source, snapshot, Section::PreData)?;
+            LoadMode::Fresh
+        }
     };
     fault::point("after-pre-data");
     phases.push(("schema", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
-    let jobs = if request.options.jobs == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    } else {
-        request.options.jobs
-    };
     let job = pipeline::CopyJob {
         source: &request.source,
         snapshot,
-        target: new_settings,
         salt: &request.salt,
         jobs,
-        load,
     };
-    let copied = pipeline::copy_into_database(&job, plan, progress)?;
+    let copied = match output {
+        Output::Database(new_settings) => {
+            let sink = pipeline::DatabaseSink {
+                target: new_settings,
+                load,
+            };
+            pipeline::copy_tables(&job, plan, &sink, progress)?
+        }
+        Output::File(dump) => pipeline::copy_tables(&job, plan, *dump, progress)?,
+    };
     fault::point("after-data");
     phases.push(("data", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
     let mut privileges = target::Privileges::default();
-    if load == LoadMode::Fresh {
-        target::build_post_data(
+    match output {
+        Output::Database(new_settings) if load == LoadMode::Fresh => target::build_post_data(
             pg_dump,
             &request.source,
             Some(snapshot),
             new_settings,
             jobs,
             &mut privileges,
-        )?;
+        )?,
+        Output::Database(_) => {}
+        Output::File(dump) => dump.schema(pg_dump, &request.source, snapshot, Section::PostData)?,
     }
     fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
-    let sequence_uses = target::sequence_uses(coordinator)?;
-    let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
-    target::set_sequences(&mut new_client, &sequences)?;
-    target::advance_sequences(
-        &mut new_client,
-        &target::transformed_uses(&sequence_uses, catalog, plan),
-    )?;
-    if load == LoadMode::Fresh {
-        target::apply_privileges(
-            pg_dump,
-            &request.source,
-            Some(snapshot),
-            &mut new_client,
-            &mut privileges,
-        )?;
-        if let Some(line) = privileges.skipped_line() {
-            progress.line(&format!("note: {line}"));
+    let advanced = target::transformed_uses(&target::sequence_uses(coordinator)?, catalog, plan);
+    match output {
+        Output::Database(new_settings) => {
+            let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
+            target::set_sequences(&mut new_client, &sequences)?;
+            target::advance_sequences(&mut new_client, &advanced)?;
+            if load == LoadMode::Fresh {
+                target::apply_privileges(
+                    pg_dump,
+                    &request.source,
+                    Some(snapshot),
+                    &mut new_client,
+                    &mut privileges,
+                )?;
+                if let Some(line) = privileges.skipped_line() {
+                    progress.line(&format!("note: {line}"));
+                }
+            }
+            target::refresh_matviews(&mut new_client, &catalog.matviews)?;
+            write_target_audit(&mut new_client, request, &copied)?;
+        }
+        Output::File(dump) => {
+            let mut sql = String::from("\n--\n-- Sequences and materialized views\n--\n");
+            for (sequence, last_value, is_called) in &sequences {
+                sql.push_str(&target::setval_sql(sequence, *last_value, *is_called));
+                sql.push('\n');
+            }
+            for use_ in &advanced {
+                sql.push_str(&target::advance_sequence_sql(use_));
+                sql.push('\n');
+            }
+            for matview in &catalog.matviews {
+                sql.push_str(&target::refresh_sql(matview));
+                sql.push('\n');
+            }
+            dump.sql(&sql)?;
         }
     }
-    target::refresh_matviews(&mut new_client, &catalog.matviews)?;
-    write_target_audit(&mut new_client, request, &copied)?;
     phases.push(("post-data", started.elapsed().as_secs_f64()));
     Ok((copied, phases))
 }
@@ -463,8 +566,17 @@ fn print_plan(
     subset_rows: &[(TableName, i64)],
 ) {
     progress.line(&format!(
-        "plan: `{}` -> `{}` (nothing will be copied or written)",
-        request.source_name, request.target.dbname
+        "plan: `{}` -> {} (nothing will be copied or written)",
+        request.source_name,
+        match &request.destination {
+            Destination::Database(target) => format!("`{}`", target.dbname),
+            Destination::File(to_file) => {
+                match dumpfile::resolve_path(to_file.path.as_deref(), &to_file.dump) {
+                    Ok(path) => format!("the file `{}`", path.display()),
+                    Err(_) => "a dump file".to_string(),
+                }
+            }
+        }
     ));
     if let Some(why) = &request.options.unreviewed {
         progress.line(&format!(
@@ -574,36 +686,35 @@ fn write_target_audit(
     Ok(())
 }
 
-/// `$XDG_STATE_HOME/pullprod` (default `~/.local/state/pullprod`): outside every repository.
-pub fn state_dir() -> Result<PathBuf> {
-    let base = match std::env::var_os("XDG_STATE_HOME") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(std::env::var_os("HOME").ok_or_else(|| anyhow!("HOME is not set"))?)
-            .join(".local/state"),
-    };
-    Ok(base.join("pullprod"))
-}
-
-fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()> {
+fn write_local_audit(
+    request: &PullRequest,
+    written: &Written,
+    copied: &[TableCopied],
+) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let path = match &request.options.audit_log {
         Some(path) => path.clone(),
-        None => state_dir()?.join("audit.log"),
+        None => config::state_dir()?.join("audit.log"),
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create `{}`", dir.display()))?;
     }
-    let entry = serde_json::json!({
+    let mut entry = serde_json::json!({
         "pulled_at_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         "who": who(),
         "source": request.source_name,
-        "target": request.target.dbname,
         "policy_sha256": request.policy_sha256,
         "commit": request.commit,
         "rows": audit_rows(copied),
     });
+    // A database pull names its database; a dump names its file and no database at all.
+    let (key, value) = match written {
+        Written::Database(name) => ("target", name.clone()),
+        Written::File(path) => ("file", path.display().to_string()),
+    };
+    entry[key] = serde_json::Value::from(value);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -618,7 +729,6 @@ fn write_local_audit(request: &PullRequest, copied: &[TableCopied]) -> Result<()
 /// `cargo xtask pull-prod` as the CLI runs it: configuration, refusals, then `run`.
 #[derive(Debug, Clone, Default)]
 pub struct PullProdOptions {
-    pub manifest_path: Option<PathBuf>,
     /// The configured source to read (`production` by default).
     pub from: String,
     /// `--to-file [PATH]`: write an anonymised SQL file instead of loading the dev database.
@@ -626,10 +736,13 @@ pub struct PullProdOptions {
     pub pull: PullOptions,
 }
 
-/// Load the project's configuration and policy, refuse what must be refused (before a single
-/// row is read), then pull.
-pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
-    let (config, config_diagnostics) = config::load(options.manifest_path.as_deref())?;
+/// With the project's configuration (loaded once by the command, with its diagnostics), read
+/// the policy, refuse what must be refused (before a single row is read), then pull.
+pub fn pull_prod(
+    config: &Config,
+    config_diagnostics: &[Diagnostic],
+    options: &PullProdOptions,
+) -> Result<PullSummary> {
     if config_diagnostics.iter().any(Diagnostic::is_error) {
         let mut sources = Sources::new();
         sources.insert(config.manifest_path.clone(), config.manifest_text.clone());
@@ -637,7 +750,7 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
             "refusing to pull: the `[{}]` table has errors:\n{}",
             config.table_name,
             diag::render(
-                &config_diagnostics,
+                config_diagnostics,
                 &sources,
                 &config.project_dir,
                 diag::Format::Human
@@ -648,14 +761,14 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
     let source_name = options.from.as_str();
     // G8: which sources are production, and the policy bytes a production pull runs, come
     // from the `review-ref` commit; the working tree is only compared with them.
-    let reviewed = gate::read_reviewed(&config);
+    let reviewed = gate::read_reviewed(config);
     let is_production = reviewed
         .as_ref()
         .map_or(true, |reviewed| reviewed.is_production(source_name));
     let mut unreviewed = None;
     let (config, bytes, commit) = match reviewed {
         Ok(reviewed) if is_production => {
-            let differences = gate::differences(&config, &reviewed);
+            let differences = gate::differences(config, &reviewed);
             if differences.is_empty() {
                 fault::swap("after-gate");
                 if reviewed.config_diagnostics.iter().any(Diagnostic::is_error) {
@@ -666,15 +779,15 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
                     );
                 }
                 let commit = Some(reviewed.commit.clone());
-                (reviewed.config, reviewed.bytes, commit)
+                (Cow::Owned(reviewed.config), reviewed.bytes, commit)
             } else if options.pull.plan_only {
                 unreviewed = Some(format!(
                     "differs from `{}`: {}",
                     reviewed.review_ref,
                     differences.join(", ")
                 ));
-                let bytes = gate::PolicyBytes::working_copy(&config)?;
-                (config, bytes, None)
+                let bytes = gate::PolicyBytes::working_copy(config)?;
+                (Cow::Borrowed(config), bytes, None)
             } else {
                 bail!(
                     "refusing to pull from `{source_name}`, a production source: the working copy differs from \
@@ -690,21 +803,21 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
             }
         }
         Ok(_) => {
-            let bytes = gate::PolicyBytes::working_copy(&config)?;
+            let bytes = gate::PolicyBytes::working_copy(config)?;
             let commit = gate::head_commit(&config.project_dir);
-            (config, bytes, commit)
+            (Cow::Borrowed(config), bytes, commit)
         }
         Err(err) if options.pull.plan_only => {
             unreviewed = Some(format!("{err:#}"));
-            let bytes = gate::PolicyBytes::working_copy(&config)?;
-            (config, bytes, None)
+            let bytes = gate::PolicyBytes::working_copy(config)?;
+            (Cow::Borrowed(config), bytes, None)
         }
         Err(err) => bail!(
             "refusing to pull from `{source_name}`, a production source (only sources the reviewed manifest \
              marks `production = false` are not): {err:#}"
         ),
     };
-    let config = &config;
+    let config: &Config = &config;
     let policy_sha256 = bytes.sha256().to_string();
     // Parsed from `bytes`, the buffers just hashed: nothing is read from the working tree now.
     let files = bytes.files();
@@ -723,21 +836,29 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
     }
 
     let source_url = config.source(source_name)?;
-    let target_url = if options.to_file.is_some() {
+    let destination = match &options.to_file {
         // A dump file needs no dev database.
-        String::new()
-    } else {
-        config
-            .target
-            .as_ref()
-            .ok_or_else(|| {
-                anyhow!(
-                    "no dev database configured: set `target = \"env:DATABASE_URL\"` in `[{}]`",
-                    config.table_name
-                )
-            })?
-            .resolve()
-            .context("cannot find the dev database's connection settings")?
+        Some(path) => Destination::File(ToFile {
+            path: path.clone(),
+            dump: dumpfile::DumpOptions::from_config(config),
+        }),
+        None => {
+            let target_url = config
+                .target
+                .as_ref()
+                .ok_or_else(|| {
+                    anyhow!(
+                        "no dev database configured: set `target = \"env:DATABASE_URL\"` in `[{}]`",
+                        config.table_name
+                    )
+                })?
+                .resolve()
+                .context("cannot find the dev database's connection settings")?;
+            Destination::Database(
+                Settings::parse(&target_url)
+                    .context("invalid connection settings for the dev database")?,
+            )
+        }
     };
     let salt = match &config.salt {
         Some(_) => config::resolve_salt(config)?,
@@ -749,8 +870,6 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
     };
     let source = Settings::parse(&source_url)
         .with_context(|| format!("invalid connection settings for the `{source_name}` source"))?;
-    let target =
-        Settings::parse(&target_url).context("invalid connection settings for the dev database")?;
 
     let mut client = open_source(&source, source_name)?;
     client
@@ -778,7 +897,7 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
     let request = PullRequest {
         source_name: source_name.to_string(),
         source,
-        target,
+        destination,
         policy,
         policy_sha256: policy_sha256.clone(),
         commit,
@@ -791,13 +910,6 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
             },
         },
         options: PullOptions {
-            to_file: options
-                .to_file
-                .as_ref()
-                .map(|path| crate::dumpfile::ToFile {
-                    path: path.clone(),
-                    dump: crate::dumpfile::DumpOptions::from_config(config),
-                }),
             unreviewed: if is_production { unreviewed } else { None },
             ..options.pull.clone()
         },
@@ -810,7 +922,7 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
 }
 
 fn staging_runs_file(project: &str) -> Result<PathBuf> {
-    Ok(state_dir()?.join(format!("{project}.staging-runs")))
+    Ok(config::state_dir()?.join(format!("{project}.staging-runs")))
 }
 
 fn staging_run_recorded(project: &str, policy_sha256: &str) -> Result<bool> {
@@ -852,7 +964,8 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// A machine-readable summary of a finished pull, for the benchmark.
+/// A machine-readable summary of a finished pull (`PULLPROD_SUMMARY_JSON`), for the benchmark
+/// and tests: phases, rows, and what each copy worker did.
 pub fn write_summary_json(
     path: &Path,
     summary: &PullSummary,
@@ -864,7 +977,20 @@ pub fn write_summary_json(
         "phases": summary.phases.iter().map(|(name, secs)| serde_json::json!({"name": name, "seconds": secs})).collect::<Vec<_>>(),
         "rows": summary.copied.iter().map(|t| t.rows).sum::<u64>(),
         "bytes": summary.copied.iter().map(|t| t.bytes).sum::<u64>(),
-        "tables": summary.copied.iter().map(|t| serde_json::json!({"table": t.table.to_string(), "rows": t.rows})).collect::<Vec<_>>(),
+        "tables": summary.copied.iter().map(|t| serde_json::json!({"table": t.table.to_string(), "rows": t.rows, "worker": t.worker})).collect::<Vec<_>>(),
+        "workers": (0..summary.workers).map(|worker| {
+            let tables = summary.copied.iter().filter(|t| t.worker == worker);
+            serde_json::json!({
+                "worker": worker,
+                "tables": tables.clone().count(),
+                "rows": tables.map(|t| t.rows).sum::<u64>(),
+            })
+        }).collect::<Vec<_>>(),
+        "written": match &summary.written {
+            Some(Written::Database(name)) => serde_json::json!({"database": name}),
+            Some(Written::File(path)) => serde_json::json!({"file": path.display().to_string()}),
+            None => serde_json::Value::Null,
+        },
         "peak_rss_bytes": peak_rss,
     });
     std::fs::write(path, json.to_string())

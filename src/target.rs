@@ -321,13 +321,24 @@ pub fn read_sequences(
 pub fn set_sequences(target: &mut Client, values: &[(TableName, i64, bool)]) -> Result<()> {
     for (sequence, last_value, is_called) in values {
         target
-            .execute(
-                "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
-                &[&sequence.quoted(), last_value, is_called],
-            )
+            .batch_execute(&setval_sql(sequence, *last_value, *is_called))
             .pg_with_context(|| format!("failed to set sequence `{sequence}`"))?;
     }
     Ok(())
+}
+
+/// The statement that sets a sequence as the source has it (run on the new database, or
+/// written into a dump file).
+pub fn setval_sql(sequence: &TableName, last_value: i64, is_called: bool) -> String {
+    format!(
+        "SELECT pg_catalog.setval({}, {last_value}, {is_called});",
+        crate::sql::quote_literal(&sequence.quoted())
+    )
+}
+
+/// The statement that fills a materialized view.
+pub fn refresh_sql(matview: &TableName) -> String {
+    format!("REFRESH MATERIALIZED VIEW {};", matview.quoted())
 }
 
 /// A sequence that feeds a column: owned by it (`serial`, identity) or named in its default.
@@ -426,7 +437,7 @@ pub fn advance_sequences(target: &mut Client, uses: &[SequenceUse]) -> Result<()
 pub fn refresh_matviews(target: &mut Client, matviews: &[TableName]) -> Result<()> {
     for matview in matviews {
         target
-            .batch_execute(&format!("REFRESH MATERIALIZED VIEW {}", matview.quoted()))
+            .batch_execute(&refresh_sql(matview))
             .map_err(|err| anyhow!("{}", crate::pgerror::data_message(&err, None, &[])))
             .with_context(|| format!("failed to refresh materialized view `{matview}`"))?;
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use pullprod::conn::Settings;
 use pullprod::dumpfile::{self, DumpOptions, DumpWriter, ToFile};
 use pullprod::policy::model::Policy;
-use pullprod::pull::{self, PullOptions, PullRequest};
+use pullprod::pull::{self, Destination, PullOptions, PullRequest};
 use pullprod::transform::Salt;
 
 use crate::support::{TestDb, git};
@@ -38,7 +38,10 @@ fn request(source: &TestDb, target: &TestDb, to_file: Option<ToFile>, state: &Pa
     PullRequest {
         source_name: "staging".into(),
         source: Settings::parse(source.url()).expect("source settings"),
-        target: Settings::parse(target.url()).expect("target settings"),
+        destination: match to_file {
+            Some(to_file) => Destination::File(to_file),
+            None => Destination::Database(Settings::parse(target.url()).expect("target settings")),
+        },
         policy: policy(),
         policy_sha256: "0".repeat(64),
         commit: None,
@@ -48,7 +51,6 @@ fn request(source: &TestDb, target: &TestDb, to_file: Option<ToFile>, state: &Pa
             jobs: 2,
             quiet: true,
             audit_log: Some(state.join("audit.log")),
-            to_file,
             ..PullOptions::default()
         },
     }
@@ -64,7 +66,7 @@ fn dump_options(dir: &Path, state: &Path, project: &str, days: u32) -> DumpOptio
 }
 
 /// md5 of every user table's rows, plus sequence positions: the database's whole content.
-fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
+pub(crate) fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
     let mut client = db.client();
     let tables: Vec<String> = client
         .query(
@@ -96,7 +98,7 @@ fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
     out
 }
 
-fn psql_load(path: &Path, db: &TestDb) {
+pub(crate) fn psql_load(path: &Path, db: &TestDb) {
     let output = Command::new("psql")
         .args(["-v", "ON_ERROR_STOP=1", "-X", "-q", "-d", db.url(), "-f"])
         .arg(path)

@@ -9,7 +9,7 @@ use pullprod::conn::{self, Settings, SslMode};
 use pullprod::policy::model::{
     ColumnRule, Origin, Policy, Rule, Strategy, TableAction, TableName, TableRule,
 };
-use pullprod::pull::{self, PullOptions, PullRequest};
+use pullprod::pull::{self, Destination, PullOptions, PullRequest};
 use pullprod::transform::Salt;
 
 use crate::support::{self, TestDb};
@@ -81,7 +81,7 @@ fn request(
     PullRequest {
         source_name: source_name.into(),
         source: Settings::parse(source).expect("source settings"),
-        target: Settings::parse(target).expect("target settings"),
+        destination: Destination::Database(Settings::parse(target).expect("target settings")),
         policy,
         policy_sha256: "0".repeat(64),
         commit: None,
@@ -1320,7 +1320,7 @@ fn connection_errors_never_show_the_password() {
             Policy { tables: vec![] },
             1,
         );
-        as_target.target = settings;
+        as_target.destination = Destination::Database(settings);
         as_target.options.allow_remote_target = true;
         // Debug output of the request itself hides the password too.
         assert!(!format!("{as_target:?}").contains("s3cr3t"));

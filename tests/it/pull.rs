@@ -2,7 +2,7 @@
 
 use pullprod::conn::Settings;
 use pullprod::policy::model::Policy;
-use pullprod::pull::{self, PullRequest};
+use pullprod::pull::{self, Destination, PullRequest};
 
 use crate::support::TestDb;
 
@@ -165,7 +165,9 @@ fn refuses_when_the_target_is_the_source() {
     source.exec(include_str!("../data/small_shop.sql"));
     // Same database, spelt differently: a TCP URL instead of the socket.
     let mut same = request(&source, &source, small_shop_policy(), 1);
-    same.target = Settings::parse(&format!("host=127.0.0.1 dbname={}", source.name())).unwrap();
+    same.destination = Destination::Database(
+        Settings::parse(&format!("host=127.0.0.1 dbname={}", source.name())).unwrap(),
+    );
     let err = pull::run(&same).unwrap_err();
     assert!(
         format!("{err:#}").contains("is the source database itself"),
@@ -179,7 +181,8 @@ fn refuses_a_remote_target_unless_allowed() {
     let source = TestDb::new("pull_remote_src");
     let target = TestDb::new("pull_remote_dst");
     let mut remote = request(&source, &target, small_shop_policy(), 1);
-    remote.target = Settings::parse("host=db.example.invalid dbname=shop_dev").unwrap();
+    remote.destination =
+        Destination::Database(Settings::parse("host=db.example.invalid dbname=shop_dev").unwrap());
     let err = pull::run(&remote).unwrap_err();
     assert!(
         format!("{err:#}").contains("--allow-remote-target"),

@@ -426,3 +426,173 @@ fn open_sessions_on_the_dev_database_are_reported_or_closed_with_force() {
     );
     assert_eq!(setup.people_in_target(), 50);
 }
+
+/// `--to-file` is the pull's own pipeline with a file at its end: `--jobs 2` copies with two
+/// workers (each one copies tables, says the summary), the audit line names the file and no
+/// database (not even libpq's default one), the dev database is untouched, and the file loads
+/// with psql into exactly what a direct pull gives.
+#[test]
+fn to_file_uses_every_worker_and_audits_the_file() {
+    let setup = Setup::new("cli_to_file");
+    let dumps = tempfile::TempDir::new().expect("dump folder");
+    // A folder pullprod creates, private.
+    let path = dumps.path().join("dumps/shop.sql");
+    let summary_path = setup.state.path().join("summary.json");
+    let (code, output) = setup.pull_with(
+        &[
+            "--from",
+            "staging",
+            "--jobs",
+            "2",
+            "--to-file",
+            path.to_str().expect("utf-8 path"),
+        ],
+        &[
+            ("PULLPROD_SUMMARY_JSON", summary_path.to_str().unwrap()),
+            ("PGDATABASE", "pgdatabase_is_no_destination"),
+        ],
+    );
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("wrote an anonymised dump"), "{output}");
+    setup.assert_old_target_intact("--to-file");
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).expect("summary"))
+            .expect("summary JSON");
+    let workers = summary["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 2, "{summary}");
+    for worker in workers {
+        assert!(
+            worker["tables"].as_u64().unwrap() >= 1,
+            "every worker copied tables: {summary}"
+        );
+    }
+    assert_eq!(
+        summary["written"]["file"].as_str(),
+        path.to_str(),
+        "{summary}"
+    );
+
+    let log = std::fs::read_to_string(setup.state.path().join("pullprod/audit.log"))
+        .expect("local audit log");
+    let line: serde_json::Value =
+        serde_json::from_str(log.lines().last().expect("an audit line")).expect("JSON line");
+    assert_eq!(line["file"].as_str(), path.to_str(), "{line}");
+    assert!(line.get("target").is_none(), "no database is named: {line}");
+    assert!(!log.contains("pgdatabase_is_no_destination"), "{log}");
+    assert!(!log.contains(setup.target.name()), "{log}");
+    assert_eq!(line["rows"]["public.people"], 50, "{line}");
+
+    let loaded = TestDb::new("cli_to_file_load");
+    crate::dump::psql_load(&path, &loaded);
+    let (code, output) = setup.pull(&["--from", "staging", "--jobs", "2"]);
+    assert_eq!(code, 0, "{output}");
+    let direct = crate::dump::fingerprint(&setup.target);
+    assert!(
+        direct
+            .iter()
+            .any(|(table, rows)| table == "public.people" && rows.starts_with("50:")),
+        "{direct:?}"
+    );
+    assert_eq!(crate::dump::fingerprint(&loaded), direct);
+}
+
+/// The configuration is read once per command: `cargo metadata` (behind `CARGO`, here a
+/// script counting its runs) runs exactly once for each command.
+#[test]
+fn every_command_reads_the_configuration_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let setup = Setup::new("cli_config_once");
+    let bin = tempfile::TempDir::new().expect("folder for the fake cargo");
+    let counter = bin.path().join("runs");
+    let fake = bin.path().join("cargo");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho run >> \"$PULLPROD_TEST_CARGO_RUNS\"\nexec \"$PULLPROD_TEST_REAL_CARGO\" \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let real_cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+    let dumps = tempfile::TempDir::new().expect("dump folder");
+    let dump = dumps.path().join("dumps/once.sql");
+    let env = [
+        ("CARGO", fake.to_str().unwrap()),
+        ("PULLPROD_TEST_REAL_CARGO", real_cargo.as_str()),
+        ("PULLPROD_TEST_CARGO_RUNS", counter.to_str().unwrap()),
+    ];
+    let commands: [&[&str]; 4] = [
+        &["pull-prod", "--from", "staging"],
+        &[
+            "pull-prod",
+            "--from",
+            "staging",
+            "--to-file",
+            dump.to_str().unwrap(),
+        ],
+        &["check-policy"],
+        &["prune-dumps"],
+    ];
+    for args in commands {
+        let _ = std::fs::remove_file(&counter);
+        let setup_env = setup.env();
+        let mut pairs: Vec<(&str, &str)> =
+            setup_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        pairs.extend_from_slice(&env);
+        let (code, stdout, stderr) = setup.project.run_with_env(args, &pairs);
+        assert_eq!(code, 0, "{args:?}: {stdout}{stderr}");
+        let runs = std::fs::read_to_string(&counter).unwrap_or_default();
+        assert_eq!(
+            runs.lines().count(),
+            1,
+            "{args:?} ran `cargo metadata` {runs:?}"
+        );
+    }
+}
+
+/// A dump's memory does not grow with the table: peak RSS (from the summary) when dumping a
+/// table ten times larger stays within a few MiB of the small one.
+#[test]
+fn to_file_memory_stays_flat_whatever_the_table_size() {
+    let setup = Setup::new("cli_to_file_rss");
+    let policy = setup.project.read("policy/shop.toml");
+    setup.project.write(
+        "policy/shop.toml",
+        &format!("{policy}\n[blobs]\nid = \"hash\"\nbody = \"keep\"\n"),
+    );
+    let dumps = tempfile::TempDir::new().expect("dump folder");
+    let mut peaks = Vec::new();
+    for n_rows in [3_000, 30_000] {
+        setup.source.exec(&format!(
+            "DROP TABLE IF EXISTS blobs; CREATE TABLE blobs (id bigint PRIMARY KEY, body text); \
+             INSERT INTO blobs SELECT i, repeat(md5(i::text), 64) FROM generate_series(1, {n_rows}) i"
+        ));
+        let path = dumps.path().join(format!("dumps/rss_{n_rows}.sql"));
+        let summary_path = setup.state.path().join(format!("rss_{n_rows}.json"));
+        let (code, output) = setup.pull_with(
+            &[
+                "--from",
+                "staging",
+                "--jobs",
+                "2",
+                "--to-file",
+                path.to_str().unwrap(),
+            ],
+            &[("PULLPROD_SUMMARY_JSON", summary_path.to_str().unwrap())],
+        );
+        assert_eq!(code, 0, "{output}");
+        let size = std::fs::metadata(&path).expect("the dump").len();
+        assert!(size > n_rows * 2048, "{size} bytes for {n_rows} rows");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+        peaks.push((size, summary["peak_rss_bytes"].as_u64().expect("peak RSS")));
+    }
+    let (small, large) = (peaks[0], peaks[1]);
+    assert!(
+        large.1 < small.1 + 16 * 1024 * 1024,
+        "peak RSS grew from {} MiB ({} MiB dump) to {} MiB ({} MiB dump)",
+        small.1 >> 20,
+        small.0 >> 20,
+        large.1 >> 20,
+        large.0 >> 20
+    );
+}

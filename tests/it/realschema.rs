@@ -244,7 +244,7 @@ kept = "keep"
                 .expect("private folder");
         }
         if to_file {
-            request.options.to_file = Some(pullprod::dumpfile::ToFile {
+            request.destination = pullprod::pull::Destination::File(pullprod::dumpfile::ToFile {
                 path: Some(dump.path().join("seq.sql")),
                 dump: pullprod::dumpfile::DumpOptions {
                     dir: Some(dump.path().to_path_buf()),

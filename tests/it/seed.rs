@@ -368,7 +368,10 @@ fn seed_loads_the_newest_unexpired_dump() {
     let pull_request = PullRequest {
         source_name: "staging".into(),
         source: Settings::parse(source.url()).unwrap(),
-        target: Settings::parse(target.url()).unwrap(),
+        destination: pullprod::pull::Destination::File(ToFile {
+            path: None,
+            dump: dumps.clone(),
+        }),
         policy: policy.clone(),
         policy_sha256: "0".repeat(64),
         commit: None,
@@ -377,10 +380,6 @@ fn seed_loads_the_newest_unexpired_dump() {
         options: PullOptions {
             quiet: true,
             audit_log: Some(state.path().join("audit.log")),
-            to_file: Some(ToFile {
-                path: None,
-                dump: dumps.clone(),
-            }),
             ..PullOptions::default()
         },
     };
@@ -472,7 +471,7 @@ fn seed_demo_shop_from_its_migrations_and_policy() {
 }
 
 fn demo_policy(config: &pullprod::config::Config) -> Policy {
-    let (policy, diagnostics) = pullprod::check::load_policy(config);
+    let (policy, diagnostics) = pullprod::config::load_policy(config);
     policy.unwrap_or_else(|| panic!("demo policy is valid: {diagnostics:?}"))
 }
 

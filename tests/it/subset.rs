@@ -430,12 +430,14 @@ fn check_policy_validates_subset_rules_against_the_schema() {
     std::fs::write(project.path().join("policy/shop.toml"), &policy_text).unwrap();
     let check = |text: &str| {
         std::fs::write(project.path().join("policy/shop.toml"), text).unwrap();
-        let report = pullprod::check::check_policy(&pullprod::check::CheckPolicyOptions {
-            manifest_path: Some(project.path().join("Cargo.toml")),
+        let (config, config_diagnostics) =
+            pullprod::config::load(Some(&project.path().join("Cargo.toml"))).expect("config");
+        let options = pullprod::check::CheckPolicyOptions {
             database_url: Some(db.url().to_string()),
             ..Default::default()
-        })
-        .expect("check-policy runs");
+        };
+        let report = pullprod::check::check_policy(&config, &config_diagnostics, &options)
+            .expect("check-policy runs");
         let mut found: Vec<(String, usize)> = report
             .diagnostics
             .iter()

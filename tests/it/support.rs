@@ -333,7 +333,9 @@ pub fn pull_request(
     pullprod::pull::PullRequest {
         source_name: "staging".into(),
         source: pullprod::conn::Settings::parse(source.url()).expect("source settings"),
-        target: pullprod::conn::Settings::parse(target.url()).expect("target settings"),
+        destination: pullprod::pull::Destination::Database(
+            pullprod::conn::Settings::parse(target.url()).expect("target settings"),
+        ),
         policy,
         policy_sha256: "0".repeat(64),
         commit: None,
