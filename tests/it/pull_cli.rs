@@ -557,7 +557,7 @@ fn to_file_memory_stays_flat_whatever_the_table_size() {
     let policy = setup.project.read("policy/shop.toml");
     setup.project.write(
         "policy/shop.toml",
-        &format!("{policy}\n[blobs]\nid = \"hash\"\nbody = \"keep\"\n"),
+        &format!("{policy}\n[blobs]\nid = {{ hash = true, unique = true }}\nbody = \"keep\"\n"),
     );
     let dumps = tempfile::TempDir::new().expect("dump folder");
     let mut peaks = Vec::new();
