@@ -463,7 +463,7 @@ fn new_table_text(table: &Table, samples: Option<&Samples>, style: TodoStyle) ->
         let findings = samples.and_then(|samples| samples.get(&table.name, &column.name));
         text.push_str(&todo_line(
             &column.name,
-            &detect::suggest(&table.name, column, findings),
+            &detect::suggest(&table.name, column, findings.as_ref()),
             style,
         ));
     }
@@ -507,7 +507,7 @@ fn fix(
                 let findings = samples.and_then(|samples| samples.get(&table.name, &column.name));
                 (
                     column.name.clone(),
-                    detect::suggest(&table.name, column, findings),
+                    detect::suggest(&table.name, column, findings.as_ref()),
                 )
             })
             .collect();

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::detect::{NameClass, Samples, classify_name};
+use crate::detect::{NameClass, Samples, classify_column};
 use crate::diag::{Code, Diagnostic};
 use crate::policy::model::{
     FakeKind, Generalise, Policy, Rule, Strategy, TableAction, TableName, TableRule,
@@ -111,6 +111,7 @@ pub fn column_rule(
             strategy: Strategy::Keep,
             unique: false,
             reason: Some(reason.clone()),
+            not_sensitive: None,
         }),
         TableAction::Copy => rule
             .column(column)
@@ -221,8 +222,7 @@ fn check_table(
         TableAction::Skip => {}
         TableAction::KeepAll { .. } => {
             for column in &table.columns {
-                let by_name =
-                    classify_name(&table.name.name, &column.name) == Some(NameClass::Sensitive);
+                let by_name = classify_column(catalog, table, column) == Some(NameClass::Sensitive);
                 let sampled = samples
                     .get(&table.name, &column.name)
                     .and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied());
@@ -364,31 +364,53 @@ fn check_column(
     if !rule.is_keep() || follows_reference {
         return;
     }
-    let by_name = classify_name(&table.name.name, &column.name);
+    let by_name = classify_column(catalog, table, column);
     let sampled = samples.get(&table.name, &column.name);
-    let sensitive_sample =
-        sampled.and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied());
-    let personal_sample = sampled.and_then(|found| {
+    let secret_sample = sampled
+        .as_ref()
+        .and_then(|found| found.iter().find(|finding| finding.is_secret()).copied());
+    // `not-sensitive = "…"` overrides a security finding from the name (or from a loose
+    // national-ID shape), never sampled secrets.
+    let overridden = rule.not_sensitive.is_some();
+    let sensitive_sample = secret_sample.or_else(|| {
+        sampled
+            .as_ref()
+            .and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied())
+            .filter(|_| !overridden)
+    });
+    let by_name = match by_name {
+        Some(NameClass::Sensitive) if overridden => None,
+        other => other,
+    };
+    let personal_sample = sampled.as_ref().and_then(|found| {
         found
             .iter()
             .find(|finding| !finding.is_sensitive())
             .copied()
     });
     if by_name == Some(NameClass::Sensitive) || sensitive_sample.is_some() {
-        let why = match sensitive_sample {
-            Some(finding) if by_name != Some(NameClass::Sensitive) => {
-                format!("its sampled values look like {}", finding.describe())
-            }
-            _ => "its name marks it as security-sensitive".to_string(),
+        let (why, help) = match sensitive_sample {
+            Some(finding) if finding.is_secret() || by_name != Some(NameClass::Sensitive) => (
+                format!("its sampled values look like {}", finding.describe()),
+                "security-sensitive data must be anonymised whatever the reason: use `hash`, `redact`, `null` or `const`".to_string(),
+            ),
+            _ => (
+                "its name marks it as security-sensitive".to_string(),
+                format!(
+                    "use `hash`, `redact`, `null` or `const`; if the name misleads and the column holds no secret, \
+                     say why for reviewers: `{} = {{ keep = true, not-sensitive = \"…\" }}`",
+                    column.name
+                ),
+            ),
         };
         diagnostics.push(error(
             Code::SensitiveKept,
             format!("`{label}` is kept in clear but {why}"),
-            "security-sensitive data must be anonymised whatever the reason: use `hash`, `redact`, `null` or `const`".into(),
+            help,
         ));
         return;
     }
-    if rule.reason.is_some() {
+    if rule.reason.is_some() || overridden {
         return;
     }
     if by_name == Some(NameClass::Personal) || personal_sample.is_some() {
@@ -403,7 +425,7 @@ fn check_column(
             format!("`{label}` is kept in clear but {why}"),
             format!(
                 "anonymise it (e.g. `\"{}\"`), or justify it: `{} = {{ keep = true, reason = \"…\" }}`",
-                match crate::detect::suggest(&table.name, column, sampled).as_str() {
+                match crate::detect::suggest(&table.name, column, sampled.as_ref()).as_str() {
                     "keep" => "hash".to_string(),
                     transforming => transforming.to_string(),
                 },
