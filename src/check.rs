@@ -16,9 +16,6 @@ use crate::policy::validate::policy_table_name;
 use crate::policy::{Parsed, PolicyFile};
 use crate::schema::{self, Catalog, Table};
 
-/// How many non-null values `--sample` reads per text-like column.
-pub const SAMPLE_SIZE: i64 = 200;
-
 #[derive(Debug, Clone, Default)]
 pub struct CheckPolicyOptions {
     pub manifest_path: Option<PathBuf>,
@@ -373,46 +370,15 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
     let policy = read_policy(config)
         .map(|(parsed, _)| parsed.policy)
         .unwrap_or_default();
-    let mut samples = Samples::default();
-    for table in &catalog.tables {
-        if table.kind == schema::TableKind::Partitioned {
-            continue;
-        }
-        let rule = coverage::effective_rule(&policy, &catalog, &table.name);
-        if rule.is_some_and(|rule| rule.action == TableAction::Skip) {
-            continue;
-        }
-        for column in table
-            .columns
-            .iter()
-            .filter(|column| detect::is_sampled(column))
-        {
-            let rule_table = rule.map(|rule| &rule.table).unwrap_or(&table.name);
-            let kept_or_new =
-                match coverage::column_rule(&policy, &catalog, rule_table, &column.name) {
-                    Some(column_rule) => column_rule.is_keep(),
-                    None => true,
-                };
-            if !kept_or_new {
-                continue;
-            }
-            let sql = format!(
-                "SELECT {col}::text FROM {table} WHERE {col} IS NOT NULL LIMIT {SAMPLE_SIZE}",
-                col = crate::sql::quote_ident(&column.name),
-                table = table.name.quoted(),
-            );
-            let rows = client.query(sql.as_str(), &[]).data_context(
-                &table.name,
-                std::slice::from_ref(&column.name),
-                "failed to sample values",
-            )?;
-            // Partitions share their parent's rules: record findings under the table the rule names.
-            for row in rows {
-                let value: String = row.get(0);
-                samples.add(rule_table, &column.name, &value);
-            }
-        }
-    }
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .pg_context("failed to start a read-only transaction")?;
+    let samples = crate::sample::sample(
+        &mut client,
+        &policy,
+        &catalog,
+        crate::sample::Scope::KeptOrUnclassified,
+    )?;
     Ok((catalog, Some(samples)))
 }
 
