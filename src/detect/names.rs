@@ -228,8 +228,6 @@ const PEOPLE_TABLES: &[&str] = &[
     "contacts",
     "member",
     "members",
-    "account",
-    "accounts",
     "author",
     "authors",
     "patient",
@@ -252,6 +250,7 @@ const PEOPLE_TABLES: &[&str] = &[
     "guardian",
     "guardians",
     "supervisor",
+    "admin",
     "supervisors",
     "reviewer",
     "reviewers",
@@ -280,6 +279,10 @@ const SECRET_TABLE_WORDS: &[&str] = &[
     "credentials",
     "password",
     "passwords",
+    "invitation",
+    "invitations",
+    "invite",
+    "invites",
 ];
 const SECRET_TABLE_COLUMNS: &[&str] = &[
     "value",
@@ -342,7 +345,42 @@ const SECRET_WORDS: &[&str] = &[
     "cardnumber",
     "ccnumber",
     "crypted",
+    "salt",
 ];
+
+/// The last words a secret's name may end with: `reset_password_token`, `password_digest`,
+/// `otp_backup_codes`; `api_key_permissions` and `token_hint` describe a secret, they do not hold it.
+const SECRET_HEADS: &[&str] = &[
+    "value",
+    "hash",
+    "hashed",
+    "digest",
+    "data",
+    "number",
+    "numbers",
+    "no",
+    "num",
+    "code",
+    "codes",
+    "key",
+    "keys",
+    "seed",
+    "salt",
+    "crypt",
+    "encrypted",
+    "ciphertext",
+    "cipher",
+    "blob",
+    "string",
+    "raw",
+    "plain",
+    "plaintext",
+    "signature",
+];
+
+/// Words that make a name describe the outcome of checking a secret, not the secret:
+/// `cvv_response_code`, `otp_result`.
+const OUTCOME_WORDS: &[&str] = &["response", "result", "results", "check", "match", "matched"];
 
 /// `<word>_key` names a secret key; `public_key` does not.
 const KEY_QUALIFIERS: &[&str] = &[
@@ -464,17 +502,8 @@ const PERSONAL_WORDS: &[&str] = &[
     "marital",
     "resume",
     "cv",
-    "handle",
-    "homepage",
-    "website",
-    "twitter",
-    "linkedin",
-    "facebook",
-    "github",
-    "mastodon",
     "demographics",
     "salary",
-    "income",
     "wage",
     "diagnosis",
     "disability",
@@ -534,16 +563,26 @@ pub fn classify(table: &str, column: &str, kind: TypeKind) -> Option<NameClass> 
         // `avatar_url` and `website_url` still point at a person; `token_url` is an endpoint.
         let personal_url = ["url", "uri", "urls"].contains(&last)
             && concept.iter().any(|word| {
-                [
-                    "avatar", "photo", "picture", "homepage", "website", "profile", "twitter",
-                    "linkedin", "facebook", "github",
-                ]
-                .contains(&word.as_str())
+                ["avatar", "photo", "picture", "portrait", "profile"].contains(&word.as_str())
             });
         return personal_url.then_some(NameClass::Personal);
     }
     if ID_QUALIFIERS.contains(&last) {
         return identifier(concept, kind);
+    }
+    if last == "handle" {
+        let role = words.len() > 1 && PERSON_ROLES.contains(&words[words.len() - 2].as_str());
+        return (is_people_table(table) || role).then_some(NameClass::Personal);
+    }
+    let coordinate = |word: &String| {
+        ["latitude", "longitude", "lat", "lng", "lon", "geolocation"].contains(&word.as_str())
+    };
+    if concept.iter().any(coordinate) {
+        let personal = is_located_people_table(table)
+            || concept
+                .iter()
+                .any(|word| ["home", "user", "current", "last"].contains(&word.as_str()));
+        return (personal && kind != TypeKind::Bool).then_some(NameClass::Personal);
     }
     let class = concept_class(table, concept);
     weigh_type(class, concept, kind)
@@ -557,8 +596,33 @@ pub fn classify_name(table: &str, column: &str) -> Option<NameClass> {
 /// Whether `table` holds people (a bare `name` there is a person's name).
 pub fn is_people_table(table: &str) -> bool {
     words(table)
-        .iter()
-        .any(|word| PEOPLE_TABLES.contains(&word.as_str()))
+        .last()
+        .is_some_and(|word| PEOPLE_TABLES.contains(&word.as_str()))
+}
+
+/// Tables whose rows are about one person's whereabouts: coordinates there locate a person.
+fn is_located_people_table(table: &str) -> bool {
+    is_people_table(table)
+        || words(table).iter().any(|word| {
+            [
+                "address",
+                "addresses",
+                "login",
+                "logins",
+                "session",
+                "sessions",
+                "activity",
+                "activities",
+                "visit",
+                "visits",
+                "sign",
+                "checkin",
+                "checkins",
+                "device",
+                "devices",
+            ]
+            .contains(&word.as_str())
+        })
 }
 
 /// The class of the words before any qualifier.
@@ -588,9 +652,15 @@ fn concept_class(table: &str, concept: &[String]) -> Option<NameClass> {
         "country",
         "type",
     ]);
-    let secret = (has(SECRET_WORDS) && !has(&["public", "publishable"]))
+    if has(OUTCOME_WORDS) {
+        return None;
+    }
+    let secret_head = SECRET_WORDS.contains(&last) || SECRET_HEADS.contains(&last);
+    let secret = (has(SECRET_WORDS) && secret_head && !has(&["public", "publishable"]))
         || card_secret
-        || followed_by(KEY_QUALIFIERS, &["key", "keys"]) && !has(&["public", "publishable"])
+        || followed_by(KEY_QUALIFIERS, &["key", "keys"])
+            && secret_head
+            && !has(&["public", "publishable"])
         || followed_by(CODE_QUALIFIERS, &["code", "codes"])
         || followed_by(&["code"], &["verifier", "challenge"])
         || followed_by(
@@ -627,9 +697,12 @@ fn concept_class(table: &str, concept: &[String]) -> Option<NameClass> {
 /// A `…_id` column that is not a foreign key: identifiers of people stay classified.
 fn identifier(concept: &[String], kind: TypeKind) -> Option<NameClass> {
     let has = |list: &[&str]| concept.iter().any(|word| list.contains(&word.as_str()));
-    if has(&[
-        "national", "tax", "passport", "ssn", "nino", "social", "driver", "drivers", "vat",
-    ]) {
+    let last = concept.last().map(String::as_str).unwrap_or("");
+    if [
+        "national", "tax", "passport", "ssn", "nino", "security", "driver", "drivers", "vat",
+    ]
+    .contains(&last)
+    {
         return Some(NameClass::Sensitive);
     }
     if has(&["session", "cookie"]) && kind == TypeKind::Text {
@@ -644,6 +717,21 @@ fn identifier(concept: &[String], kind: TypeKind) -> Option<NameClass> {
 fn person_name(table: &str, words: &[String]) -> bool {
     match words {
         [_] => is_people_table(table),
+        // `display_name` and `full_name` name people in a table of people, products elsewhere.
+        [.., role, _]
+            if [
+                "display",
+                "full",
+                "legal",
+                "preferred",
+                "real",
+                "screen",
+                "nick",
+            ]
+            .contains(&role.as_str()) =>
+        {
+            is_people_table(table)
+        }
         [.., role, _] => PERSON_ROLES.contains(&role.as_str()),
         [] => false,
     }
@@ -816,6 +904,22 @@ mod tests {
             ("users", "last_sign_in_ip", Text, P),
             ("users", "current_sign_in_ip", Inet, P),
             ("users", "avatar_url", Text, P),
+            ("spree_products", "tax_category_id", Integer, None),
+            ("spree_variants", "primary_taxon_id", Integer, None),
+            ("spree_payments", "cvv_response_code", Text, None),
+            ("stripe_accounts", "stripe_publishable_key", Text, None),
+            ("oidc_api_key_roles", "api_key_permissions", Json, None),
+            ("organizations", "handle", Text, None),
+            ("users", "handle", Text, P),
+            ("versions", "full_name", Text, None),
+            ("users", "full_name", Text, P),
+            ("contact_types", "name", Text, None),
+            ("nodes", "latitude", Integer, None),
+            ("users", "home_lat", Decimal, P),
+            ("spree_addresses", "latitude", Decimal, P),
+            ("merchants", "website_url", Text, None),
+            ("employees", "tax_id", Text, S),
+            ("invitations", "code", Text, S),
         ]);
     }
 }

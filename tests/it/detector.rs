@@ -4,14 +4,14 @@
 use crate::support::{Project, TestDb};
 
 /// `accounts.extra` holds bcrypt hashes, `settings` e-mails inside JSON, `profile` phone numbers
-/// in XML, `hint` nothing sensitive behind a security-looking name.
+/// in XML, `auth_token` nothing sensitive behind a security-looking name.
 const SOURCE: &str = r#"
 CREATE TABLE accounts (
     id int PRIMARY KEY,
     extra text,
     settings jsonb,
     profile xml,
-    token_hint text,
+    auth_token text,
     label text
 );
 INSERT INTO accounts
@@ -95,7 +95,7 @@ id = "keep"
 extra = "keep"
 settings = "keep"
 profile = "keep"
-token_hint = { keep = true, not-sensitive = "a hint shown on the settings page, never a token" }
+auth_token = { keep = true, not-sensitive = "a hint shown on the settings page, never a token" }
 label = "keep"
 "#;
 
@@ -119,7 +119,7 @@ fn bare_keep_of_hashes_json_emails_and_xml_phones_is_refused_before_the_dev_data
         );
     }
     assert!(
-        !output.contains("token_hint"),
+        !output.contains("auth_token"),
         "the override is honoured: {output}"
     );
     assert!(!output.contains("`accounts.label`"), "{output}");
@@ -181,8 +181,8 @@ fn a_security_name_without_override_is_refused() {
     let setup = Setup::new("detector_name");
     let policy = KEEP_ALL_BARE
         .replace(
-            "token_hint = { keep = true, not-sensitive = \"a hint shown on the settings page, never a token\" }",
-            "token_hint = \"keep\"",
+            "auth_token = { keep = true, not-sensitive = \"a hint shown on the settings page, never a token\" }",
+            "auth_token = \"keep\"",
         )
         .replace("extra = \"keep\"", "extra = \"redact\"")
         .replace("settings = \"keep\"", "settings = \"null\"")
@@ -191,7 +191,7 @@ fn a_security_name_without_override_is_refused() {
     assert_ne!(code, 0, "{output}");
     assert!(
         output.contains(
-            "`accounts.token_hint` is kept in clear but its name marks it as security-sensitive"
+            "`accounts.auth_token` is kept in clear but its name marks it as security-sensitive"
         ),
         "{output}"
     );
