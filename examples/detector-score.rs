@@ -356,7 +356,7 @@ fn sql_value(table: &TableName, column: &Column, label: Label, row: usize) -> St
                 format!("{}.5", row + 1)
             }
         }
-        BaseType::Bool => (row % 2 == 0).to_string(),
+        BaseType::Bool => row.is_multiple_of(2).to_string(),
         BaseType::Date => format!("DATE '1970-01-01' + {}", 7000 + r % 12_000),
         BaseType::Timestamp | BaseType::Timestamptz => format!(
             "TIMESTAMP '2024-01-01' + interval '{} minutes'",
@@ -503,7 +503,7 @@ fn text_value(name: &str, label: Label, row: usize, r: u64, _json: bool) -> Stri
             } else if has(name, &["_ip", "ip_", "address"]) && has(name, &["ip"]) || name == "ip" {
                 format!("81.{}.{}.{}", r % 200 + 20, row % 250, r % 199 + 1)
             } else if has(name, &["zip", "postal", "postcode"]) {
-                if r % 2 == 0 {
+                if r.is_multiple_of(2) {
                     format!("{:05}", 10_000 + r % 89_999)
                 } else {
                     "SW1A 1AA".to_string()

@@ -181,7 +181,23 @@ pub fn suggest(table: &TableName, column: &Column, findings: Option<&BTreeSet<Fi
         Some(NameClass::Personal) => Some(by_personal_words(&table.name, &words, kind)),
         None => None,
     };
-    let Some(strategy) = by_value.or(by_name) else {
+    let free_text = kind == TypeKind::Text
+        && words.last().is_some_and(|last| {
+            [
+                "body",
+                "message",
+                "content",
+                "text",
+                "description",
+                "comment",
+                "comments",
+                "notes",
+                "note",
+                "memo",
+            ]
+            .contains(&last.as_str())
+        });
+    let Some(strategy) = by_value.or(by_name).or(free_text.then_some("redact")) else {
         return "keep".to_string();
     };
     if fits(strategy, column) {

@@ -678,7 +678,7 @@ fn concept_class(table: &str, concept: &[String]) -> Option<NameClass> {
         )
         || followed_by(&["account", "bank", "routing"], &["number", "no", "num"])
         || followed_by(&["recovery", "backup"], &["codes", "code"])
-        || (last != "" && is_secret_table(table) && SECRET_TABLE_COLUMNS.contains(&last));
+        || (!last.is_empty() && is_secret_table(table) && SECRET_TABLE_COLUMNS.contains(&last));
     if secret {
         return Some(NameClass::Sensitive);
     }

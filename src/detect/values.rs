@@ -84,8 +84,9 @@ impl Finding {
             | Finding::UrlCredentials
             | Finding::Iban
             | Finding::Email
+            | Finding::CardNumber
             | Finding::Document => 0,
-            Finding::CardNumber | Finding::StreetAddress | Finding::NationalId => 10,
+            Finding::StreetAddress | Finding::NationalId => 10,
             Finding::Phone | Finding::IpAddress | Finding::Postcode | Finding::PersonName => 30,
             Finding::Token => 50,
         }
@@ -640,9 +641,10 @@ fn is_person_name(value: &str) -> bool {
     if value.len() > 60 || value.bytes().any(|b| b.is_ascii_digit() || b == b'@') {
         return false;
     }
-    let (value, reversed) = match value.split_once(',') {
-        Some((last, first)) => (format!("{} {}", first.trim(), last.trim()), true),
-        None => (value.to_string(), false),
+    // `Smith, John` reads as `John Smith`.
+    let value = match value.split_once(',') {
+        Some((last, first)) => format!("{} {}", first.trim(), last.trim()),
+        None => value.to_string(),
     };
     let mut words: Vec<&str> = value.split_whitespace().collect();
     if let Some(first) = words.first()
@@ -651,7 +653,7 @@ fn is_person_name(value: &str) -> bool {
     {
         words.remove(0);
     }
-    if !(2..=4).contains(&words.len()) && !(reversed && words.len() == 2) {
+    if !(2..=4).contains(&words.len()) {
         return false;
     }
     let capitalised = words.iter().all(|word| {

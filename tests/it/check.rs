@@ -116,7 +116,7 @@ fn new_column_fails_and_fix_adds_it_as_todo() {
         password_digest = { const = "$2a$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW" }
         date_of_birth = { generalise = "year" }
         country = { keep = true, reason = "coarse, not identifying" }
-        nickname = "todo"  # suggested: keep
+        nickname = "todo"  # suggested: fake.username
 
         # Sessions are recreated on login.
         [sessions]
