@@ -1028,14 +1028,14 @@ mod tests {
     fn not_sensitive_overrides_are_listed_for_reviewers() {
         let parsed = crate::policy::parse(&[PolicyFile {
             path: PathBuf::from("/project/policy/oauth.toml"),
-            text: "[oauth_clients]\nid = \"keep\"\ntoken_secret_hint = { keep = true, not-sensitive = \"a label shown on the settings page\" }\n".into(),
+            text: "[oauth_clients]\nid = \"keep\"\napi_token = { keep = true, not-sensitive = \"a label shown on the settings page\" }\n".into(),
         }]);
         assert_eq!(parsed.diagnostics, Vec::new());
         let mut out = String::new();
         render_table(&mut out, &parsed.policy.tables[0], Path::new("/project"));
         assert!(
             out.contains(
-                "| `token_secret_hint` | security by name, overridden: not sensitive | keep | not sensitive: a label shown on the settings page |"
+                "| `api_token` | security by name, overridden: not sensitive | keep | not sensitive: a label shown on the settings page |"
             ),
             "{out}"
         );

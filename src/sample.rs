@@ -138,22 +138,13 @@ fn sample_sql(table: &Table, columns: &[&Column]) -> String {
         // Never analysed: guess from the size on disk.
         table.total_bytes / 100
     };
-    let sampling = if estimated_rows <= SMALL_TABLE_ROWS && table.total_bytes <= SMALL_TABLE_BYTES {
-        "ORDER BY random()".to_string()
+    let from = if estimated_rows <= SMALL_TABLE_ROWS && table.total_bytes <= SMALL_TABLE_BYTES {
+        format!("{} ORDER BY random()", table.name.quoted())
     } else {
         let percent = (300.0 * MAX_ROWS as f64 / estimated_rows.max(1) as f64).clamp(0.01, 100.0);
-        format!("TABLESAMPLE SYSTEM ({percent:.4})")
+        format!("{} TABLESAMPLE SYSTEM ({percent:.4})", table.name.quoted())
     };
-    let (sample_clause, order_clause) = if sampling.starts_with("TABLESAMPLE") {
-        (sampling, String::new())
-    } else {
-        (String::new(), sampling)
-    };
-    format!(
-        "SELECT {} FROM {} {sample_clause} {order_clause} LIMIT {MAX_ROWS}",
-        exprs.join(", "),
-        table.name.quoted()
-    )
+    format!("SELECT {} FROM {from} LIMIT {MAX_ROWS}", exprs.join(", "))
 }
 
 #[cfg(test)]
@@ -205,15 +196,15 @@ mod tests {
         assert_eq!(
             sample_sql(&table(500, 1 << 20), &refs),
             "SELECT \"note\"::text, array_to_json(\"tags\")::text, substring(\"photo\" from 1 for 16), \"doc\"::text \
-             FROM public.events  ORDER BY random() LIMIT 1000"
+             FROM \"public\".\"events\" ORDER BY random() LIMIT 1000"
         );
         assert_eq!(
             sample_sql(&table(30_000_000, 8 << 30), &refs[..1]),
-            "SELECT \"note\"::text FROM public.events TABLESAMPLE SYSTEM (0.0100)  LIMIT 1000"
+            "SELECT \"note\"::text FROM \"public\".\"events\" TABLESAMPLE SYSTEM (0.0100) LIMIT 1000"
         );
         assert_eq!(
             sample_sql(&table(-1, 1 << 30), &refs[..1]),
-            "SELECT \"note\"::text FROM public.events TABLESAMPLE SYSTEM (0.0279)  LIMIT 1000"
+            "SELECT \"note\"::text FROM \"public\".\"events\" TABLESAMPLE SYSTEM (0.0279) LIMIT 1000"
         );
     }
 }
