@@ -122,7 +122,7 @@ fn new_column_fails_and_fix_adds_it_as_todo() {
         [sessions]
         skip = true
         "#);
-    let added_users = "nickname = \"todo\"  # suggested: keep\n";
+    let added_users = "nickname = \"todo\"  # suggested: fake.username\n";
     let added_orders = "customer_email = \"todo\"  # suggested: fake.email\n";
     assert_eq!(
         users_after.replacen(added_users, "", 1),
