@@ -142,6 +142,7 @@ fn main() {
             strategy,
             unique,
             reason: None,
+            not_sensitive: None,
         };
         let mut transform = ColumnTransform::new(&rule, &column_type, format, &salt)
             .expect("bench transform builds");

@@ -16,9 +16,6 @@ use crate::policy::validate::policy_table_name;
 use crate::policy::{Parsed, PolicyFile};
 use crate::schema::{self, Catalog, Table};
 
-/// How many non-null values `--sample` reads per text-like column.
-pub const SAMPLE_SIZE: i64 = 200;
-
 #[derive(Debug, Clone, Default)]
 pub struct CheckPolicyOptions {
     /// The database whose schema the policy must cover (default: `source.staging`, if set).
@@ -323,44 +320,15 @@ fn read_database(url: &str, config: &Config, sample: bool) -> Result<(Catalog, O
     let policy = crate::config::read_policy(config)
         .map(|(parsed, _)| parsed.policy)
         .unwrap_or_default();
-    let mut samples = Samples::default();
-    let (plan, _) = crate::plan::resolve(&policy, &catalog);
-    for planned in plan.tables.iter().filter(|planned| planned.holds_rows()) {
-        if planned.action == crate::plan::Action::Skip {
-            continue;
-        }
-        let rule_table = planned.rules_from.as_ref().unwrap_or(&planned.table);
-        for planned_column in planned
-            .columns
-            .iter()
-            .filter(|planned_column| detect::is_sampled(&planned_column.column))
-        {
-            let column = &planned_column.column;
-            // Kept (in clear, not following a transformed key) or not classified yet.
-            let kept_or_new = planned_column
-                .rule
-                .as_ref()
-                .is_none_or(|rule| rule.is_keep());
-            if !kept_or_new {
-                continue;
-            }
-            let sql = format!(
-                "SELECT {col}::text FROM {table} WHERE {col} IS NOT NULL LIMIT {SAMPLE_SIZE}",
-                col = crate::sql::quote_ident(&column.name),
-                table = planned.table.quoted(),
-            );
-            let rows = client.query(sql.as_str(), &[]).data_context(
-                &planned.table,
-                std::slice::from_ref(&column.name),
-                "failed to sample values",
-            )?;
-            // Partitions share their parent's rules: record findings under the table the rule names.
-            for row in rows {
-                let value: String = row.get(0);
-                samples.add(rule_table, &column.name, &value);
-            }
-        }
-    }
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .pg_context("failed to start a read-only transaction")?;
+    let samples = crate::sample::sample(
+        &mut client,
+        &policy,
+        &catalog,
+        crate::sample::Scope::KeptOrUnclassified,
+    )?;
     Ok((catalog, Some(samples)))
 }
 
@@ -411,7 +379,7 @@ fn new_table_text(table: &Table, samples: Option<&Samples>, style: TodoStyle) ->
         let findings = samples.and_then(|samples| samples.get(&table.name, &column.name));
         text.push_str(&todo_line(
             &column.name,
-            &detect::suggest(&table.name, column, findings),
+            &detect::suggest(&table.name, column, findings.as_ref()),
             style,
         ));
     }
@@ -455,7 +423,7 @@ fn fix(
                 let findings = samples.and_then(|samples| samples.get(&table.name, &column.name));
                 (
                     column.name.clone(),
-                    detect::suggest(&table.name, column, findings),
+                    detect::suggest(&table.name, column, findings.as_ref()),
                 )
             })
             .collect();

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::detect::{NameClass, Samples, classify_name};
+use crate::detect::{NameClass, Samples, classify_column};
 use crate::diag::{Code, Diagnostic};
 use crate::plan::Plan;
 use crate::policy::model::{Policy, Rule, Strategy, TableAction, TableName, TableRule};
@@ -39,7 +39,15 @@ pub fn check(
             continue;
         }
         match policy.table(&table.name) {
-            Some(rule) => check_table(&plan, samples, context, table, rule, &mut diagnostics),
+            Some(rule) => check_table(
+                catalog,
+                &plan,
+                samples,
+                context,
+                table,
+                rule,
+                &mut diagnostics,
+            ),
             None if crate::plan::table_rule(policy, catalog, &table.name).is_some() => {}
             // A partition of a table in the catalog: reported (and fixed) through its parent.
             None if table
@@ -87,6 +95,7 @@ fn unclassified_table(table: &Table, context: &Context) -> Diagnostic {
 }
 
 fn check_table(
+    catalog: &Catalog,
     plan: &Plan,
     samples: &Samples,
     context: &Context,
@@ -99,8 +108,7 @@ fn check_table(
         TableAction::Skip => {}
         TableAction::KeepAll { .. } => {
             for column in &table.columns {
-                let by_name =
-                    classify_name(&table.name.name, &column.name) == Some(NameClass::Sensitive);
+                let by_name = classify_column(catalog, table, column) == Some(NameClass::Sensitive);
                 let sampled = samples
                     .get(&table.name, &column.name)
                     .and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied());
@@ -130,6 +138,7 @@ fn check_table(
             for column in &table.columns {
                 match rule.column(&column.name) {
                     Some(column_rule) => check_column(
+                        catalog,
                         plan,
                         samples,
                         table,
@@ -176,6 +185,7 @@ fn check_table(
 
 #[allow(clippy::too_many_arguments)]
 fn check_column(
+    catalog: &Catalog,
     plan: &Plan,
     samples: &Samples,
     table: &Table,
@@ -207,31 +217,53 @@ fn check_column(
     if !rule.is_keep() || follows_key {
         return;
     }
-    let by_name = classify_name(&table.name.name, &column.name);
+    let by_name = classify_column(catalog, table, column);
     let sampled = samples.get(&table.name, &column.name);
-    let sensitive_sample =
-        sampled.and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied());
-    let personal_sample = sampled.and_then(|found| {
+    let secret_sample = sampled
+        .as_ref()
+        .and_then(|found| found.iter().find(|finding| finding.is_secret()).copied());
+    // `not-sensitive = "…"` overrides a security finding from the name (or from a loose
+    // national-ID shape), never sampled secrets.
+    let overridden = rule.not_sensitive.is_some();
+    let sensitive_sample = secret_sample.or_else(|| {
+        sampled
+            .as_ref()
+            .and_then(|found| found.iter().find(|finding| finding.is_sensitive()).copied())
+            .filter(|_| !overridden)
+    });
+    let by_name = match by_name {
+        Some(NameClass::Sensitive) if overridden => None,
+        other => other,
+    };
+    let personal_sample = sampled.as_ref().and_then(|found| {
         found
             .iter()
             .find(|finding| !finding.is_sensitive())
             .copied()
     });
     if by_name == Some(NameClass::Sensitive) || sensitive_sample.is_some() {
-        let why = match sensitive_sample {
-            Some(finding) if by_name != Some(NameClass::Sensitive) => {
-                format!("its sampled values look like {}", finding.describe())
-            }
-            _ => "its name marks it as security-sensitive".to_string(),
+        let (why, help) = match sensitive_sample {
+            Some(finding) if finding.is_secret() || by_name != Some(NameClass::Sensitive) => (
+                format!("its sampled values look like {}", finding.describe()),
+                "security-sensitive data must be anonymised whatever the reason: use `hash`, `redact`, `null` or `const`".to_string(),
+            ),
+            _ => (
+                "its name marks it as security-sensitive".to_string(),
+                format!(
+                    "use `hash`, `redact`, `null` or `const`; if the name misleads and the column holds no secret, \
+                     say why for reviewers: `{} = {{ keep = true, not-sensitive = \"…\" }}`",
+                    column.name
+                ),
+            ),
         };
         diagnostics.push(error(
             Code::SensitiveKept,
             format!("`{label}` is kept in clear but {why}"),
-            "security-sensitive data must be anonymised whatever the reason: use `hash`, `redact`, `null` or `const`".into(),
+            help,
         ));
         return;
     }
-    if rule.reason.is_some() {
+    if rule.reason.is_some() || overridden {
         return;
     }
     if by_name == Some(NameClass::Personal) || personal_sample.is_some() {
@@ -246,7 +278,7 @@ fn check_column(
             format!("`{label}` is kept in clear but {why}"),
             format!(
                 "anonymise it (e.g. `\"{}\"`), or justify it: `{} = {{ keep = true, reason = \"…\" }}`",
-                match crate::detect::suggest(&table.name, column, sampled).as_str() {
+                match crate::detect::suggest(&table.name, column, sampled.as_ref()).as_str() {
                     "keep" => "hash".to_string(),
                     transforming => transforming.to_string(),
                 },

@@ -23,6 +23,7 @@ pub mod policydoc;
 pub mod progress;
 pub mod pull;
 pub mod rowcodec;
+pub mod sample;
 pub mod schema;
 pub mod seed;
 pub mod sql;

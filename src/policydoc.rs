@@ -590,7 +590,10 @@ fn render_tables(out: &mut String, policy: &Policy, project_dir: &Path) {
          numbers: always anonymised), **personal** (names, contact details, dates of birth, IP addresses, \
          free text about people: anonymised unless a reason is written), **personal (by rule)** (not \
          flagged by its name, but the policy anonymises it, so it is treated as personal), **safe** \
-         (nothing personal by its name, copied as is). Classes come from column names.\n\n",
+         (nothing personal by its name, copied as is). Classes come from column names; before every pull \
+         the kept columns' values are sampled too, and a column whose values look like secrets is refused \
+         whatever its name. **security by name, overridden** marks a column kept with \
+         `not-sensitive = \"…\"`: its name looked security-sensitive and a reviewer accepted why it is not.\n\n",
     );
     let mut used: Vec<&'static str> = Vec::new();
     for table in &tables {
@@ -673,6 +676,9 @@ fn render_table(out: &mut String, table: &TableRule, project_dir: &Path) {
 /// `security`, `personal`, `personal (by rule)` or `safe`.
 fn classify(table: &str, column: &str, rule: &Rule) -> &'static str {
     match classify_name(table, column) {
+        Some(NameClass::Sensitive) if rule.not_sensitive.is_some() => {
+            "security by name, overridden: not sensitive"
+        }
         Some(NameClass::Sensitive) => "security",
         Some(NameClass::Personal) => "personal",
         None if !rule.is_keep() => "personal (by rule)",
@@ -746,6 +752,9 @@ fn reasons(rule: &Rule) -> String {
     let mut parts = Vec::new();
     if let Some(reason) = &rule.reason {
         parts.push(one_line(reason));
+    }
+    if let Some(why) = &rule.not_sensitive {
+        parts.push(format!("not sensitive: {}", one_line(why)));
     }
     if let Strategy::Json(paths) = &rule.strategy {
         for path in paths {
@@ -1014,12 +1023,30 @@ mod tests {
     }
 
     #[test]
+    fn not_sensitive_overrides_are_listed_for_reviewers() {
+        let parsed = crate::policy::parse(&[PolicyFile {
+            path: PathBuf::from("/project/policy/oauth.toml"),
+            text: "[oauth_clients]\nid = \"keep\"\napi_token = { keep = true, not-sensitive = \"a label shown on the settings page\" }\n".into(),
+        }]);
+        assert_eq!(parsed.diagnostics, Vec::new());
+        let mut out = String::new();
+        render_table(&mut out, &parsed.policy.tables[0], Path::new("/project"));
+        assert!(
+            out.contains(
+                "| `api_token` | security by name, overridden: not sensitive | keep | not sensitive: a label shown on the settings page |"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn classes() {
         let keep = Rule::keep();
         let hash = Rule {
             strategy: Strategy::Hash,
             unique: false,
             reason: None,
+            not_sensitive: None,
         };
         assert_eq!(classify("users", "api_token", &hash), "security");
         assert_eq!(classify("users", "email", &hash), "personal");

@@ -95,6 +95,10 @@ pub struct PullOptions {
     pub audit_log: Option<PathBuf>,
     /// With `plan_only` from a production source: why the policy planned is not the reviewed one.
     pub unreviewed: Option<String>,
+    /// The policy files' text, so that a refusal points at file:line (pull-prod fills it in).
+    pub policy_sources: Sources,
+    /// Paths in refusals print relative to this folder.
+    pub project_dir: Option<PathBuf>,
 }
 
 /// Seconds spent in each named phase, in order.
@@ -105,7 +109,7 @@ pub type Phases = Vec<(&'static str, f64)>;
 pub struct PullSummary {
     pub plan: Vec<TablePlan>,
     pub copied: Vec<TableCopied>,
-    /// Seconds spent in each phase: schema, data, post-data, swap.
+    /// Seconds spent in each phase: sample, schema, data, post-data, swap.
     pub phases: Phases,
     /// The source role could write (a warning was printed).
     pub source_could_write: bool,
@@ -170,6 +174,13 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         &catalog,
         &request.source_name,
     )?;
+    // G10: the kept columns' values, sampled in this snapshot, before anything is written.
+    let mut sample_phase = Vec::new();
+    if !request.options.plan_only {
+        let started = Instant::now();
+        refuse_sensitive_values(&mut coordinator, request, &catalog)?;
+        sample_phase.push(("sample", started.elapsed().as_secs_f64()));
+    }
     let source_major = target::server_major(&mut coordinator)?;
 
     let (admin, binary) = match &request.destination {
@@ -243,7 +254,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     Ok(PullSummary {
         plan,
         copied,
-        phases,
+        phases: sample_phase.into_iter().chain(phases).collect(),
         source_could_write,
         subset_rows: Vec::new(),
         written: Some(written),
@@ -476,6 +487,42 @@ fn build(
     }
     phases.push(("post-data", started.elapsed().as_secs_f64()));
     Ok((copied, phases))
+}
+
+/// G10: sample every column the policy keeps, in the snapshot `client` holds, and refuse when
+/// the values look sensitive where the names did not say so. The refusal is check-policy's
+/// diagnostic (file:line, code, column), never a value.
+fn refuse_sensitive_values(
+    client: &mut Client,
+    request: &PullRequest,
+    catalog: &Catalog,
+) -> Result<()> {
+    let policy = &request.policy;
+    let samples = crate::sample::sample(client, policy, catalog, crate::sample::Scope::Kept)?;
+    let context = crate::coverage::Context::default();
+    let by_names = crate::coverage::check(policy, catalog, None, &context);
+    let mut by_values: Vec<Diagnostic> =
+        crate::coverage::check(policy, catalog, Some(&samples), &context)
+            .into_iter()
+            .filter(|diagnostic| diagnostic.is_error() && !by_names.contains(diagnostic))
+            .collect();
+    if by_values.is_empty() {
+        return Ok(());
+    }
+    diag::sort(&mut by_values);
+    let project_dir = request.options.project_dir.clone().unwrap_or_default();
+    bail!(
+        "refusing to pull from `{}`: sampled values of columns the policy keeps in clear look sensitive \
+         (nothing was written):\n{}",
+        request.source_name,
+        diag::render(
+            &by_values,
+            &request.options.policy_sources,
+            &project_dir,
+            diag::Format::Human
+        )
+        .trim_end()
+    )
 }
 
 /// Open the coordinating source session: read-only for good (G4).
@@ -911,6 +958,11 @@ pub fn pull_prod(
         },
         options: PullOptions {
             unreviewed: if is_production { unreviewed } else { None },
+            policy_sources: files
+                .iter()
+                .map(|file| (file.path.clone(), file.text.clone()))
+                .collect(),
+            project_dir: Some(config.project_dir.clone()),
             ..options.pull.clone()
         },
     };

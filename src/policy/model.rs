@@ -88,6 +88,9 @@ pub struct Rule {
     pub unique: bool,
     /// `reason = "…"`: why a personal-looking column may be kept in clear.
     pub reason: Option<String>,
+    /// `not-sensitive = "…"`: why a column whose name looks security-sensitive is not (a
+    /// reviewer-visible override of a name-only finding; never of sampled secrets).
+    pub not_sensitive: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -301,6 +304,7 @@ impl Rule {
             strategy,
             unique: false,
             reason: None,
+            not_sensitive: None,
         }
     }
 

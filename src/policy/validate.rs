@@ -65,7 +65,7 @@ pub const STRATEGY_KEYS: &[&str] = &[
     "todo",
 ];
 /// Modifier keys of the long form.
-pub const MODIFIER_KEYS: &[&str] = &["unique", "reason", "locale", "min", "max"];
+pub const MODIFIER_KEYS: &[&str] = &["unique", "reason", "not-sensitive", "locale", "min", "max"];
 const SHORT_FORMS: &[&str] = &[
     "keep",
     "null",
@@ -578,11 +578,7 @@ fn list(names: &[&str]) -> String {
 fn parse_rule(ctx: &mut Ctx, what: &str, item: &Item, key_span: &Range<usize>) -> Option<Rule> {
     let span = value_span(item, key_span);
     if let Some(text) = item.as_str() {
-        return parse_short(ctx, what, text, span).map(|strategy| Rule {
-            strategy,
-            unique: false,
-            reason: None,
-        });
+        return parse_short(ctx, what, text, span).map(Rule::new);
     }
     if let Some(table) = item.as_table_like() {
         return parse_long(ctx, what, table, span);
@@ -680,6 +676,7 @@ fn parse_long(
     let mut strategies: Vec<(&str, Range<usize>, &Item)> = Vec::new();
     let mut unique = false;
     let mut reason = None;
+    let mut not_sensitive = None;
     let mut locale = None;
     let mut bounds: [Option<(String, Range<usize>)>; 2] = [None, None];
     for (key_text, value) in table.iter() {
@@ -708,6 +705,20 @@ fn parse_long(
                         Code::InvalidValue,
                         vspan,
                         format!("`{what}.reason` must be a non-empty string"),
+                        None,
+                    );
+                }
+            },
+            "not-sensitive" => match value.as_str() {
+                Some(text) if !text.trim().is_empty() => {
+                    not_sensitive = Some((text.to_string(), key_span.clone()));
+                }
+                _ => {
+                    ok = false;
+                    ctx.error(
+                        Code::InvalidValue,
+                        vspan,
+                        format!("`{what}.not-sensitive` must be a non-empty string: why the column holds no secret"),
                         None,
                     );
                 }
@@ -810,6 +821,17 @@ fn parse_long(
             Some("use `hash` or `fake` for unique columns".to_string()),
         );
     }
+    if let Some((_, key_span)) = &not_sensitive
+        && !matches!(strategy, Strategy::Keep)
+    {
+        ok = false;
+        ctx.error(
+            Code::InvalidValue,
+            key_span.clone(),
+            format!("`{what}.not-sensitive` only applies to `keep`"),
+            Some("a transformed column needs no override: remove `not-sensitive`".to_string()),
+        );
+    }
     if !ok {
         return None;
     }
@@ -828,6 +850,7 @@ fn parse_long(
         strategy,
         unique,
         reason,
+        not_sensitive: not_sensitive.map(|(text, _)| text),
     })
 }
 
@@ -1327,6 +1350,16 @@ l = { generalise = { bucket = 10 } }
 m = { shift = { days = 30 } }
 n = { mask = { keep_last = 4 } }
 o = { json = { "$.contact.email" = "fake.email", "$.items[*].ip" = { fake = "ipv4" }, "$.theme" = "keep" } }
+"#
+    );
+    case!(
+        not_sensitive_override,
+        r#"
+[users]
+a = { keep = true, not-sensitive = "a display label, not a token" }
+b = { keep = true, not-sensitive = "" }
+c = { hash = true, not-sensitive = "only keep takes an override" }
+d = { keep = true, not_sensitive = "misspelt" }
 "#
     );
     case!(

@@ -134,6 +134,7 @@ impl ColumnTransform {
                     strategy: Strategy::Null,
                     unique: false,
                     reason: None,
+                    not_sensitive: None,
                 };
                 Scalar::new(&null_rule, &elem_ty, salt)?
             }

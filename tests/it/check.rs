@@ -116,13 +116,13 @@ fn new_column_fails_and_fix_adds_it_as_todo() {
         password_digest = { const = "$2a$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW" }
         date_of_birth = { generalise = "year" }
         country = { keep = true, reason = "coarse, not identifying" }
-        nickname = "todo"  # suggested: keep
+        nickname = "todo"  # suggested: fake.username
 
         # Sessions are recreated on login.
         [sessions]
         skip = true
         "#);
-    let added_users = "nickname = \"todo\"  # suggested: keep\n";
+    let added_users = "nickname = \"todo\"  # suggested: fake.username\n";
     let added_orders = "customer_email = \"todo\"  # suggested: fake.email\n";
     assert_eq!(
         users_after.replacen(added_users, "", 1),

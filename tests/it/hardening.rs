@@ -61,6 +61,7 @@ fn policy_for(source_url: &str, nulls: &[(&str, &str)]) -> Policy {
                                 },
                                 unique: false,
                                 reason: None,
+                                not_sensitive: None,
                             },
                             origin: Origin::default(),
                         }

@@ -4,6 +4,7 @@
 mod check;
 mod conditions;
 mod demo;
+mod detector;
 mod doc;
 mod dump;
 mod fit;

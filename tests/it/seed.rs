@@ -27,6 +27,7 @@ fn column_rule(column: &str, strategy: Strategy) -> ColumnRule {
             strategy,
             unique: false,
             reason: None,
+            not_sensitive: None,
         },
         origin: Origin::default(),
     }

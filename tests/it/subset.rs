@@ -28,7 +28,7 @@ referred_by = "keep"
 follow = "users"
 id = "keep"
 user_id = "keep"
-line = "keep"
+line = { keep = true, reason = "test fixture: made-up street lines" }
 
 [orders]
 follow = "users"
