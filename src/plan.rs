@@ -12,9 +12,10 @@ use crate::diag::{Code, Diagnostic};
 use crate::policy::model::{
     FakeKind, Generalise, Origin, Policy, Rule, Strategy, TableAction, TableName, TableRule,
 };
+pub use crate::policy::model::{strategy_name, type_problem};
 use crate::policy::validate::{column_key, policy_table_name, short_strategy};
 use crate::schema::{Catalog, Column, Table, TableKind};
-use crate::sqltype::{BaseType, SqlType};
+use crate::sqltype::BaseType;
 use crate::transform::{ColumnTransform, Format, Salt};
 
 /// How deep a foreign key is followed to the key it references (a key of a key of …).
@@ -589,76 +590,12 @@ pub fn rule_toml(rule: &Rule) -> Option<String> {
     })
 }
 
-/// Why `strategy` cannot apply to a column of type `sql_type`, if it cannot.
-pub fn type_problem(strategy: &Strategy, sql_type: &SqlType) -> Option<String> {
-    let base = &sql_type.base;
-    let textual = base.is_textual();
-    let ok = match strategy {
-        Strategy::Keep | Strategy::Null | Strategy::Redact | Strategy::Todo { .. } => true,
-        Strategy::Hash => *base != BaseType::Bool,
-        Strategy::Const(text) => match base {
-            _ if sql_type.array => true,
-            b if b.is_integer() => text.parse::<i64>().is_ok(),
-            BaseType::Numeric | BaseType::Float4 | BaseType::Float8 => text.parse::<f64>().is_ok(),
-            BaseType::Bool => matches!(text.as_str(), "true" | "false" | "t" | "f"),
-            BaseType::Enum => {
-                sql_type.enum_labels.is_empty() || sql_type.enum_labels.contains(text)
-            }
-            _ => true,
-        },
-        Strategy::Fake(spec) => match spec.kind {
-            FakeKind::Ipv4 | FakeKind::Ipv6 => {
-                textual || matches!(base, BaseType::Inet | BaseType::Cidr)
-            }
-            FakeKind::Uuid => textual || *base == BaseType::Uuid,
-            FakeKind::Date | FakeKind::DateOfBirth => textual || base.is_temporal(),
-            _ => textual,
-        },
-        Strategy::Generalise(Generalise::Month | Generalise::Year) => base.is_temporal(),
-        Strategy::Generalise(Generalise::Bucket(_)) => base.is_numeric(),
-        Strategy::Shift { .. } => base.is_temporal(),
-        Strategy::Mask { .. } => textual,
-        Strategy::Json(_) => matches!(base, BaseType::Json | BaseType::Jsonb),
-        Strategy::Xml(_) => matches!(base, BaseType::Other(name) if name == "xml"),
-    };
-    (!ok).then(|| match strategy {
-        Strategy::Const(_) => format!(
-            "the constant does not fit the column type `{}`",
-            sql_type.display
-        ),
-        other => format!(
-            "`{}` does not apply to the column type `{}`",
-            strategy_name(other),
-            sql_type.display
-        ),
-    })
-}
-
-/// The name a strategy is written with, for messages.
-pub fn strategy_name(strategy: &Strategy) -> String {
-    match strategy {
-        Strategy::Keep => "keep".into(),
-        Strategy::Null => "null".into(),
-        Strategy::Redact => "redact".into(),
-        Strategy::Const(_) => "const".into(),
-        Strategy::Hash => "hash".into(),
-        Strategy::Fake(spec) => format!("fake.{}", spec.kind.name()),
-        Strategy::Generalise(Generalise::Month) => "generalise.month".into(),
-        Strategy::Generalise(Generalise::Year) => "generalise.year".into(),
-        Strategy::Generalise(Generalise::Bucket(_)) => "generalise.bucket".into(),
-        Strategy::Shift { .. } => "shift".into(),
-        Strategy::Mask { .. } => "mask".into(),
-        Strategy::Json(_) => "json".into(),
-        Strategy::Xml(_) => "xml".into(),
-        Strategy::Todo { .. } => "todo".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::policy::validate::{PolicyFile, parse};
     use crate::schema::ForeignKey;
+    use crate::sqltype::SqlType;
 
     fn name(text: &str) -> TableName {
         TableName::new("public", text)

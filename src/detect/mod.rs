@@ -305,7 +305,7 @@ fn fits(name: &str, column: &Column) -> bool {
             })
         }
     };
-    crate::plan::type_problem(&strategy, &column.sql_type).is_none()
+    crate::policy::model::type_problem(&strategy, &column.sql_type).is_none()
         && !(column.sql_type.array && matches!(strategy, Strategy::Fake(_)))
 }
 
