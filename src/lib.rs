@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod checkexpr;
 pub mod cli;
 pub mod condition;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod diag;
 pub mod dumpfile;
 pub mod fault;
 pub mod gate;
+pub mod guard;
 pub mod pgerror;
 pub mod pipeline;
 pub mod policy;

@@ -100,15 +100,8 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     conn::enforce_min_tls(&mut request.source, &request.source_name)?;
     let request = &request;
     let progress = TableProgress::new(request.options.quiet);
-    if request.options.to_file.is_none()
-        && !request.target.is_local()
-        && !request.options.allow_remote_target
-    {
-        bail!(
-            "refusing to load `{}`: the dev database is not on this machine; pass `--allow-remote-target` \
-             if that is really what you want",
-            request.target
-        );
+    if request.options.to_file.is_none() {
+        crate::guard::refuse_remote_target(&request.target, request.options.allow_remote_target)?;
     }
 
     // The source: read-only session, one exported snapshot for schema, data and sequences (G4).
@@ -175,7 +168,13 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     }
 
     let mut admin = target::connect_admin(&request.target)?;
-    refuse_same_database(&mut coordinator, &mut admin, &request.target)?;
+    crate::guard::refuse_source_session(
+        &mut coordinator,
+        &request.source_name,
+        &mut admin,
+        &request.target,
+        "pull",
+    )?;
     let target_major = target::server_major(&mut admin)?;
 
     let plan = pipeline::plan_tables(
@@ -383,45 +382,6 @@ fn role_can_write(client: &mut Client) -> Result<bool> {
         )
         .pg_context("failed to check the source role's privileges")?;
     Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
-}
-
-/// The target is the source when both sessions reach the same cluster and database, as the
-/// servers themselves say (not the connection strings).
-fn refuse_same_database(
-    source: &mut Client,
-    target_admin: &mut Client,
-    target: &Settings,
-) -> Result<()> {
-    let identity = |client: &mut Client| -> Result<String> {
-        let row = client
-            .query_one(
-                "SELECT coalesce((SELECT system_identifier::text FROM pg_control_system()), '') || '/' || \
-                        pg_postmaster_start_time()::text || '/' || current_setting('port')",
-                &[],
-            )
-            .or_else(|_| {
-                client.query_one(
-                    "SELECT pg_postmaster_start_time()::text || '/' || current_setting('port')",
-                    &[],
-                )
-            })
-            .pg_context("failed to identify the server")?;
-        Ok(row.get(0))
-    };
-    let source_server = identity(source)?;
-    let target_server = identity(target_admin)?;
-    let source_db: String = source
-        .query_one("SELECT current_database()", &[])
-        .pg_context("failed to identify the source database")?
-        .get(0);
-    if source_server == target_server && source_db == target.dbname {
-        bail!(
-            "refusing to pull: the dev database `{}` is the source database itself (same server, same database); \
-             point `target` at your own development database",
-            target.dbname
-        );
-    }
-    Ok(())
 }
 
 /// Count the rows of every subset table, read-only, in the coordinator's snapshot.
@@ -792,6 +752,14 @@ pub fn pull_prod(options: &PullProdOptions) -> Result<PullSummary> {
             ..options.pull.clone()
         },
     };
+    if request.options.to_file.is_none() {
+        // Every other configured source is protected too (a staging pull into production).
+        crate::guard::refuse_protected(
+            &crate::guard::configured_sources(config, Some(source_name)),
+            &request.target,
+            "pull",
+        )?;
+    }
     let summary = run(&request)?;
     if source_name == "staging" && !request.options.plan_only {
         record_staging_run(&config.project, &policy_sha256)?;
