@@ -1,6 +1,8 @@
-//! CHECK constraints, domain checks and partition bounds as seed-dev needs them: PostgreSQL's
-//! deparsed expressions (`pg_get_constraintdef`, `pg_get_partition_constraintdef`) read into
-//! facts about columns. Pure: text in, facts out; anything not understood is left out.
+//! CHECK constraints, domain checks and partition bounds for seed-dev: PostgreSQL's deparsed
+//! expressions (`pg_get_constraintdef`, `pg_get_partition_constraintdef`) read into facts, then
+//! value shapes per column. Pure: text in, shapes out; what is not understood gives nothing.
+
+use crate::sqltype::{BaseType, SqlType};
 
 /// A comparison operator, as written between two operands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,46 @@ pub fn read(definition: &str) -> Vec<Fact> {
     let mut facts = Vec::new();
     facts_of(&expr, &mut facts);
     facts
+}
+
+/// A domain's facts about `VALUE`, as facts about `column`.
+pub fn for_column(facts: &[Fact], column: &str) -> Vec<Fact> {
+    let rename = |name: &String| {
+        if name == "VALUE" {
+            column.to_string()
+        } else {
+            name.clone()
+        }
+    };
+    facts
+        .iter()
+        .map(|fact| match fact {
+            Fact::OneOf { column, values } => Fact::OneOf {
+                column: rename(column),
+                values: values.clone(),
+            },
+            Fact::Bound { column, op, bound } => Fact::Bound {
+                column: rename(column),
+                op: *op,
+                bound: bound.clone(),
+            },
+            Fact::Cross { left, op, right } => Fact::Cross {
+                left: rename(left),
+                op: *op,
+                right: rename(right),
+            },
+            Fact::Length { column, op, n } => Fact::Length {
+                column: rename(column),
+                op: *op,
+                n: *n,
+            },
+            Fact::Null { column, null } => Fact::Null {
+                column: rename(column),
+                null: *null,
+            },
+            Fact::ExactlyOne(columns) => Fact::ExactlyOne(columns.iter().map(rename).collect()),
+        })
+        .collect()
 }
 
 /// A parsed expression: only the shapes facts come from are told apart.
@@ -269,6 +311,295 @@ fn literal_of(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Literal(text) => Some(text.clone()),
         _ => None,
+    }
+}
+
+/// How values of an ordered type are counted: whole numbers, days, or seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordinal {
+    Integer,
+    /// `numeric`, `real`, `double precision`: whole numbers are generated.
+    Decimal,
+    /// Days since 2000-01-01.
+    Date,
+    /// Seconds since 2000-01-01 00:00:00 UTC.
+    Timestamp,
+}
+
+impl Ordinal {
+    pub fn of(sql_type: &SqlType) -> Option<Ordinal> {
+        if sql_type.array {
+            return None;
+        }
+        Some(match &sql_type.base {
+            BaseType::Int2 | BaseType::Int4 | BaseType::Int8 => Ordinal::Integer,
+            BaseType::Numeric | BaseType::Float4 | BaseType::Float8 => Ordinal::Decimal,
+            BaseType::Date => Ordinal::Date,
+            BaseType::Timestamp | BaseType::Timestamptz => Ordinal::Timestamp,
+            _ => return None,
+        })
+    }
+
+    /// Where generated values start when nothing says otherwise: 1, or 2020-01-01.
+    pub fn default_low(self) -> i64 {
+        match self {
+            Ordinal::Integer | Ordinal::Decimal => 1,
+            Ordinal::Date => DAYS_2000_TO_2020,
+            Ordinal::Timestamp => DAYS_2000_TO_2020 * 86_400,
+        }
+    }
+
+    /// A literal in this unit, rounded towards the inside of `op`'s side.
+    fn units(self, literal: &str, op: Op) -> Option<i64> {
+        match self {
+            Ordinal::Integer | Ordinal::Decimal => {
+                let value: f64 = literal.parse().ok()?;
+                if !value.is_finite() {
+                    return None;
+                }
+                Some(match op {
+                    Op::Gt => value.floor() as i64 + 1,
+                    Op::Ge => value.ceil() as i64,
+                    Op::Lt => value.ceil() as i64 - 1,
+                    _ => value.floor() as i64,
+                })
+            }
+            Ordinal::Date => {
+                let days = i64::from(crate::transform::parse_date(literal.get(..10)?)?);
+                // A timestamp literal compared with a date: its day, moved inside a strict bound.
+                Some(match op {
+                    Op::Gt => days + 1,
+                    Op::Lt => days - 1,
+                    _ => days,
+                })
+            }
+            Ordinal::Timestamp => {
+                let micros = crate::transform::parse_timestamp(literal)?;
+                let seconds = micros.div_euclid(1_000_000);
+                Some(match op {
+                    Op::Gt => seconds + 1,
+                    Op::Lt => seconds - 1,
+                    _ => seconds,
+                })
+            }
+        }
+    }
+}
+
+/// Days from 2000-01-01 to 2020-01-01.
+const DAYS_2000_TO_2020: i64 = 7_305;
+
+/// How one column's values must look, from the facts about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Values to pick from (IN lists, `= ANY`, list partitions, `= literal`).
+    pub choices: Option<Vec<String>>,
+    /// Inclusive bounds in the column's `Ordinal` units.
+    pub low: Option<i64>,
+    pub high: Option<i64>,
+    pub min_len: Option<usize>,
+    pub max_len: Option<usize>,
+    /// `Some(true)`: must be NULL; `Some(false)`: must hold a value.
+    pub null: Option<bool>,
+    /// Steps above the other columns it is compared with (`a < b`: b is one step up).
+    pub shift: i64,
+    /// The largest shift among the columns compared with this one (range left free for them).
+    pub shift_room: i64,
+}
+
+impl Shape {
+    /// Nothing constrains the column beyond its type.
+    pub fn is_free(&self) -> bool {
+        self == &Shape::default()
+    }
+}
+
+/// Shapes for `columns` (name and type) from `facts`; a domain's `VALUE` facts must already
+/// be renamed to the column. `now` is seconds since 2000-01-01 UTC.
+pub fn shapes(columns: &[(&str, &SqlType)], facts: &[Fact], now: i64) -> Vec<Shape> {
+    let mut shapes = vec![Shape::default(); columns.len()];
+    let position = |name: &str| columns.iter().position(|(column, _)| *column == name);
+    let ordinal = |idx: usize| Ordinal::of(columns[idx].1);
+    let mut cross = Vec::new();
+    for fact in facts {
+        match fact {
+            Fact::OneOf { column, values } => {
+                if let Some(idx) = position(column) {
+                    let shape = &mut shapes[idx];
+                    shape.choices = Some(match shape.choices.take() {
+                        // Two lists: what both allow (else the newer one).
+                        Some(old) => {
+                            let both: Vec<String> =
+                                old.iter().filter(|v| values.contains(v)).cloned().collect();
+                            if both.is_empty() {
+                                values.clone()
+                            } else {
+                                both
+                            }
+                        }
+                        None => values.clone(),
+                    });
+                }
+            }
+            Fact::Bound { column, op, bound } => {
+                let Some(idx) = position(column) else {
+                    continue;
+                };
+                let shape = &mut shapes[idx];
+                match (ordinal(idx), bound) {
+                    (Some(kind), Bound::Literal(literal)) => {
+                        if let Some(units) = kind.units(literal, *op) {
+                            narrow(shape, *op, units);
+                        }
+                    }
+                    (Some(kind), Bound::Now) => {
+                        let (now, margin) = match kind {
+                            Ordinal::Date => (now.div_euclid(86_400), 1),
+                            Ordinal::Timestamp => (now, 86_400),
+                            _ => continue,
+                        };
+                        match op {
+                            Op::Lt | Op::Le => narrow(shape, Op::Le, now - margin),
+                            Op::Gt | Op::Ge => narrow(shape, Op::Ge, now + margin),
+                            _ => {}
+                        }
+                    }
+                    (None, Bound::Literal(literal)) if literal.is_empty() && *op == Op::Ne => {
+                        shape.min_len = Some(shape.min_len.unwrap_or(0).max(1));
+                    }
+                    _ => {}
+                }
+            }
+            Fact::Length { column, op, n } => {
+                let Some(idx) = position(column) else {
+                    continue;
+                };
+                let n = (*n).max(0) as usize;
+                let shape = &mut shapes[idx];
+                let (min, max) = match op {
+                    Op::Gt => (Some(n + 1), None),
+                    Op::Ge => (Some(n), None),
+                    Op::Lt => (None, Some(n.saturating_sub(1))),
+                    Op::Le => (None, Some(n)),
+                    Op::Eq => (Some(n), Some(n)),
+                    Op::Ne => (None, None),
+                };
+                if let Some(min) = min {
+                    shape.min_len = Some(shape.min_len.unwrap_or(0).max(min));
+                }
+                if let Some(max) = max {
+                    shape.max_len = Some(shape.max_len.map_or(max, |old| old.min(max)));
+                }
+            }
+            Fact::Null { column, null } => {
+                if let Some(idx) = position(column) {
+                    shapes[idx].null = Some(*null);
+                }
+            }
+            Fact::ExactlyOne(names) => {
+                let idxs: Vec<usize> = names.iter().filter_map(|name| position(name)).collect();
+                // The first one keeps its value, unless another one is required.
+                let keep = idxs
+                    .iter()
+                    .copied()
+                    .find(|idx| shapes[*idx].null == Some(false))
+                    .or(idxs.first().copied());
+                for idx in idxs {
+                    shapes[idx].null = Some(Some(idx) != keep);
+                }
+            }
+            Fact::Cross { left, op, right } => {
+                if let (Some(a), Some(b)) = (position(left), position(right)) {
+                    if a != b && ordinal(a).is_some() && ordinal(a) == ordinal(b) {
+                        cross.push((a, *op, b));
+                    }
+                }
+            }
+        }
+    }
+    order_cross(&mut shapes, &cross, |idx| {
+        ordinal(idx).map(Ordinal::default_low)
+    });
+    shapes
+}
+
+fn narrow(shape: &mut Shape, op: Op, units: i64) {
+    match op {
+        Op::Gt | Op::Ge => shape.low = Some(shape.low.map_or(units, |low| low.max(units))),
+        Op::Lt | Op::Le => shape.high = Some(shape.high.map_or(units, |high| high.min(units))),
+        _ => {}
+    }
+}
+
+/// Most steps one column is shifted above another.
+const MAX_SHIFT: i64 = 4;
+
+/// Columns compared with each other share one range and step, and are shifted so the
+/// comparisons hold row by row (`a < b`: b is a step above a).
+fn order_cross(
+    shapes: &mut [Shape],
+    cross: &[(usize, Op, usize)],
+    default_low: impl Fn(usize) -> Option<i64>,
+) {
+    if cross.is_empty() {
+        return;
+    }
+    for _ in 0..8 {
+        for &(a, op, b) in cross {
+            let (low, high, gap) = match op {
+                Op::Lt => (a, b, 1),
+                Op::Le => (a, b, 0),
+                Op::Gt => (b, a, 1),
+                Op::Ge => (b, a, 0),
+                Op::Eq => (a, b, 0),
+                Op::Ne => {
+                    if shapes[a].shift == shapes[b].shift {
+                        shapes[b].shift = (shapes[b].shift + 1).min(MAX_SHIFT);
+                    }
+                    continue;
+                }
+            };
+            let wanted = (shapes[low].shift + gap).min(MAX_SHIFT);
+            if shapes[high].shift < wanted {
+                shapes[high].shift = wanted;
+            }
+            if op == Op::Eq && shapes[low].shift < shapes[high].shift {
+                shapes[low].shift = shapes[high].shift;
+            }
+        }
+    }
+    // Groups of connected columns: one range and the room for the largest shift.
+    let mut group: Vec<usize> = (0..shapes.len()).collect();
+    fn root(group: &mut [usize], idx: usize) -> usize {
+        let mut idx = idx;
+        while group[idx] != idx {
+            idx = group[idx];
+        }
+        idx
+    }
+    for &(a, _, b) in cross {
+        let (ra, rb) = (root(&mut group, a), root(&mut group, b));
+        group[ra] = rb;
+    }
+    let members: Vec<usize> = cross.iter().flat_map(|&(a, _, b)| [a, b]).collect();
+    for &idx in &members {
+        let mine = root(&mut group, idx);
+        let together: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&other| root(&mut group, other) == mine)
+            .collect();
+        let low = together
+            .iter()
+            .filter_map(|&i| shapes[i].low.or(default_low(i)))
+            .max();
+        let high = together.iter().filter_map(|&i| shapes[i].high).min();
+        let room = together.iter().map(|&i| shapes[i].shift).max().unwrap_or(0);
+        for &i in &together {
+            shapes[i].low = low;
+            shapes[i].high = high;
+            shapes[i].shift_room = room;
+        }
     }
 }
 
