@@ -1,6 +1,6 @@
 //! The seed-dev measurement: every corpus schema (`corpus/<app>/schema.sql`) and the demo are
 //! seeded with synthetic rows; prints the share of tables that got rows and rows per second.
-//! `cargo run --release --example seed-score -- [--rows N] [--keep]` (local server or `PG*`).
+//! `cargo run --release --example seed-score -- [--rows N] [--only APP] [--keep]` (local server or `PG*`).
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -30,6 +30,8 @@ struct Score {
     rows: u64,
     seconds: f64,
     empty: Vec<String>,
+    /// `table: constraint (rows)` for rows no variant could fit.
+    rejected: Vec<String>,
 }
 
 fn run() -> Result<()> {
@@ -43,6 +45,10 @@ fn run() -> Result<()> {
         None => 10_000,
     };
     let keep = args.iter().any(|arg| arg == "--keep");
+    let only = args
+        .iter()
+        .position(|arg| arg == "--only")
+        .and_then(|idx| args.get(idx + 1));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut schemas: Vec<(String, PathBuf, Policy)> = Vec::new();
     for entry in std::fs::read_dir(root.join("corpus")).context("read `corpus/`")? {
@@ -64,6 +70,7 @@ fn run() -> Result<()> {
         policy.context("the demo policy has errors")?,
     ));
 
+    schemas.retain(|(app, _, _)| only.is_none_or(|only| only == app));
     let server = Settings::parse("dbname=postgres")?;
     let mut scores = Vec::new();
     for (app, migrations, policy) in &schemas {
@@ -94,6 +101,11 @@ fn run() -> Result<()> {
             rows: summary.tables.iter().map(|(_, inserted, _)| inserted).sum(),
             seconds,
             empty: Vec::new(),
+            rejected: summary
+                .rejected
+                .iter()
+                .map(|r| format!("{}: {} ({})", r.table, r.constraint, r.rows))
+                .collect(),
         };
         for (table, _, _) in &summary.tables {
             if policy
@@ -137,6 +149,9 @@ fn run() -> Result<()> {
 }
 
 fn print_score(score: &Score) {
+    if !score.rejected.is_empty() {
+        println!("  left out: {}", score.rejected.join(", "));
+    }
     println!(
         "{:<16} {:>3}/{:<3} tables got rows  {:>9} rows  {:>6.1} s  {:>8.0} rows/s{}",
         score.app,

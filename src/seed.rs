@@ -238,8 +238,15 @@ fn synthetic(
         }
     }
     let mut client = conn::connect_settings(new_settings, "the new dev database")?;
+    // The new database is swapped in only when complete: no commit needs to wait for disk.
+    client
+        .batch_execute("SET synchronous_commit = off")
+        .pg_context("failed to set up the session on the new database")?;
     let catalog = schema::load(&mut client)?;
     let order = insertion_order(&catalog);
+    // Foreign keys are checked once per constraint after the load, not once per row: generated
+    // values come from the referenced rows, and what does not hold is reported then.
+    let foreign_keys = drop_foreign_keys(&mut client)?;
 
     let mut keys: GeneratedKeys = HashMap::new();
     let referenced = referenced_keys(&catalog);
@@ -288,6 +295,23 @@ fn synthetic(
     }
     for deferred in &order.deferred {
         close_cycle(&mut client, deferred)?;
+    }
+    for (table, constraint, rows) in restore_foreign_keys(&mut client, foreign_keys, &order)? {
+        progress.line(&format!(
+            "warning: `{table}`: {rows} generated rows broke `{constraint}` and were left out"
+        ));
+        if let Some(entry) = seeded.tables.iter_mut().find(|entry| entry.0 == table) {
+            entry.1 = entry.1.saturating_sub(rows);
+            entry.2 += rows;
+            if entry.1 == 0 && !seeded.empty.contains(&table) {
+                seeded.empty.push(table.clone());
+            }
+        }
+        seeded.rejected.push(Rejected {
+            table,
+            constraint,
+            rows,
+        });
     }
     set_sequences(&mut client, &catalog)?;
     target::refresh_matviews(&mut client, &catalog.matviews)?;
@@ -389,6 +413,129 @@ fn load_constraints(client: &mut Client) -> Result<Constraints> {
             .push(facts);
     }
     Ok(constraints)
+}
+
+/// A foreign key dropped for the load, to be added back after it.
+struct DroppedKey {
+    table: TableName,
+    name: String,
+    definition: String,
+    columns: Vec<String>,
+    /// `regclass` text of the referenced table.
+    referenced: String,
+    referenced_columns: Vec<String>,
+    /// Every referencing column is nullable: violations become NULL instead of leaving out rows.
+    nullable: bool,
+}
+
+fn drop_foreign_keys(client: &mut Client) -> Result<Vec<DroppedKey>> {
+    let rows = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, k.conname::text, pg_get_constraintdef(k.oid), \
+                    array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, o) \
+                          JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o), \
+                    k.confrelid::regclass::text, \
+                    array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, o) \
+                          JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o), \
+                    NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = k.conrelid \
+                                AND a.attnum = ANY (k.conkey) AND a.attnotnull) \
+             FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE k.contype = 'f' AND k.conparentid = 0 ORDER BY k.oid",
+            &[],
+        )
+        .pg_context("failed to read the foreign keys of the new database")?;
+    let mut dropped = Vec::new();
+    for row in &rows {
+        let key = DroppedKey {
+            table: TableName::new(row.get::<_, &str>(0), row.get::<_, &str>(1)),
+            name: row.get(2),
+            definition: row.get(3),
+            columns: row.get(4),
+            referenced: row.get(5),
+            referenced_columns: row.get(6),
+            nullable: row.get(7),
+        };
+        client
+            .batch_execute(&format!(
+                "ALTER TABLE {} DROP CONSTRAINT {}",
+                key.table.quoted(),
+                quote_ident(&key.name)
+            ))
+            .pg_with_context(|| format!("failed to set `{}` aside for the load", key.name))?;
+        dropped.push(key);
+    }
+    Ok(dropped)
+}
+
+/// Add the foreign keys back, referencing tables in insertion order; rows whose key has no
+/// referenced row get NULL (nullable keys) or are deleted: (table, constraint, rows deleted).
+fn restore_foreign_keys(
+    client: &mut Client,
+    mut keys: Vec<DroppedKey>,
+    order: &InsertionOrder,
+) -> Result<Vec<(TableName, String, u64)>> {
+    let rank = |table: &TableName| {
+        order
+            .tables
+            .iter()
+            .position(|t| t == table)
+            .unwrap_or(usize::MAX)
+    };
+    keys.sort_by_key(|key| rank(&key.table));
+    let mut removed = Vec::new();
+    for key in &keys {
+        let add = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {}",
+            key.table.quoted(),
+            quote_ident(&key.name),
+            key.definition
+        );
+        if client.batch_execute(&add).is_ok() {
+            continue;
+        }
+        let missing = format!(
+            "{} AND NOT EXISTS (SELECT 1 FROM {} r WHERE {})",
+            key.columns
+                .iter()
+                .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            key.referenced,
+            key.columns
+                .iter()
+                .zip(&key.referenced_columns)
+                .map(|(c, r)| format!("r.{} = t.{}", quote_ident(r), quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        );
+        let set_null = format!(
+            "UPDATE {} t SET {} WHERE {missing}",
+            key.table.quoted(),
+            key.columns
+                .iter()
+                .map(|c| format!("{} = NULL", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !(key.nullable && client.batch_execute(&set_null).is_ok()) {
+            let deleted = client
+                .execute(
+                    &format!("DELETE FROM {} t WHERE {missing}", key.table.quoted()),
+                    &[],
+                )
+                .pg_with_context(|| {
+                    format!("failed to remove rows of `{}` that break `{}`", key.table, key.name)
+                })?;
+            if deleted > 0 {
+                removed.push((key.table.clone(), key.name.clone(), deleted));
+            }
+        }
+        client
+            .batch_execute(&add)
+            .pg_with_context(|| format!("failed to add `{}` back to `{}`", key.name, key.table))?;
+    }
+    Ok(removed)
 }
 
 /// The value shapes of a table's columns, one set per leaf partition (rows go round them).
@@ -687,6 +834,11 @@ struct TableGenerator<'a> {
     rejected: BTreeMap<String, u64>,
     /// Failed COPY attempts left before failing batches are left out whole.
     retries_left: u32,
+    /// The variant each column starts from: raised once several rows needed a higher one
+    /// (a partial unique index over a boolean, a narrow CHECK), so later rows fit first time.
+    learned: Vec<u32>,
+    /// Rows that needed a higher variant of each column than `learned`.
+    fixes: Vec<u32>,
     /// Referenced key tuples of each foreign key; `None` for a self-reference through NOT NULL
     /// columns (filled from this table's own generated values).
     foreign_keys: Vec<ForeignValues<'a>>,
@@ -744,6 +896,7 @@ impl<'a> TableGenerator<'a> {
                     .or_insert((fk_idx, part));
             }
         }
+        let n_columns = columns.len();
         let mut sources = Vec::with_capacity(columns.len());
         for column in &columns {
             let source = if deferred_columns.contains(column.name.as_str()) {
@@ -778,6 +931,8 @@ impl<'a> TableGenerator<'a> {
             n_rows: 0,
             rejected: BTreeMap::new(),
             retries_left: RETRY_BUDGET,
+            learned: vec![0; n_columns],
+            fixes: vec![0; n_columns],
             foreign_keys,
         })
     }
@@ -819,7 +974,7 @@ impl<'a> TableGenerator<'a> {
 
     fn insert(&mut self, client: &mut Client, copy_sql: &str, rows: &[u64]) -> Result<(u64, u64)> {
         let mut data = Vec::new();
-        let plain = vec![0; self.columns.len()];
+        let plain = self.learned.clone();
         for &row in rows {
             self.write_row(row, &plain, &mut data);
         }
@@ -856,12 +1011,20 @@ impl<'a> TableGenerator<'a> {
         copy_sql: &str,
         row: u64,
     ) -> Result<Option<String>> {
-        let mut attempts = vec![0; self.columns.len()];
+        let mut attempts = self.learned.clone();
         let mut data = Vec::new();
         loop {
             data.clear();
             self.write_row(row, &attempts, &mut data);
             let Some(violation) = try_copy(client, copy_sql, &data)? else {
+                for (idx, &attempt) in attempts.iter().enumerate() {
+                    if attempt > self.learned[idx] {
+                        self.fixes[idx] += 1;
+                        if self.fixes[idx] >= LEARN_AFTER {
+                            self.learned[idx] = attempt;
+                        }
+                    }
+                }
                 return Ok(None);
             };
             let culprits = self.constraint_columns(client, &violation)?;
@@ -1020,7 +1183,10 @@ impl Violation {
 }
 
 /// Failed COPY attempts per table before failing batches are left out whole.
-const RETRY_BUDGET: u32 = 300;
+const RETRY_BUDGET: u32 = 1000;
+
+/// Rows fixed by a higher variant of a column before every later row starts from it.
+const LEARN_AFTER: u32 = 8;
 
 /// One COPY in its own transaction: `None` if it loaded, else what the server rejected.
 fn try_copy(client: &mut Client, copy_sql: &str, data: &[u8]) -> Result<Option<Violation>> {
