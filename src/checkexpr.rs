@@ -1211,4 +1211,93 @@ mod tests {
         check("", &[]);
         check("CHECK ((((", &[]);
     }
+
+    fn shapes_of(columns: &[(&str, BaseType)], definitions: &[&str]) -> Vec<Shape> {
+        let types: Vec<SqlType> = columns
+            .iter()
+            .map(|(_, base)| SqlType::simple(base.clone(), "t"))
+            .collect();
+        let columns: Vec<(&str, &SqlType)> = columns
+            .iter()
+            .zip(&types)
+            .map(|((name, _), sql_type)| (*name, sql_type))
+            .collect();
+        let facts: Vec<Fact> = definitions.iter().flat_map(|d| read(d)).collect();
+        // 2024-06-15 12:00:00 UTC, in seconds since 2000-01-01.
+        shapes(&columns, &facts, 771_768_000)
+    }
+
+    #[test]
+    fn shapes_from_facts() {
+        let shapes = shapes_of(
+            &[
+                ("score", BaseType::Int4),
+                ("price", BaseType::Numeric),
+                ("born", BaseType::Date),
+                ("at", BaseType::Timestamptz),
+                ("code", BaseType::Text),
+            ],
+            &[
+                "CHECK (((score >= 1) AND (score <= 5)))",
+                "CHECK (((price > (0)::numeric) AND (price < 999.5)))",
+                "CHECK ((born <= CURRENT_DATE))",
+                "CHECK ((at >= '2024-01-01 00:00:00+00'::timestamp with time zone))",
+                "CHECK (((length(VALUE) <= 6) AND (VALUE <> ''::text)))",
+            ],
+        );
+        assert_eq!((shapes[0].low, shapes[0].high), (Some(1), Some(5)));
+        assert_eq!((shapes[1].low, shapes[1].high), (Some(1), Some(999)));
+        // 2024-06-14: the day before now, in days since 2000-01-01.
+        assert_eq!(shapes[2].high, Some(8_931));
+        assert_eq!(shapes[3].low, Some(8_766 * 86_400));
+        // `VALUE` is not a column of the table: the domain's facts are renamed first.
+        assert!(shapes[4].is_free());
+        let renamed = for_column(
+            &read("CHECK (((length(VALUE) <= 6) AND (VALUE <> ''::text)))"),
+            "code",
+        );
+        let types = [SqlType::simple(BaseType::Text, "text")];
+        let code = shapes(&[("code", &types[0])], &renamed, 0);
+        assert_eq!((code[0].min_len, code[0].max_len), (Some(1), Some(6)));
+    }
+
+    #[test]
+    fn compared_columns_share_a_range_and_are_shifted() {
+        let shapes = shapes_of(
+            &[
+                ("starts_on", BaseType::Date),
+                ("ends_on", BaseType::Date),
+                ("low", BaseType::Int4),
+                ("mid", BaseType::Int4),
+                ("high", BaseType::Int4),
+            ],
+            &[
+                "CHECK ((starts_on < ends_on))",
+                "CHECK ((starts_on >= '2024-01-01'::date))",
+                "CHECK (((low < mid) AND (mid < high)))",
+            ],
+        );
+        assert_eq!((shapes[0].shift, shapes[1].shift), (0, 1));
+        assert_eq!(shapes[0].low, shapes[1].low, "one range for both");
+        assert_eq!(shapes[1].shift_room, 1);
+        assert_eq!(
+            (shapes[2].shift, shapes[3].shift, shapes[4].shift),
+            (0, 1, 2)
+        );
+        assert_eq!(shapes[2].shift_room, 2);
+    }
+
+    #[test]
+    fn exactly_one_and_choices() {
+        let shapes = shapes_of(
+            &[("c", BaseType::Int4), ("d", BaseType::Int4), ("s", BaseType::Text)],
+            &[
+                "CHECK ((num_nonnulls(c, d) = 1))",
+                "CHECK ((upper(s) = ANY (ARRAY['A'::text, 'B'::text])))",
+                "CHECK ((s = ANY (ARRAY['B'::text, 'C'::text])))",
+            ],
+        );
+        assert_eq!((shapes[0].null, shapes[1].null), (Some(false), Some(true)));
+        assert_eq!(shapes[2].choices, Some(vec!["B".to_string()]), "what both lists allow");
+    }
 }
