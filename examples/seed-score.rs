@@ -54,8 +54,13 @@ fn run() -> Result<()> {
     for entry in std::fs::read_dir(root.join("corpus")).context("read `corpus/`")? {
         let dir = entry?.path();
         if dir.join("schema.sql").is_file() {
-            let app = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            let migrations = std::env::temp_dir().join(format!("pp_score_{app}_{}", std::process::id()));
+            let app = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let migrations =
+                std::env::temp_dir().join(format!("pp_score_{app}_{}", std::process::id()));
             std::fs::create_dir_all(&migrations)?;
             std::fs::copy(dir.join("schema.sql"), migrations.join("schema.sql"))?;
             schemas.push((app, migrations, Policy::default()));
@@ -116,7 +121,10 @@ fn run() -> Result<()> {
             }
             score.tables += 1;
             let has_rows: bool = client
-                .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {})", table.quoted()), &[])?
+                .query_one(
+                    &format!("SELECT EXISTS (SELECT 1 FROM {})", table.quoted()),
+                    &[],
+                )?
                 .get(0);
             if has_rows {
                 score.filled += 1;
@@ -127,7 +135,9 @@ fn run() -> Result<()> {
         drop(client);
         if !keep {
             let mut admin = pullprod::conn::connect_settings(&server, "the server")?;
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS pp_score_{app} WITH (FORCE)"))?;
+            admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS pp_score_{app} WITH (FORCE)"
+            ))?;
         }
         if migrations.starts_with(std::env::temp_dir()) {
             let _ = std::fs::remove_dir_all(migrations);

@@ -1257,7 +1257,7 @@ mod tests {
             "code",
         );
         let types = [SqlType::simple(BaseType::Text, "text")];
-        let code = shapes(&[("code", &types[0])], &renamed, 0);
+        let code = super::shapes(&[("code", &types[0])], &renamed, 0);
         assert_eq!((code[0].min_len, code[0].max_len), (Some(1), Some(6)));
     }
 
@@ -1290,7 +1290,11 @@ mod tests {
     #[test]
     fn exactly_one_and_choices() {
         let shapes = shapes_of(
-            &[("c", BaseType::Int4), ("d", BaseType::Int4), ("s", BaseType::Text)],
+            &[
+                ("c", BaseType::Int4),
+                ("d", BaseType::Int4),
+                ("s", BaseType::Text),
+            ],
             &[
                 "CHECK ((num_nonnulls(c, d) = 1))",
                 "CHECK ((upper(s) = ANY (ARRAY['A'::text, 'B'::text])))",
@@ -1298,6 +1302,10 @@ mod tests {
             ],
         );
         assert_eq!((shapes[0].null, shapes[1].null), (Some(false), Some(true)));
-        assert_eq!(shapes[2].choices, Some(vec!["B".to_string()]), "what both lists allow");
+        assert_eq!(
+            shapes[2].choices,
+            Some(vec!["B".to_string()]),
+            "what both lists allow"
+        );
     }
 }

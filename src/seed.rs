@@ -525,7 +525,10 @@ fn restore_foreign_keys(
                     &[],
                 )
                 .pg_with_context(|| {
-                    format!("failed to remove rows of `{}` that break `{}`", key.table, key.name)
+                    format!(
+                        "failed to remove rows of `{}` that break `{}`",
+                        key.table, key.name
+                    )
                 })?;
             if deleted > 0 {
                 removed.push((key.table.clone(), key.name.clone(), deleted));
