@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 use postgres::Client;
@@ -16,6 +16,7 @@ use crate::dumpfile::{self, DumpOptions};
 use crate::pgerror::PgContext;
 use crate::policy::model::{Policy, Rule, Strategy, TableAction, TableName};
 use crate::progress::TableProgress;
+use crate::pull::Phases;
 use crate::rowcodec::text;
 use crate::schema::{self, Catalog, Column, Table, TableKind};
 use crate::sql::quote_ident;
@@ -96,6 +97,8 @@ pub struct SeedSummary {
     pub rejected: Vec<Rejected>,
     /// Tables that were to get rows and got none (warnings; errors with `--strict`).
     pub empty: Vec<TableName>,
+    /// Seconds per phase of a synthetic seed: schema, rows, keys and statistics, swap.
+    pub phases: Phases,
 }
 
 /// Seed the dev database: build a new one under a temporary name and swap it in.
@@ -171,6 +174,7 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
             return Err(err.context("nothing was changed: the dev database is as it was"));
         }
     };
+    let mut swap_started = Instant::now();
     target::swap_in_or_drop(
         &mut admin,
         &new_name,
@@ -183,6 +187,8 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
     summary.tables = seeded.tables;
     summary.rejected = seeded.rejected;
     summary.empty = seeded.empty;
+    summary.phases = seeded.phases;
+    summary.phases.push(("swap", lap(&mut swap_started)));
     let rows: u64 = summary.tables.iter().map(|(_, rows, _)| rows).sum();
     progress.line(&match &summary.from_dump {
         Some(file) => format!(
@@ -219,6 +225,8 @@ fn synthetic(
     let Some(schema) = &request.schema else {
         bail!("no schema source for synthetic rows");
     };
+    let mut seeded = Seeded::default();
+    let mut started = Instant::now();
     match schema {
         SchemaSource::Migrations(dir) => apply_migrations(dir, new_settings)?,
         SchemaSource::Command { command, dir } => {
@@ -247,6 +255,7 @@ fn synthetic(
     // Foreign keys are checked once per constraint after the load, not once per row: generated
     // values come from the referenced rows, and what does not hold is reported then.
     let foreign_keys = drop_foreign_keys(&mut client)?;
+    seeded.phases.push(("schema", lap(&mut started)));
 
     let mut keys: GeneratedKeys = HashMap::new();
     let referenced = referenced_keys(&catalog);
@@ -255,7 +264,6 @@ fn synthetic(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() as i64)
         - SECONDS_1970_TO_2000;
-    let mut seeded = Seeded::default();
     for step in &order.tables {
         let table = catalog
             .table(step)
@@ -296,6 +304,7 @@ fn synthetic(
     for deferred in &order.deferred {
         close_cycle(&mut client, deferred)?;
     }
+    seeded.phases.push(("rows", lap(&mut started)));
     for (table, constraint, rows) in restore_foreign_keys(&mut client, foreign_keys, &order)? {
         progress.line(&format!(
             "warning: `{table}`: {rows} generated rows broke `{constraint}` and were left out"
@@ -318,6 +327,9 @@ fn synthetic(
     client
         .batch_execute("ANALYZE")
         .pg_context("failed to analyse the new database")?;
+    seeded
+        .phases
+        .push(("keys and statistics", lap(&mut started)));
     seeded.tables.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(seeded)
 }
@@ -325,9 +337,17 @@ fn synthetic(
 /// What the synthetic step (or a dump) put into the new database.
 #[derive(Debug, Default)]
 struct Seeded {
+    phases: Phases,
     tables: Vec<(TableName, u64, u64)>,
     rejected: Vec<Rejected>,
     empty: Vec<TableName>,
+}
+
+/// Seconds since `started`, which moves to now.
+fn lap(started: &mut Instant) -> f64 {
+    let seconds = started.elapsed().as_secs_f64();
+    *started = Instant::now();
+    seconds
 }
 
 fn names(tables: &[TableName]) -> String {
@@ -1472,25 +1492,38 @@ fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
         .iter()
         .map(|c| format!("r.{}", quote_ident(c)))
         .collect();
+    let values: Vec<String> = key
+        .referenced_columns
+        .iter()
+        .enumerate()
+        .map(|(idx, c)| format!("{} AS v{idx}", quote_ident(c)))
+        .collect();
+    let set: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(idx, c)| format!("{c} = m.v{idx}"))
+        .collect();
+    // One join (row i gets key i + 1, modulo), not a sub-select per row.
     let all_at_once = format!(
         "WITH src AS (SELECT ctid AS c, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {table}), \
-              ref AS (SELECT *, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {referenced_table}), \
+              ref AS (SELECT {values}, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {referenced_table}), \
               total AS (SELECT count(*) AS n FROM ref) \
-         UPDATE {table} t SET ({columns}) = (SELECT {referenced} FROM ref r, total \
-              WHERE r.rn = (src.rn + 1) % total.n) \
-         FROM src WHERE t.ctid = src.c",
+         UPDATE {table} t SET {set} \
+         FROM (SELECT src.c, ref.* FROM src CROSS JOIN total JOIN ref ON ref.rn = (src.rn + 1) % total.n) m \
+         WHERE t.ctid = m.c",
         table = key.table.quoted(),
         referenced_table = key.referenced_table.quoted(),
-        columns = columns.join(", "),
-        referenced = referenced.join(", "),
+        values = values.join(", "),
+        set = set.join(", "),
     );
     if client.batch_execute(&all_at_once).is_ok() {
         return Ok(());
     }
-    // Row by row, leaving NULL where no key fits (a unique or check constraint).
+    // Row by row, leaving NULL where no key fits (a unique or check constraint); each update
+    // reads the referenced table, so only the first rows are tried.
     let ctids: Vec<String> = client
         .query(
-            &format!("SELECT ctid::text FROM {}", key.table.quoted()),
+            &format!("SELECT ctid::text FROM {} LIMIT 1000", key.table.quoted()),
             &[],
         )
         .pg_with_context(|| format!("failed to read the rows of `{}`", key.table))?
