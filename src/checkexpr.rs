@@ -214,26 +214,25 @@ fn compare_facts(op: Op, left: &Expr, right: &Expr, facts: &mut Vec<Fact>) -> bo
         facts.push(Fact::Length { column, op, n });
         return true;
     }
-    if let Expr::Func(name, args) = left {
-        if (name == "num_nonnulls" || name == "num_nulls")
-            && op == Op::Eq
-            && literal_of(right).is_some()
-        {
-            let columns: Option<Vec<String>> = args.iter().map(column_of).collect();
-            let n: Option<usize> = literal_of(right).and_then(|n| n.parse().ok());
-            if let (Some(columns), Some(n)) = (columns, n) {
-                let exactly_one = if name == "num_nonnulls" {
-                    n == 1
-                } else {
-                    n + 1 == columns.len()
-                };
-                if exactly_one {
-                    facts.push(Fact::ExactlyOne(columns));
-                    return true;
-                }
+    if let Expr::Func(name, args) = left
+        && (name == "num_nonnulls" || name == "num_nulls")
+        && op == Op::Eq
+        && literal_of(right).is_some()
+    {
+        let columns: Option<Vec<String>> = args.iter().map(column_of).collect();
+        let n: Option<usize> = literal_of(right).and_then(|n| n.parse().ok());
+        if let (Some(columns), Some(n)) = (columns, n) {
+            let exactly_one = if name == "num_nonnulls" {
+                n == 1
+            } else {
+                n + 1 == columns.len()
+            };
+            if exactly_one {
+                facts.push(Fact::ExactlyOne(columns));
+                return true;
             }
-            return false;
         }
+        return false;
     }
     let Some(column) = column_of(left) else {
         return false;
@@ -261,15 +260,15 @@ fn compare_facts(op: Op, left: &Expr, right: &Expr, facts: &mut Vec<Fact>) -> bo
         });
         return true;
     }
-    if let Some(right) = plain_column(right) {
-        if plain_column(left).is_some() {
-            facts.push(Fact::Cross {
-                left: column,
-                op,
-                right,
-            });
-            return true;
-        }
+    if let Some(right) = plain_column(right)
+        && plain_column(left).is_some()
+    {
+        facts.push(Fact::Cross {
+            left: column,
+            op,
+            right,
+        });
+        return true;
     }
     false
 }
@@ -509,10 +508,12 @@ pub fn shapes(columns: &[(&str, &SqlType)], facts: &[Fact], now: i64) -> Vec<Sha
                 }
             }
             Fact::Cross { left, op, right } => {
-                if let (Some(a), Some(b)) = (position(left), position(right)) {
-                    if a != b && ordinal(a).is_some() && ordinal(a) == ordinal(b) {
-                        cross.push((a, *op, b));
-                    }
+                if let (Some(a), Some(b)) = (position(left), position(right))
+                    && a != b
+                    && ordinal(a).is_some()
+                    && ordinal(a) == ordinal(b)
+                {
+                    cross.push((a, *op, b));
                 }
             }
         }
@@ -868,16 +869,14 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Expr {
-        if let Some(Token::Operator(op)) = self.peek() {
-            if op == "-" {
-                self.pos += 1;
-                return match self.postfix() {
-                    Expr::Literal(text) if !text.starts_with('-') => {
-                        Expr::Literal(format!("-{text}"))
-                    }
-                    _ => Expr::Other,
-                };
-            }
+        if let Some(Token::Operator(op)) = self.peek()
+            && op == "-"
+        {
+            self.pos += 1;
+            return match self.postfix() {
+                Expr::Literal(text) if !text.starts_with('-') => Expr::Literal(format!("-{text}")),
+                _ => Expr::Other,
+            };
         }
         self.postfix()
     }
