@@ -738,15 +738,32 @@ pub fn insertion_order(catalog: &Catalog) -> InsertionOrder {
         let idx = match ready {
             Some(idx) => idx,
             None => {
-                // A cycle: defer the nullable foreign keys of the first table that has some
-                // pointing at tables still waiting; failing that, defer whatever blocks it.
+                // A cycle: defer the nullable foreign keys of the first table that deferring
+                // them makes ready, else of the first table that has some pointing at tables
+                // still waiting; failing that, defer whatever blocks it.
+                let waits_on = |table: &Table, fk: &schema::ForeignKey| {
+                    !done.contains(&fk.referenced_table)
+                        && fk.referenced_table != table.name
+                        && remaining.iter().any(|t| t.name == fk.referenced_table)
+                        && !is_deferred(&order, table, fk)
+                };
                 let idx = remaining
                     .iter()
                     .position(|table| {
-                        table.foreign_keys.iter().any(|fk| {
-                            !done.contains(&fk.referenced_table)
-                                && fk.referenced_table != table.name
-                                && nullable(table, &fk.columns)
+                        let waiting: Vec<&schema::ForeignKey> = table
+                            .foreign_keys
+                            .iter()
+                            .filter(|fk| waits_on(table, fk))
+                            .collect();
+                        !waiting.is_empty() && waiting.iter().all(|fk| nullable(table, &fk.columns))
+                    })
+                    .or_else(|| {
+                        remaining.iter().position(|table| {
+                            table.foreign_keys.iter().any(|fk| {
+                                !done.contains(&fk.referenced_table)
+                                    && fk.referenced_table != table.name
+                                    && nullable(table, &fk.columns)
+                            })
                         })
                     })
                     .unwrap_or(0);
@@ -1071,13 +1088,19 @@ impl<'a> TableGenerator<'a> {
             return Ok(vec![idx]);
         }
         if let Some(constraint) = &violation.constraint {
+            // A constraint of the table or a domain, or a unique index (not a constraint).
             let rows = client
                 .query(
                     "SELECT array(SELECT a.attname::text FROM pg_attribute a \
                                   WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)), \
                             coalesce((SELECT t.typname::text FROM pg_type t WHERE t.oid = c.contypid), '') \
                      FROM pg_constraint c WHERE c.conname = $1 \
-                       AND (c.conrelid = $2::text::regclass OR c.contypid <> 0)",
+                       AND (c.conrelid = $2::text::regclass OR c.contypid <> 0) \
+                     UNION ALL \
+                     SELECT array(SELECT a.attname::text FROM pg_attribute a \
+                                  WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)), '' \
+                     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+                     WHERE ic.relname = $1 AND i.indrelid = $2::text::regclass",
                     &[constraint, &self.table.name.quoted()],
                 )
                 .pg_context("failed to look up a violated constraint")?;
@@ -1307,7 +1330,8 @@ pub fn synthetic_value(column: &Column, row: u64, attempt: u32, out: &mut String
         BaseType::Date => write!(out, "{}", date_text(n)),
         BaseType::Timestamp => write!(out, "{} {}", date_text(n), time_text(n)),
         BaseType::Timestamptz => write!(out, "{} {}+00", date_text(n), time_text(n)),
-        BaseType::Bytea => write!(out, "\\x{n:02x}"),
+        // An even number of hex digits, whatever `n`.
+        BaseType::Bytea => write!(out, "\\x{n:016x}"),
         BaseType::Json | BaseType::Jsonb => write!(out, "{{}}"),
         BaseType::Enum => match sql_type.enum_labels.len() {
             0 => return false,
