@@ -1780,6 +1780,34 @@ mod tests {
     }
 
     #[test]
+    fn a_cycle_breaks_where_deferring_makes_a_table_ready() {
+        // `sessions` has a nullable key into the cycle too, but its NOT NULL `user_id` must
+        // wait for `users`, which deferring `last_chat_id` makes ready.
+        let catalog = Catalog {
+            tables: vec![
+                table("chats", &[("user_id", "users", false)]),
+                table("impersonations", &[("user_id", "users", false)]),
+                table(
+                    "sessions",
+                    &[
+                        ("user_id", "users", false),
+                        ("impersonation_id", "impersonations", true),
+                    ],
+                ),
+                table("users", &[("last_chat_id", "chats", true)]),
+            ],
+            ..Catalog::default()
+        };
+        let order = insertion_order(&catalog);
+        assert_eq!(
+            names(&order),
+            ["users", "chats", "impersonations", "sessions"]
+        );
+        assert_eq!(order.deferred.len(), 1);
+        assert_eq!(order.deferred[0].columns, ["last_chat_id"]);
+    }
+
+    #[test]
     fn policy_rows_win_over_the_flag() {
         let mut policy = Policy::default();
         let rule =
