@@ -106,6 +106,12 @@ pub struct SeedDev {
     /// Read the schema from this database instead of the project's migrations.
     #[arg(long, value_name = "URL")]
     pub schema_from: Option<String>,
+    /// Fail (changing nothing) when a table gets no rows, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
+    /// Allow a dev database that is not on this machine.
+    #[arg(long)]
+    pub allow_remote_target: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -419,35 +425,40 @@ fn seed_dev(project: &Loaded, args: &SeedDev) -> anyhow::Result<ExitCode> {
         Some(_) => crate::config::resolve_salt(config)?,
         None => crate::transform::Salt::new(b"pullprod seed-dev".to_vec()),
     };
+    // No schema source is needed when a dump is loaded; seed::run says what to add otherwise.
     let schema = match (&args.schema_from, &config.schema) {
-        (Some(url), _) => crate::seed::SchemaSource::Database(crate::conn::Settings::parse(url)?),
+        (Some(url), _) => Some(crate::seed::SchemaSource::Database(
+            crate::conn::Settings::parse(url)?,
+        )),
         (None, crate::config::SchemaSource::Command(command)) => {
-            crate::seed::SchemaSource::Command {
+            Some(crate::seed::SchemaSource::Command {
                 command: command.clone(),
                 dir: config.project_dir.clone(),
-            }
+            })
         }
         (None, crate::config::SchemaSource::PgDump)
             if config.project_dir.join("migrations").is_dir() =>
         {
-            crate::seed::SchemaSource::Migrations(config.project_dir.join("migrations"))
+            Some(crate::seed::SchemaSource::Migrations(
+                config.project_dir.join("migrations"),
+            ))
         }
-        (None, crate::config::SchemaSource::PgDump) => anyhow::bail!(
-            "seed-dev needs the schema without production: pass `--schema-from URL`, add a `migrations/` folder, \
-             or set `schema = {{ command = \"…\" }}` in `[package.metadata.dump]`"
-        ),
+        (None, crate::config::SchemaSource::PgDump) => None,
     };
     let request = crate::seed::SeedRequest {
         target,
         policy,
         salt,
         schema,
+        protected: crate::guard::configured_sources(config, None),
         dumps: Some(crate::dumpfile::DumpOptions::from_config(config)),
         options: crate::seed::SeedOptions {
             synthetic: args.synthetic,
             rows: args.rows,
             force: false,
             quiet: false,
+            strict: args.strict,
+            allow_remote_target: args.allow_remote_target,
         },
     };
     let summary = crate::seed::run(&request)?;

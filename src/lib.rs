@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod checkexpr;
 pub mod cli;
 pub mod condition;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod dumpfile;
 pub mod fault;
 pub mod fit;
 pub mod gate;
+pub mod guard;
 pub mod pgerror;
 pub mod pipeline;
 pub mod plan;

@@ -129,14 +129,8 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     conn::enforce_min_tls(&mut request.source, &request.source_name)?;
     let request = &request;
     let progress = TableProgress::new(request.options.quiet);
-    if let Destination::Database(target) = &request.destination
-        && !target.is_local()
-        && !request.options.allow_remote_target
-    {
-        bail!(
-            "refusing to load `{target}`: the dev database is not on this machine; pass `--allow-remote-target` \
-             if that is really what you want"
-        );
+    if let Destination::Database(target) = &request.destination {
+        crate::guard::refuse_remote_target(target, request.options.allow_remote_target)?;
     }
 
     // The source: read-only session, one exported snapshot for schema, data and sequences (G4).
@@ -186,7 +180,13 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     let (admin, binary) = match &request.destination {
         Destination::Database(target) => {
             let mut admin = target::connect_admin(target)?;
-            refuse_same_database(&mut coordinator, &mut admin, target)?;
+            crate::guard::refuse_source_session(
+                &mut coordinator,
+                &request.source_name,
+                &mut admin,
+                target,
+                "pull",
+            )?;
             let target_major = target::server_major(&mut admin)?;
             let binary = source_major == target_major && !request.options.force_text;
             (Some(admin), binary)
@@ -544,45 +544,6 @@ fn role_can_write(client: &mut Client) -> Result<bool> {
         )
         .pg_context("failed to check the source role's privileges")?;
     Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
-}
-
-/// The target is the source when both sessions reach the same cluster and database, as the
-/// servers themselves say (not the connection strings).
-fn refuse_same_database(
-    source: &mut Client,
-    target_admin: &mut Client,
-    target: &Settings,
-) -> Result<()> {
-    let identity = |client: &mut Client| -> Result<String> {
-        let row = client
-            .query_one(
-                "SELECT coalesce((SELECT system_identifier::text FROM pg_control_system()), '') || '/' || \
-                        pg_postmaster_start_time()::text || '/' || current_setting('port')",
-                &[],
-            )
-            .or_else(|_| {
-                client.query_one(
-                    "SELECT pg_postmaster_start_time()::text || '/' || current_setting('port')",
-                    &[],
-                )
-            })
-            .pg_context("failed to identify the server")?;
-        Ok(row.get(0))
-    };
-    let source_server = identity(source)?;
-    let target_server = identity(target_admin)?;
-    let source_db: String = source
-        .query_one("SELECT current_database()", &[])
-        .pg_context("failed to identify the source database")?
-        .get(0);
-    if source_server == target_server && source_db == target.dbname {
-        bail!(
-            "refusing to pull: the dev database `{}` is the source database itself (same server, same database); \
-             point `target` at your own development database",
-            target.dbname
-        );
-    }
-    Ok(())
 }
 
 /// Count the rows of every subset table, read-only, in the coordinator's snapshot.
@@ -966,6 +927,14 @@ pub fn pull_prod(
             ..options.pull.clone()
         },
     };
+    if let Destination::Database(target) = &request.destination {
+        // Every other configured source is protected too (a staging pull into production).
+        crate::guard::refuse_protected(
+            &crate::guard::configured_sources(config, Some(source_name)),
+            target,
+            "pull",
+        )?;
+    }
     let summary = run(&request)?;
     if source_name == "staging" && !request.options.plan_only {
         record_staging_run(&config.project, &policy_sha256)?;

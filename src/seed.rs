@@ -2,19 +2,21 @@
 //! anonymised dump or with synthetic rows generated from the schema and the policy's strategies.
 //! Built under a temporary name and swapped in like a pull (G5).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 use postgres::Client;
 
+use crate::checkexpr::{self, Fact, Ordinal, Shape};
 use crate::conn::{self, Settings};
 use crate::dumpfile::{self, DumpOptions};
 use crate::pgerror::PgContext;
 use crate::policy::model::{Policy, Rule, Strategy, TableAction, TableName};
 use crate::progress::TableProgress;
+use crate::pull::Phases;
 use crate::rowcodec::text;
 use crate::schema::{self, Catalog, Column, Table, TableKind};
 use crate::sql::quote_ident;
@@ -46,7 +48,10 @@ pub struct SeedRequest {
     pub policy: Policy,
     /// Key for the policy's pseudonymising strategies used as generators.
     pub salt: Salt,
-    pub schema: SchemaSource,
+    /// Where the schema comes from for synthetic rows; `None`: only a dump can be loaded.
+    pub schema: Option<SchemaSource>,
+    /// Databases never written: the configured sources (and `--schema-from`), see `guard`.
+    pub protected: Vec<crate::guard::Protected>,
     /// Where the project's anonymised dumps are; `None`: never load a dump.
     pub dumps: Option<DumpOptions>,
     pub options: SeedOptions,
@@ -62,6 +67,19 @@ pub struct SeedOptions {
     pub force: bool,
     /// No progress output (tests).
     pub quiet: bool,
+    /// A table left without rows is an error instead of a warning.
+    pub strict: bool,
+    /// Allow a dev database that is not on this machine.
+    pub allow_remote_target: bool,
+}
+
+/// Generated rows of a table that a constraint rejected (every variant tried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub table: TableName,
+    /// The constraint's name, or `not-null \`column\``, or the SQLSTATE.
+    pub constraint: String,
+    pub rows: u64,
 }
 
 /// What `seed-dev` did.
@@ -75,10 +93,26 @@ pub struct SeedSummary {
     pub tables: Vec<(TableName, u64, u64)>,
     /// Dumps pruned because they had expired.
     pub pruned: Vec<PathBuf>,
+    /// Rows left out, by table and constraint.
+    pub rejected: Vec<Rejected>,
+    /// Tables that were to get rows and got none (warnings; errors with `--strict`).
+    pub empty: Vec<TableName>,
+    /// Seconds per phase of a synthetic seed: schema, rows, keys and statistics, swap.
+    pub phases: Phases,
 }
 
 /// Seed the dev database: build a new one under a temporary name and swap it in.
 pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
+    // Nothing is written anywhere before the target is known not to be a source.
+    crate::guard::refuse_remote_target(&request.target, request.options.allow_remote_target)?;
+    let mut protected = request.protected.clone();
+    if let Some(SchemaSource::Database(settings)) = &request.schema {
+        protected.push(crate::guard::Protected {
+            name: "--schema-from".into(),
+            settings: settings.clone(),
+        });
+    }
+    crate::guard::refuse_protected(&protected, &request.target, "seed the dev database")?;
     let progress = TableProgress::new(request.options.quiet);
     let mut summary = SeedSummary::default();
     let now = SystemTime::now();
@@ -93,6 +127,13 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
         }
         None => None,
     };
+    if dump.is_none() && request.schema.is_none() {
+        bail!(
+            "seed-dev found no unexpired anonymised dump of the project and needs the schema to generate rows: \
+             pass `--schema-from URL`, add a `migrations/` folder, or set `schema = {{ command = \"…\" }}` \
+             in `[package.metadata.dump]`"
+        );
+    }
 
     let mut admin = target::connect_admin(&request.target)?;
     for name in target::drop_leftovers(&mut admin, &request.target.dbname)? {
@@ -112,17 +153,28 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
                 meta.file.display(),
                 dumpfile::format_utc(meta.expires)
             ));
-            dumpfile::load_into(&meta.file, &new_settings).map(|()| Vec::new())
+            dumpfile::load_into(&meta.file, &new_settings).map(|()| Seeded::default())
         }
         None => synthetic(request, &new_settings, &progress),
     };
-    let tables = match built {
-        Ok(tables) => tables,
+    let built = built.and_then(|seeded| {
+        if request.options.strict && !seeded.empty.is_empty() {
+            bail!(
+                "refusing with `--strict`: {} table(s) got no rows: {}",
+                seeded.empty.len(),
+                names(&seeded.empty)
+            );
+        }
+        Ok(seeded)
+    });
+    let seeded = match built {
+        Ok(seeded) => seeded,
         Err(err) => {
             target::drop_quietly(&mut admin, &new_name);
             return Err(err.context("nothing was changed: the dev database is as it was"));
         }
     };
+    let mut swap_started = Instant::now();
     target::swap_in_or_drop(
         &mut admin,
         &new_name,
@@ -132,7 +184,11 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
         },
     )?;
     summary.from_dump = dump.map(|meta| meta.file);
-    summary.tables = tables;
+    summary.tables = seeded.tables;
+    summary.rejected = seeded.rejected;
+    summary.empty = seeded.empty;
+    summary.phases = seeded.phases;
+    summary.phases.push(("swap", lap(&mut swap_started)));
     let rows: u64 = summary.tables.iter().map(|(_, rows, _)| rows).sum();
     progress.line(&match &summary.from_dump {
         Some(file) => format!(
@@ -165,8 +221,13 @@ fn synthetic(
     request: &SeedRequest,
     new_settings: &Settings,
     progress: &TableProgress,
-) -> Result<Vec<(TableName, u64, u64)>> {
-    match &request.schema {
+) -> Result<Seeded> {
+    let Some(schema) = &request.schema else {
+        bail!("no schema source for synthetic rows");
+    };
+    let mut seeded = Seeded::default();
+    let mut started = Instant::now();
+    match schema {
         SchemaSource::Migrations(dir) => apply_migrations(dir, new_settings)?,
         SchemaSource::Command { command, dir } => {
             run_migrations_command(command, dir, new_settings)?
@@ -185,12 +246,24 @@ fn synthetic(
         }
     }
     let mut client = conn::connect_settings(new_settings, "the new dev database")?;
+    // The new database is swapped in only when complete: no commit needs to wait for disk.
+    client
+        .batch_execute("SET synchronous_commit = off")
+        .pg_context("failed to set up the session on the new database")?;
     let catalog = schema::load(&mut client)?;
     let order = insertion_order(&catalog);
+    // Foreign keys are checked once per constraint after the load, not once per row: generated
+    // values come from the referenced rows, and what does not hold is reported then.
+    let foreign_keys = drop_foreign_keys(&mut client)?;
+    seeded.phases.push(("schema", lap(&mut started)));
 
     let mut keys: GeneratedKeys = HashMap::new();
     let referenced = referenced_keys(&catalog);
-    let mut results = Vec::new();
+    let constraints = load_constraints(&mut client)?;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64)
+        - SECONDS_1970_TO_2000;
     for step in &order.tables {
         let table = catalog
             .table(step)
@@ -202,15 +275,26 @@ fn synthetic(
         } else {
             rows_for(&request.policy, &catalog, &table.name, request.options.rows)
         };
-        let generator = TableGenerator::new(request, &catalog, table, &order.deferred, &keys)?;
-        let (inserted, left_out) = generator.load(&mut client, n_rows)?;
-        if left_out > 0 {
+        let shapes = table_shapes(table, &constraints, now);
+        let generator =
+            TableGenerator::new(request, &catalog, table, &order.deferred, &keys, shapes)?;
+        let (inserted, left_out, rejected) = generator.load(&mut client, n_rows)?;
+        for (constraint, rows) in rejected {
             progress.line(&format!(
-                "`{}`: {left_out} generated rows broke a constraint and were left out",
+                "warning: `{}`: {rows} generated rows broke `{constraint}` and were left out",
                 table.name
             ));
+            seeded.rejected.push(Rejected {
+                table: table.name.clone(),
+                constraint,
+                rows,
+            });
         }
-        results.push((table.name.clone(), inserted, left_out));
+        if n_rows > 0 && inserted == 0 {
+            progress.line(&format!("warning: `{}` got no rows", table.name));
+            seeded.empty.push(table.name.clone());
+        }
+        seeded.tables.push((table.name.clone(), inserted, left_out));
         for columns in referenced.get(&table.name).into_iter().flatten() {
             keys.insert(
                 (table.name.clone(), columns.clone()),
@@ -221,13 +305,286 @@ fn synthetic(
     for deferred in &order.deferred {
         close_cycle(&mut client, deferred)?;
     }
+    seeded.phases.push(("rows", lap(&mut started)));
+    for (table, constraint, rows) in restore_foreign_keys(&mut client, foreign_keys, &order)? {
+        progress.line(&format!(
+            "warning: `{table}`: {rows} generated rows broke `{constraint}` and were left out"
+        ));
+        if let Some(entry) = seeded.tables.iter_mut().find(|entry| entry.0 == table) {
+            entry.1 = entry.1.saturating_sub(rows);
+            entry.2 += rows;
+            if entry.1 == 0 && !seeded.empty.contains(&table) {
+                seeded.empty.push(table.clone());
+            }
+        }
+        seeded.rejected.push(Rejected {
+            table,
+            constraint,
+            rows,
+        });
+    }
     set_sequences(&mut client, &catalog)?;
     target::refresh_matviews(&mut client, &catalog.matviews)?;
     client
         .batch_execute("ANALYZE")
         .pg_context("failed to analyse the new database")?;
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(results)
+    seeded
+        .phases
+        .push(("keys and statistics", lap(&mut started)));
+    seeded.tables.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(seeded)
+}
+
+/// What the synthetic step (or a dump) put into the new database.
+#[derive(Debug, Default)]
+struct Seeded {
+    phases: Phases,
+    tables: Vec<(TableName, u64, u64)>,
+    rejected: Vec<Rejected>,
+    empty: Vec<TableName>,
+}
+
+/// Seconds since `started`, which moves to now.
+fn lap(started: &mut Instant) -> f64 {
+    let seconds = started.elapsed().as_secs_f64();
+    *started = Instant::now();
+    seconds
+}
+
+fn names(tables: &[TableName]) -> String {
+    tables
+        .iter()
+        .map(|table| format!("`{table}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const SECONDS_1970_TO_2000: i64 = 946_684_800;
+
+/// CHECK constraints of tables and of their columns' domains, and the partition constraint of
+/// every leaf partition, as facts.
+#[derive(Debug, Default)]
+struct Constraints {
+    checks: HashMap<TableName, Vec<Fact>>,
+    /// For a partitioned table: the facts of each leaf partition (all levels).
+    leaves: HashMap<TableName, Vec<Vec<Fact>>>,
+}
+
+fn load_constraints(client: &mut Client) -> Result<Constraints> {
+    let mut constraints = Constraints::default();
+    let table_name =
+        |row: &postgres::Row| TableName::new(row.get::<_, &str>(0), row.get::<_, &str>(1));
+    let checks = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, pg_get_constraintdef(k.oid) FROM pg_constraint k \
+             JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE k.contype = 'c' AND c.relkind IN ('r', 'p') AND NOT c.relispartition",
+            &[],
+        )
+        .pg_context("failed to read the CHECK constraints of the new database")?;
+    for row in &checks {
+        let facts = checkexpr::read(row.get(2));
+        constraints
+            .checks
+            .entry(table_name(row))
+            .or_default()
+            .extend(facts);
+    }
+    let domains = client
+        .query(
+            "WITH RECURSIVE d(typ, dom) AS ( \
+                 SELECT oid, oid FROM pg_type WHERE typtype = 'd' \
+                 UNION ALL SELECT d.typ, t.typbasetype FROM d JOIN pg_type t ON t.oid = d.dom \
+                 JOIN pg_type b ON b.oid = t.typbasetype WHERE b.typtype = 'd') \
+             SELECT n.nspname::text, c.relname::text, a.attname::text, pg_get_constraintdef(k.oid) \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace JOIN d ON d.typ = a.atttypid \
+             JOIN pg_constraint k ON k.contypid = d.dom AND k.contype = 'c' \
+             WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition",
+            &[],
+        )
+        .pg_context("failed to read the domain constraints of the new database")?;
+    for row in &domains {
+        let facts = checkexpr::for_column(&checkexpr::read(row.get(3)), row.get(2));
+        constraints
+            .checks
+            .entry(table_name(row))
+            .or_default()
+            .extend(facts);
+    }
+    let leaves = client
+        .query(
+            "SELECT rn.nspname::text, r.relname::text, pg_get_partition_constraintdef(c.oid) \
+             FROM pg_class c JOIN pg_class r ON r.oid = pg_partition_root(c.oid) \
+             JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+             WHERE c.relispartition AND c.relkind = 'r' ORDER BY c.oid",
+            &[],
+        )
+        .pg_context("failed to read the partitions of the new database")?;
+    for row in &leaves {
+        let definition: Option<String> = row.get(2);
+        let facts = definition
+            .as_deref()
+            .map(checkexpr::read)
+            .unwrap_or_default();
+        constraints
+            .leaves
+            .entry(table_name(row))
+            .or_default()
+            .push(facts);
+    }
+    Ok(constraints)
+}
+
+/// A foreign key dropped for the load, to be added back after it.
+struct DroppedKey {
+    table: TableName,
+    name: String,
+    definition: String,
+    columns: Vec<String>,
+    /// `regclass` text of the referenced table.
+    referenced: String,
+    referenced_columns: Vec<String>,
+    /// Every referencing column is nullable: violations become NULL instead of leaving out rows.
+    nullable: bool,
+}
+
+fn drop_foreign_keys(client: &mut Client) -> Result<Vec<DroppedKey>> {
+    let rows = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, k.conname::text, pg_get_constraintdef(k.oid), \
+                    array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, o) \
+                          JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o), \
+                    k.confrelid::regclass::text, \
+                    array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, o) \
+                          JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o), \
+                    NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = k.conrelid \
+                                AND a.attnum = ANY (k.conkey) AND a.attnotnull) \
+             FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE k.contype = 'f' AND k.conparentid = 0 ORDER BY k.oid",
+            &[],
+        )
+        .pg_context("failed to read the foreign keys of the new database")?;
+    let mut dropped = Vec::new();
+    for row in &rows {
+        let key = DroppedKey {
+            table: TableName::new(row.get::<_, &str>(0), row.get::<_, &str>(1)),
+            name: row.get(2),
+            definition: row.get(3),
+            columns: row.get(4),
+            referenced: row.get(5),
+            referenced_columns: row.get(6),
+            nullable: row.get(7),
+        };
+        client
+            .batch_execute(&format!(
+                "ALTER TABLE {} DROP CONSTRAINT {}",
+                key.table.quoted(),
+                quote_ident(&key.name)
+            ))
+            .pg_with_context(|| format!("failed to set `{}` aside for the load", key.name))?;
+        dropped.push(key);
+    }
+    Ok(dropped)
+}
+
+/// Add the foreign keys back, referencing tables in insertion order; rows whose key has no
+/// referenced row get NULL (nullable keys) or are deleted: (table, constraint, rows deleted).
+fn restore_foreign_keys(
+    client: &mut Client,
+    mut keys: Vec<DroppedKey>,
+    order: &InsertionOrder,
+) -> Result<Vec<(TableName, String, u64)>> {
+    let rank = |table: &TableName| {
+        order
+            .tables
+            .iter()
+            .position(|t| t == table)
+            .unwrap_or(usize::MAX)
+    };
+    keys.sort_by_key(|key| rank(&key.table));
+    let mut removed = Vec::new();
+    for key in &keys {
+        let add = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {}",
+            key.table.quoted(),
+            quote_ident(&key.name),
+            key.definition
+        );
+        if client.batch_execute(&add).is_ok() {
+            continue;
+        }
+        let missing = format!(
+            "{} AND NOT EXISTS (SELECT 1 FROM {} r WHERE {})",
+            key.columns
+                .iter()
+                .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            key.referenced,
+            key.columns
+                .iter()
+                .zip(&key.referenced_columns)
+                .map(|(c, r)| format!("r.{} = t.{}", quote_ident(r), quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        );
+        let set_null = format!(
+            "UPDATE {} t SET {} WHERE {missing}",
+            key.table.quoted(),
+            key.columns
+                .iter()
+                .map(|c| format!("{} = NULL", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !(key.nullable && client.batch_execute(&set_null).is_ok()) {
+            let deleted = client
+                .execute(
+                    &format!("DELETE FROM {} t WHERE {missing}", key.table.quoted()),
+                    &[],
+                )
+                .pg_with_context(|| {
+                    format!(
+                        "failed to remove rows of `{}` that break `{}`",
+                        key.table, key.name
+                    )
+                })?;
+            if deleted > 0 {
+                removed.push((key.table.clone(), key.name.clone(), deleted));
+            }
+        }
+        client
+            .batch_execute(&add)
+            .pg_with_context(|| format!("failed to add `{}` back to `{}`", key.name, key.table))?;
+    }
+    Ok(removed)
+}
+
+/// The value shapes of a table's columns, one set per leaf partition (rows go round them).
+fn table_shapes(table: &Table, constraints: &Constraints, now: i64) -> Vec<Vec<Shape>> {
+    let columns: Vec<(&str, &SqlType)> = table
+        .columns
+        .iter()
+        .filter(|column| !column.generated)
+        .map(|column| (column.name.as_str(), &column.sql_type))
+        .collect();
+    let checks = constraints
+        .checks
+        .get(&table.name)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    match constraints.leaves.get(&table.name) {
+        Some(leaves) if !leaves.is_empty() => leaves
+            .iter()
+            .map(|leaf| {
+                let facts: Vec<Fact> = checks.iter().chain(leaf).cloned().collect();
+                checkexpr::shapes(&columns, &facts, now)
+            })
+            .collect(),
+        _ => vec![checkexpr::shapes(&columns, checks, now)],
+    }
 }
 
 fn has_rows(client: &mut Client, table: &TableName) -> Result<bool> {
@@ -340,12 +697,13 @@ pub struct InsertionOrder {
     pub deferred: Vec<DeferredKey>,
 }
 
-/// Topological order of the tables rows go into (partitions are filled through their parent).
+/// Topological order of the tables rows go into (partitions, sub-partitioned ones too, are
+/// filled through their root).
 pub fn insertion_order(catalog: &Catalog) -> InsertionOrder {
     let tables: Vec<&Table> = catalog
         .tables
         .iter()
-        .filter(|table| table.kind != TableKind::Partition)
+        .filter(|table| table.kind != TableKind::Partition && table.parent.is_none())
         .collect();
     let mut order = InsertionOrder::default();
     let mut done: BTreeSet<&TableName> = BTreeSet::new();
@@ -381,15 +739,32 @@ pub fn insertion_order(catalog: &Catalog) -> InsertionOrder {
         let idx = match ready {
             Some(idx) => idx,
             None => {
-                // A cycle: defer the nullable foreign keys of the first table that has some
-                // pointing at tables still waiting; failing that, defer whatever blocks it.
+                // A cycle: defer the nullable foreign keys of the first table that deferring
+                // them makes ready, else of the first table that has some pointing at tables
+                // still waiting; failing that, defer whatever blocks it.
+                let waits_on = |table: &Table, fk: &schema::ForeignKey| {
+                    !done.contains(&fk.referenced_table)
+                        && fk.referenced_table != table.name
+                        && remaining.iter().any(|t| t.name == fk.referenced_table)
+                        && !is_deferred(&order, table, fk)
+                };
                 let idx = remaining
                     .iter()
                     .position(|table| {
-                        table.foreign_keys.iter().any(|fk| {
-                            !done.contains(&fk.referenced_table)
-                                && fk.referenced_table != table.name
-                                && nullable(table, &fk.columns)
+                        let waiting: Vec<&schema::ForeignKey> = table
+                            .foreign_keys
+                            .iter()
+                            .filter(|fk| waits_on(table, fk))
+                            .collect();
+                        !waiting.is_empty() && waiting.iter().all(|fk| nullable(table, &fk.columns))
+                    })
+                    .or_else(|| {
+                        remaining.iter().position(|table| {
+                            table.foreign_keys.iter().any(|fk| {
+                                !done.contains(&fk.referenced_table)
+                                    && fk.referenced_table != table.name
+                                    && nullable(table, &fk.columns)
+                            })
                         })
                     })
                     .unwrap_or(0);
@@ -492,6 +867,19 @@ struct TableGenerator<'a> {
     table: &'a Table,
     columns: Vec<&'a Column>,
     sources: Vec<Source>,
+    /// Value shapes per column, one set per leaf partition: row `r` uses set `r % len`.
+    shapes: Vec<Vec<Shape>>,
+    /// Rows to generate (timestamps spread over their range accordingly).
+    n_rows: u64,
+    /// Rows left out, by the constraint that rejected them.
+    rejected: BTreeMap<String, u64>,
+    /// Failed COPY attempts left before failing batches are left out whole.
+    retries_left: u32,
+    /// The variant each column starts from: raised once several rows needed a higher one
+    /// (a partial unique index over a boolean, a narrow CHECK), so later rows fit first time.
+    learned: Vec<u32>,
+    /// Rows that needed a higher variant of each column than `learned`.
+    fixes: Vec<u32>,
     /// Referenced key tuples of each foreign key; `None` for a self-reference through NOT NULL
     /// columns (filled from this table's own generated values).
     foreign_keys: Vec<ForeignValues<'a>>,
@@ -506,10 +894,11 @@ enum ForeignValues<'a> {
 impl<'a> TableGenerator<'a> {
     fn new(
         request: &SeedRequest,
-        catalog: &'a Catalog,
+        catalog: &Catalog,
         table: &'a Table,
         deferred: &[DeferredKey],
         keys: &'a GeneratedKeys,
+        shapes: Vec<Vec<Shape>>,
     ) -> Result<TableGenerator<'a>> {
         let columns: Vec<&Column> = table.columns.iter().filter(|c| !c.generated).collect();
         let table_rule = crate::plan::table_rule(&request.policy, catalog, &table.name);
@@ -549,6 +938,7 @@ impl<'a> TableGenerator<'a> {
                     .or_insert((fk_idx, part));
             }
         }
+        let n_columns = columns.len();
         let mut sources = Vec::with_capacity(columns.len());
         for column in &columns {
             let source = if deferred_columns.contains(column.name.as_str()) {
@@ -579,16 +969,27 @@ impl<'a> TableGenerator<'a> {
             table,
             columns,
             sources,
+            shapes,
+            n_rows: 0,
+            rejected: BTreeMap::new(),
+            retries_left: RETRY_BUDGET,
+            learned: vec![0; n_columns],
+            fixes: vec![0; n_columns],
             foreign_keys,
         })
     }
 
     /// Generate and insert `n_rows`; batches that break a constraint are split until the
     /// offending rows are found, which are retried with other values, then left out.
-    fn load(mut self, client: &mut Client, n_rows: u64) -> Result<(u64, u64)> {
+    fn load(
+        mut self,
+        client: &mut Client,
+        n_rows: u64,
+    ) -> Result<(u64, u64, BTreeMap<String, u64>)> {
         if n_rows == 0 || self.columns.is_empty() {
-            return Ok((0, 0));
+            return Ok((0, 0, BTreeMap::new()));
         }
+        self.n_rows = n_rows;
         let copy_sql = format!(
             "COPY {} ({}) FROM STDIN (FORMAT text)",
             self.table.name.quoted(),
@@ -610,23 +1011,31 @@ impl<'a> TableGenerator<'a> {
             left_out += failed;
             start = end;
         }
-        Ok((inserted, left_out))
+        Ok((inserted, left_out, self.rejected))
     }
 
     fn insert(&mut self, client: &mut Client, copy_sql: &str, rows: &[u64]) -> Result<(u64, u64)> {
         let mut data = Vec::new();
-        let plain = vec![0; self.columns.len()];
+        let plain = self.learned.clone();
         for &row in rows {
             self.write_row(row, &plain, &mut data);
         }
-        if try_copy(client, copy_sql, &data)?.is_none() {
+        let Some(violation) = try_copy(client, copy_sql, &data)? else {
             return Ok((rows.len() as u64, 0));
+        };
+        if self.retries_left == 0 {
+            // Too many rejections to find them one by one: the batch is left out whole.
+            *self.rejected.entry(violation.label()).or_default() += rows.len() as u64;
+            return Ok((0, rows.len() as u64));
         }
+        self.retries_left -= 1;
         if let [row] = rows {
-            return Ok(if self.insert_one(client, copy_sql, *row)? {
-                (1, 0)
-            } else {
-                (0, 1)
+            return Ok(match self.insert_one(client, copy_sql, *row)? {
+                None => (1, 0),
+                Some(label) => {
+                    *self.rejected.entry(label).or_default() += 1;
+                    (0, 1)
+                }
             });
         }
         let (left, right) = rows.split_at(rows.len() / 2);
@@ -637,14 +1046,28 @@ impl<'a> TableGenerator<'a> {
 
     /// Retry one rejected row, changing only the columns the violated constraint covers:
     /// first small values, then NULL where allowed.
-    fn insert_one(&mut self, client: &mut Client, copy_sql: &str, row: u64) -> Result<bool> {
-        let mut attempts = vec![0; self.columns.len()];
+    /// `None` when the row went in, else what rejected its last variant.
+    fn insert_one(
+        &mut self,
+        client: &mut Client,
+        copy_sql: &str,
+        row: u64,
+    ) -> Result<Option<String>> {
+        let mut attempts = self.learned.clone();
         let mut data = Vec::new();
         loop {
             data.clear();
             self.write_row(row, &attempts, &mut data);
             let Some(violation) = try_copy(client, copy_sql, &data)? else {
-                return Ok(true);
+                for (idx, &attempt) in attempts.iter().enumerate() {
+                    if attempt > self.learned[idx] {
+                        self.fixes[idx] += 1;
+                        if self.fixes[idx] >= LEARN_AFTER {
+                            self.learned[idx] = attempt;
+                        }
+                    }
+                }
+                return Ok(None);
             };
             let culprits = self.constraint_columns(client, &violation)?;
             let mut changed = false;
@@ -655,7 +1078,7 @@ impl<'a> TableGenerator<'a> {
                 }
             }
             if !changed {
-                return Ok(false);
+                return Ok(Some(violation.label()));
             }
         }
     }
@@ -667,13 +1090,19 @@ impl<'a> TableGenerator<'a> {
             return Ok(vec![idx]);
         }
         if let Some(constraint) = &violation.constraint {
+            // A constraint of the table or a domain, or a unique index (not a constraint).
             let rows = client
                 .query(
                     "SELECT array(SELECT a.attname::text FROM pg_attribute a \
                                   WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)), \
                             coalesce((SELECT t.typname::text FROM pg_type t WHERE t.oid = c.contypid), '') \
                      FROM pg_constraint c WHERE c.conname = $1 \
-                       AND (c.conrelid = $2::text::regclass OR c.contypid <> 0)",
+                       AND (c.conrelid = $2::text::regclass OR c.contypid <> 0) \
+                     UNION ALL \
+                     SELECT array(SELECT a.attname::text FROM pg_attribute a \
+                                  WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)), '' \
+                     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+                     WHERE ic.relname = $1 AND i.indrelid = $2::text::regclass",
                     &[constraint, &self.table.name.quoted()],
                 )
                 .pg_context("failed to look up a violated constraint")?;
@@ -702,12 +1131,15 @@ impl<'a> TableGenerator<'a> {
     fn write_row(&mut self, row: u64, attempts: &[u32], out: &mut Vec<u8>) {
         let mut value = String::new();
         let mut transformed = Vec::new();
+        let shapes = &self.shapes[(row % self.shapes.len() as u64) as usize];
         for (idx, &attempt) in attempts.iter().enumerate() {
             if idx > 0 {
                 out.push(b'\t');
             }
             let column = self.columns[idx];
+            let shape = &shapes[idx];
             let field: Option<Vec<u8>> = match &mut self.sources[idx] {
+                _ if shape.null == Some(true) && !column.not_null => None,
                 Source::Deferred => None,
                 Source::Foreign { .. } if attempt >= 3 && !column.not_null => None,
                 Source::Foreign { fk, part } => match &self.foreign_keys[*fk] {
@@ -728,6 +1160,12 @@ impl<'a> TableGenerator<'a> {
                             .then(|| value.clone().into_bytes())
                     }
                 },
+                // A constrained column gets a value of its shape, as it is.
+                Source::Generated(_) if !shape.is_free() => {
+                    value.clear();
+                    shaped_value(column, shape, row, attempt, self.n_rows, &mut value)
+                        .then(|| value.clone().into_bytes())
+                }
                 Source::Generated(transform) => {
                     value.clear();
                     let has_value = synthetic_value(column, row, attempt, &mut value);
@@ -769,6 +1207,7 @@ fn pick(row: u64, attempt: u32, n: usize) -> usize {
 struct Violation {
     constraint: Option<String>,
     column: Option<String>,
+    sqlstate: String,
 }
 
 impl Violation {
@@ -777,9 +1216,25 @@ impl Violation {
         Some(Violation {
             constraint: db.constraint().map(str::to_string),
             column: db.column().map(str::to_string),
+            sqlstate: db.code().code().to_string(),
         })
     }
+
+    /// The constraint's name, else `not-null \`column\``, else the SQLSTATE.
+    fn label(&self) -> String {
+        match (&self.constraint, &self.column) {
+            (Some(constraint), _) => constraint.clone(),
+            (None, Some(column)) => format!("not-null `{column}`"),
+            (None, None) => format!("SQLSTATE {}", self.sqlstate),
+        }
+    }
 }
+
+/// Failed COPY attempts per table before failing batches are left out whole.
+const RETRY_BUDGET: u32 = 1000;
+
+/// Rows fixed by a higher variant of a column before every later row starts from it.
+const LEARN_AFTER: u32 = 8;
 
 /// One COPY in its own transaction: `None` if it loaded, else what the server rejected.
 fn try_copy(client: &mut Client, copy_sql: &str, data: &[u8]) -> Result<Option<Violation>> {
@@ -877,14 +1332,15 @@ pub fn synthetic_value(column: &Column, row: u64, attempt: u32, out: &mut String
         BaseType::Date => write!(out, "{}", date_text(n)),
         BaseType::Timestamp => write!(out, "{} {}", date_text(n), time_text(n)),
         BaseType::Timestamptz => write!(out, "{} {}+00", date_text(n), time_text(n)),
-        BaseType::Bytea => write!(out, "\\x{n:02x}"),
+        // An even number of hex digits, whatever `n`.
+        BaseType::Bytea => write!(out, "\\x{n:016x}"),
         BaseType::Json | BaseType::Jsonb => write!(out, "{{}}"),
         BaseType::Enum => match sql_type.enum_labels.len() {
             0 => return false,
             len => write!(out, "{}", sql_type.enum_labels[(n as usize - 1) % len]),
         },
         base if base.is_textual() => {
-            textual_value(&name, sql_type, n, attempt, out);
+            textual_value(&name, sql_type, n, attempt, None, out);
             Ok(())
         }
         BaseType::Other(other) => match other.as_str() {
@@ -907,8 +1363,17 @@ pub fn synthetic_value(column: &Column, row: u64, attempt: u32, out: &mut String
     true
 }
 
-fn textual_value(name: &str, sql_type: &SqlType, n: u64, attempt: u32, out: &mut String) {
+/// `limit`: a shorter maximum length than the type's (a length CHECK).
+fn textual_value(
+    name: &str,
+    sql_type: &SqlType,
+    n: u64,
+    attempt: u32,
+    limit: Option<usize>,
+    out: &mut String,
+) {
     let max = sql_type.max_chars.map(|m| m as usize).unwrap_or(usize::MAX);
+    let max = max.min(limit.unwrap_or(usize::MAX));
     let max = if matches!(sql_type.base, BaseType::Name) {
         max.min(63)
     } else {
@@ -941,6 +1406,97 @@ fn textual_value(name: &str, sql_type: &SqlType, n: u64, attempt: u32, out: &mut
     }
 }
 
+/// A value for a column whose constraints give it a shape (choices, a range, lengths), in
+/// PostgreSQL's text form. Row `row` (0-based) of `n_rows`; `attempt` as in `synthetic_value`.
+/// Returns false for NULL.
+fn shaped_value(
+    column: &Column,
+    shape: &Shape,
+    row: u64,
+    attempt: u32,
+    n_rows: u64,
+    out: &mut String,
+) -> bool {
+    if attempt >= 3 && !column.not_null && shape.null != Some(false) {
+        return false;
+    }
+    let n = match attempt {
+        0 => row,
+        1 => row % 9,
+        _ => 0,
+    };
+    if let Some(choices) = shape.choices.as_deref().filter(|c| !c.is_empty()) {
+        let pick = (n + shape.shift as u64) % choices.len() as u64;
+        out.push_str(&choices[pick as usize]);
+        return true;
+    }
+    if let Some(kind) = Ordinal::of(&column.sql_type) {
+        let low = shape.low.unwrap_or_else(|| kind.default_low());
+        let high = shape
+            .high
+            .unwrap_or(i64::MAX)
+            .min(type_high(&column.sql_type));
+        let step: i64 = match (kind, shape.high) {
+            // Spread over the range, at most one value every 25 hours.
+            (Ordinal::Timestamp, Some(high)) => {
+                (high.saturating_sub(low) / n_rows.max(1) as i64).clamp(1, 90_007)
+            }
+            (Ordinal::Timestamp, None) => 90_007,
+            _ => 1,
+        };
+        let room = (high.saturating_sub(low) / step)
+            .saturating_add(1)
+            .saturating_sub(shape.shift_room);
+        let k = if room > 0 { n as i64 % room } else { 0 } + shape.shift;
+        let value = low
+            .saturating_add(k.saturating_mul(step))
+            .min(high.max(low));
+        let mut bytes = Vec::new();
+        match kind {
+            Ordinal::Integer | Ordinal::Decimal => {
+                use std::fmt::Write;
+                let _ = write!(out, "{value}");
+                return true;
+            }
+            Ordinal::Date => {
+                crate::transform::write_date(&mut bytes, value.clamp(-2_451_545, 2_000_000) as i32)
+            }
+            Ordinal::Timestamp => crate::transform::write_timestamp(
+                &mut bytes,
+                value.clamp(-210_866_803_200, 100_000_000_000) * 1_000_000,
+                matches!(column.sql_type.base, BaseType::Timestamptz),
+            ),
+        }
+        out.push_str(&String::from_utf8_lossy(&bytes));
+        return true;
+    }
+    if column.sql_type.base.is_textual() && !column.sql_type.array {
+        let name = column.name.to_ascii_lowercase();
+        textual_value(&name, &column.sql_type, n + 1, attempt, shape.max_len, out);
+        let min = shape.min_len.unwrap_or(0);
+        let len = out.chars().count();
+        if len < min {
+            out.extend(std::iter::repeat_n('x', min - len));
+        }
+        return true;
+    }
+    synthetic_value(column, row, attempt, out)
+}
+
+/// The largest value of an ordered type in its `Ordinal` units.
+fn type_high(sql_type: &SqlType) -> i64 {
+    match (&sql_type.base, sql_type.numeric) {
+        (BaseType::Int2, _) => i64::from(i16::MAX),
+        (BaseType::Int4, _) => i64::from(i32::MAX),
+        (BaseType::Numeric, Some((precision, scale))) => {
+            let digits = u32::from(precision.saturating_sub(scale)).min(18);
+            10i64.pow(digits) - 1
+        }
+        (BaseType::Date, _) => 2_000_000,
+        _ => i64::MAX / 4,
+    }
+}
+
 /// 2020-01-01 plus `n - 1` days.
 fn date_text(n: u64) -> String {
     // Days from 1970-01-01 to 2020-01-01.
@@ -962,25 +1518,38 @@ fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
         .iter()
         .map(|c| format!("r.{}", quote_ident(c)))
         .collect();
+    let values: Vec<String> = key
+        .referenced_columns
+        .iter()
+        .enumerate()
+        .map(|(idx, c)| format!("{} AS v{idx}", quote_ident(c)))
+        .collect();
+    let set: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(idx, c)| format!("{c} = m.v{idx}"))
+        .collect();
+    // One join (row i gets key i + 1, modulo), not a sub-select per row.
     let all_at_once = format!(
         "WITH src AS (SELECT ctid AS c, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {table}), \
-              ref AS (SELECT *, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {referenced_table}), \
+              ref AS (SELECT {values}, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {referenced_table}), \
               total AS (SELECT count(*) AS n FROM ref) \
-         UPDATE {table} t SET ({columns}) = (SELECT {referenced} FROM ref r, total \
-              WHERE r.rn = (src.rn + 1) % total.n) \
-         FROM src WHERE t.ctid = src.c",
+         UPDATE {table} t SET {set} \
+         FROM (SELECT src.c, ref.* FROM src CROSS JOIN total JOIN ref ON ref.rn = (src.rn + 1) % total.n) m \
+         WHERE t.ctid = m.c",
         table = key.table.quoted(),
         referenced_table = key.referenced_table.quoted(),
-        columns = columns.join(", "),
-        referenced = referenced.join(", "),
+        values = values.join(", "),
+        set = set.join(", "),
     );
     if client.batch_execute(&all_at_once).is_ok() {
         return Ok(());
     }
-    // Row by row, leaving NULL where no key fits (a unique or check constraint).
+    // Row by row, leaving NULL where no key fits (a unique or check constraint); each update
+    // reads the referenced table, so only the first rows are tried.
     let ctids: Vec<String> = client
         .query(
-            &format!("SELECT ctid::text FROM {}", key.table.quoted()),
+            &format!("SELECT ctid::text FROM {} LIMIT 1000", key.table.quoted()),
             &[],
         )
         .pg_with_context(|| format!("failed to read the rows of `{}`", key.table))?
@@ -1210,6 +1779,34 @@ mod tests {
         assert_eq!(order.deferred.len(), 1);
         assert_eq!(order.deferred[0].table.name, "teams");
         assert_eq!(order.deferred[0].columns, ["captain_id"]);
+    }
+
+    #[test]
+    fn a_cycle_breaks_where_deferring_makes_a_table_ready() {
+        // `sessions` has a nullable key into the cycle too, but its NOT NULL `user_id` must
+        // wait for `users`, which deferring `last_chat_id` makes ready.
+        let catalog = Catalog {
+            tables: vec![
+                table("chats", &[("user_id", "users", false)]),
+                table("impersonations", &[("user_id", "users", false)]),
+                table(
+                    "sessions",
+                    &[
+                        ("user_id", "users", false),
+                        ("impersonation_id", "impersonations", true),
+                    ],
+                ),
+                table("users", &[("last_chat_id", "chats", true)]),
+            ],
+            ..Catalog::default()
+        };
+        let order = insertion_order(&catalog);
+        assert_eq!(
+            names(&order),
+            ["users", "chats", "impersonations", "sessions"]
+        );
+        assert_eq!(order.deferred.len(), 1);
+        assert_eq!(order.deferred[0].columns, ["last_chat_id"]);
     }
 
     #[test]

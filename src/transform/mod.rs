@@ -6,6 +6,7 @@ mod fake;
 mod json;
 mod scalar;
 mod value;
+pub(crate) use value::{parse_date, parse_timestamp, write_date, write_timestamp};
 mod xml;
 
 use hmac::{Hmac, KeyInit, Mac};

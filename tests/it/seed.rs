@@ -1,5 +1,6 @@
 //! `seed-dev`: synthetic rows that satisfy every constraint (FK order, cycles, unique, CHECK,
-//! enums, domains, identity, generated), and loading the newest unexpired anonymised dump.
+//! enums, domains, identity, generated, partition bounds), loading the newest unexpired
+//! anonymised dump first, and never writing a source.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use pullprod::pull::{self, PullOptions, PullRequest};
 use pullprod::seed::{self, SchemaSource, SeedOptions, SeedRequest};
 use pullprod::transform::Salt;
 
-use crate::support::TestDb;
+use crate::support::{Project, TestDb};
 
 fn data(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -55,7 +56,8 @@ fn seed_request(
         target: Settings::parse(target.url()).expect("target settings"),
         policy,
         salt: Salt::new(b"seed salt".to_vec()),
-        schema,
+        schema: Some(schema),
+        protected: Vec::new(),
         dumps: None,
         options: SeedOptions {
             synthetic: true,
@@ -480,4 +482,345 @@ fn policy_skips(config: &pullprod::config::Config, table: &TableName) -> bool {
     demo_policy(config)
         .table(table)
         .is_some_and(|rule| rule.action == TableAction::Skip)
+}
+
+const SMALL_SHOP: &str = include_str!("../data/small_shop.sql");
+
+/// The pull-prod fixture project with the small shop's schema as its migrations, its dumps in
+/// a private folder of its own; `PROD_DATABASE_URL` names `source`.
+struct CliSetup {
+    project: Project,
+    source: TestDb,
+    dumps: tempfile::TempDir,
+    state: tempfile::TempDir,
+}
+
+impl CliSetup {
+    fn new(test: &str, migrations: bool) -> CliSetup {
+        let source = TestDb::new(&format!("{test}_src"));
+        source.exec(SMALL_SHOP);
+        let project = Project::from_fixture("pull_project");
+        let dumps = tempfile::tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dumps.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let manifest = project.read("Cargo.toml");
+        project.write(
+            "Cargo.toml",
+            &format!(
+                "{manifest}project = \"seedshop\"\ndump-dir = \"{}\"\nretention-days = 2\n",
+                dumps.path().display()
+            ),
+        );
+        if migrations {
+            project.write("migrations/001_shop.sql", SMALL_SHOP);
+        }
+        project.git_commit_all("the fixture");
+        CliSetup {
+            project,
+            source,
+            dumps,
+            state: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Run the CLI with production and staging at `source` (as `production_url`) and the dev
+    /// database at `target_url`: (exit code, all output).
+    fn run(&self, args: &[&str], production_url: &str, target_url: &str) -> (i32, String) {
+        let state = self.state.path().display().to_string();
+        let env = [
+            ("PROD_DATABASE_URL", production_url),
+            ("STAGING_DATABASE_URL", self.source.url()),
+            ("DATABASE_URL", target_url),
+            ("PULLPROD_SALT", "a test salt that is long enough"),
+            ("XDG_STATE_HOME", state.as_str()),
+        ];
+        let (code, stdout, stderr) = self.project.run_with_env(args, &env);
+        (code, format!("{stdout}{stderr}"))
+    }
+
+    fn source_rows(&self) -> (i64, i64, i64) {
+        (
+            self.source.count("SELECT count(*) FROM people"),
+            self.source.count("SELECT count(*) FROM orders"),
+            self.source.count("SELECT count(*) FROM events"),
+        )
+    }
+}
+
+/// The databases whose name starts with `prefix` (a half-built `__pp_new_` one would show).
+fn databases_like(db: &TestDb, prefix: &str) -> i64 {
+    db.count(&format!(
+        "SELECT count(*) FROM pg_database WHERE starts_with(datname, '{prefix}')"
+    ))
+}
+
+#[test]
+fn seed_refuses_the_production_source_spelled_three_other_ways() {
+    let setup = CliSetup::new("seed_guard", true);
+    let name = setup.source.name().to_string();
+    let before = setup.source_rows();
+    assert_eq!(before, (50, 200, 300));
+    // Production as the plain database name; the dev database as the same one written as a
+    // socket directory, a loopback address, and a URL.
+    let production = format!("dbname={name}");
+    let socket_dir: String = setup
+        .source
+        .client()
+        .query_one(
+            "SELECT split_part(current_setting('unix_socket_directories'), ',', 1)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let port = setup.source.count("SELECT current_setting('port')::bigint");
+    let spellings = [
+        format!("host={socket_dir} port={port} dbname={name}"),
+        format!("dbname={name} host=127.0.0.1 port={port}"),
+        format!("postgresql://localhost:{port}/{name}?sslmode=disable"),
+    ];
+    for target in &spellings {
+        let (code, output) = setup.run(
+            &["seed-dev", "--synthetic", "--rows", "7"],
+            &production,
+            target,
+        );
+        assert_eq!(code, 2, "{target}: {output}");
+        assert!(
+            output.contains("is the source database itself (`production`"),
+            "{target}: {output}"
+        );
+        assert!(!output.contains("filled"), "{output}");
+        assert_eq!(
+            setup.source_rows(),
+            before,
+            "production keeps every row: {target}"
+        );
+        assert_eq!(
+            databases_like(&setup.source, &format!("{name}__pp")),
+            0,
+            "nothing was created before the check: {target}"
+        );
+    }
+    // The same spellings of a database that is not a source are fine.
+    let dev = TestDb::new("seed_guard_dev");
+    let dev_url = format!("host=127.0.0.1 port={port} dbname={}", dev.name());
+    let (code, output) = setup.run(
+        &["seed-dev", "--synthetic", "--rows", "7"],
+        &production,
+        &dev_url,
+    );
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("with synthetic rows"), "{output}");
+    assert_eq!(
+        dev.count("SELECT count(*) FROM people"),
+        50,
+        "the migrations' own rows"
+    );
+    assert_eq!(setup.source_rows(), before);
+}
+
+#[test]
+fn seed_refuses_a_remote_dev_database_without_the_flag() {
+    let setup = CliSetup::new("seed_remote", true);
+    let (code, output) = setup.run(
+        &["seed-dev", "--synthetic"],
+        setup.source.url(),
+        "host=db.invalid port=5432 dbname=dev connect_timeout=2",
+    );
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("--allow-remote-target"), "{output}");
+}
+
+#[test]
+fn plain_seed_dev_with_only_a_dump_loads_the_dump() {
+    // No migrations folder and no schema command: only the dump can fill the dev database.
+    let setup = CliSetup::new("seed_only_dump", false);
+    let target = TestDb::new("seed_only_dump_dst");
+    let (code, output) = setup.run(&["seed-dev"], setup.source.url(), target.url());
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("no unexpired anonymised dump"), "{output}");
+    assert!(output.contains("--schema-from"), "{output}");
+
+    let (code, output) = setup.run(
+        &["pull-prod", "--from", "staging", "--to-file"],
+        setup.source.url(),
+        target.url(),
+    );
+    assert_eq!(code, 0, "{output}");
+    let dump = setup.dumps.path().join("seedshop.sql");
+    assert!(dump.is_file(), "{output}");
+
+    let (code, output) = setup.run(&["seed-dev"], setup.source.url(), target.url());
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("loaded the anonymised dump"), "{output}");
+    assert_eq!(target.count("SELECT count(*) FROM people"), 50);
+    assert_eq!(target.count("SELECT count(*) FROM orders"), 200);
+    assert_eq!(
+        target.count("SELECT count(*) FROM people WHERE secret IS NOT NULL"),
+        0,
+        "the anonymised rows, not production's"
+    );
+}
+
+/// Every CHECK family seed-dev reads, domains, enums and partition bounds of every kind.
+const CONSTRAINED: &str = r"
+CREATE TYPE state AS ENUM ('draft', 'live');
+CREATE DOMAIN short_name AS text CHECK (length(VALUE) <= 6 AND VALUE <> '');
+CREATE DOMAIN percent AS int CHECK (VALUE BETWEEN 0 AND 100);
+CREATE TABLE checked (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    status varchar(10) NOT NULL CHECK (status IN ('new', 'paid', 'sent')),
+    kind text CHECK (upper(kind) = ANY (ARRAY['X', 'Y'])),
+    tier text CHECK (lower(tier) IN ('gold', 'silver')),
+    score int NOT NULL CHECK (score BETWEEN 1 AND 5),
+    price numeric(6,2) CHECK (price > 0 AND price < 1000),
+    ratio float8 CHECK (ratio >= 0.5 AND ratio <= 2),
+    born date CHECK (born <= CURRENT_DATE),
+    created_at timestamptz NOT NULL CHECK (created_at <= now()),
+    expires_at timestamptz CHECK (expires_at > now()),
+    starts_on date NOT NULL,
+    ends_on date NOT NULL,
+    opened_at timestamp,
+    closed_at timestamp,
+    low int, mid int, high int,
+    title text NOT NULL CHECK (char_length(title) >= 12),
+    code varchar(20) CHECK (length(code) BETWEEN 3 AND 4),
+    nick short_name NOT NULL,
+    pct percent NOT NULL,
+    st state NOT NULL,
+    a int, b int,
+    c int, d int,
+    e text, f text,
+    CHECK (starts_on < ends_on),
+    CHECK (opened_at <= closed_at),
+    CHECK (low < mid AND mid < high),
+    CHECK (a IS NOT NULL OR b IS NOT NULL),
+    CHECK (num_nonnulls(c, d) = 1),
+    CHECK ((e IS NULL AND f IS NOT NULL) OR (e IS NOT NULL AND f IS NULL)),
+    UNIQUE (title)
+);
+CREATE TABLE monthly (id int NOT NULL, at date NOT NULL, note text) PARTITION BY RANGE (at);
+CREATE TABLE monthly_2024_01 PARTITION OF monthly FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE monthly_2024_02 PARTITION OF monthly FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+CREATE TABLE stamped (at timestamptz NOT NULL, n int NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE stamped_2024_06 PARTITION OF stamped FOR VALUES FROM ('2024-06-01 00:00:00+00') TO ('2024-06-02 00:00:00+00');
+CREATE TABLE regional (id int, region text NOT NULL, at date NOT NULL) PARTITION BY LIST (region);
+CREATE TABLE regional_eu PARTITION OF regional FOR VALUES IN ('eu', 'uk');
+CREATE TABLE regional_us PARTITION OF regional FOR VALUES IN ('us') PARTITION BY RANGE (at);
+CREATE TABLE regional_us_2023 PARTITION OF regional_us FOR VALUES FROM (MINVALUE) TO ('2024-01-01');
+CREATE TABLE regional_us_2024 PARTITION OF regional_us FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY HASH (id);
+CREATE TABLE regional_us_2024_h0 PARTITION OF regional_us_2024 FOR VALUES WITH (modulus 2, remainder 0);
+CREATE TABLE regional_us_2024_h1 PARTITION OF regional_us_2024 FOR VALUES WITH (modulus 2, remainder 1);
+CREATE TABLE defaulted (id int, k int NOT NULL) PARTITION BY LIST (k);
+CREATE TABLE defaulted_1 PARTITION OF defaulted FOR VALUES IN (1);
+CREATE TABLE defaulted_other PARTITION OF defaulted DEFAULT;
+CREATE TABLE hashed (id int NOT NULL, k text) PARTITION BY HASH (id);
+CREATE TABLE hashed_0 PARTITION OF hashed FOR VALUES WITH (modulus 3, remainder 0);
+CREATE TABLE hashed_1 PARTITION OF hashed FOR VALUES WITH (modulus 3, remainder 1);
+CREATE TABLE hashed_2 PARTITION OF hashed FOR VALUES WITH (modulus 3, remainder 2);
+";
+
+fn migrations_of(sql: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("001_schema.sql"), sql).unwrap();
+    dir
+}
+
+#[test]
+fn seed_fills_partitions_and_every_check_family() {
+    let target = TestDb::new("seed_checks");
+    let migrations = migrations_of(CONSTRAINED);
+    let summary = seed::run(&seed_request(
+        &target,
+        Policy::default(),
+        SchemaSource::Migrations(migrations.path().to_path_buf()),
+        Some(200),
+    ))
+    .expect("seed-dev --synthetic");
+    assert_eq!(summary.rejected, Vec::new(), "nothing rejected");
+    assert_eq!(summary.empty, Vec::<TableName>::new());
+    for (table, inserted, left_out) in &summary.tables {
+        assert_eq!((*inserted, *left_out), (200, 0), "{table}");
+    }
+    assert_eq!(
+        summary.tables.len(),
+        6,
+        "partitions are filled through their root"
+    );
+    // Rows went round the partitions, every level of them.
+    for (partition, rows) in [
+        ("monthly_2024_01", 100),
+        ("monthly_2024_02", 100),
+        ("stamped_2024_06", 200),
+        // Four leaves: eu, us before 2024, and the two hash partitions of us in 2024.
+        ("regional_eu", 50),
+        ("regional_us_2023", 50),
+        ("regional_us_2024", 100),
+    ] {
+        assert_eq!(
+            target.count(&format!("SELECT count(*) FROM {partition}")),
+            rows,
+            "{partition}"
+        );
+    }
+    assert!(target.count("SELECT count(*) FROM regional_us_2024_h0") > 0);
+    assert!(target.count("SELECT count(*) FROM defaulted_1") > 0);
+    assert!(target.count("SELECT count(*) FROM defaulted_other") > 0);
+    assert_eq!(target.count("SELECT count(DISTINCT at) FROM stamped"), 200);
+    // The values use the room the constraints leave.
+    assert_eq!(
+        target.count("SELECT count(DISTINCT status) FROM checked"),
+        3
+    );
+    assert_eq!(target.count("SELECT count(DISTINCT score) FROM checked"), 5);
+    assert_eq!(
+        target.count("SELECT count(*) FROM checked WHERE a IS NULL AND b IS NULL"),
+        0
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM checked WHERE num_nonnulls(c, d) <> 1"),
+        0
+    );
+    revalidate_all_constraints(&target);
+}
+
+#[test]
+fn seed_reports_what_no_variant_satisfies_and_strict_refuses() {
+    let target = TestDb::new("seed_rejected");
+    target.exec("CREATE TABLE old_marker (x int)");
+    let migrations = migrations_of(
+        "CREATE TABLE fine (id int PRIMARY KEY);
+         CREATE TABLE odd (id int PRIMARY KEY, sku text NOT NULL CONSTRAINT sku_pattern CHECK (sku ~ '^[A-Z]{3}-[0-9]{4}$'));",
+    );
+    let mut request = seed_request(
+        &target,
+        Policy::default(),
+        SchemaSource::Migrations(migrations.path().to_path_buf()),
+        Some(20),
+    );
+    let summary = seed::run(&request).expect("a warning, not an error");
+    assert_eq!(
+        summary.rejected,
+        vec![seed::Rejected {
+            table: TableName::new("public", "odd"),
+            constraint: "sku_pattern".into(),
+            rows: 20,
+        }]
+    );
+    assert_eq!(summary.empty, vec![TableName::new("public", "odd")]);
+    assert_eq!(target.count("SELECT count(*) FROM fine"), 20);
+
+    target.exec("CREATE TABLE old_marker (x int)");
+    request.options.strict = true;
+    let err = seed::run(&request).expect_err("--strict");
+    let message = format!("{err:#}");
+    assert!(message.contains("`public.odd`"), "{message}");
+    assert!(message.contains("nothing was changed"), "{message}");
+    assert_eq!(
+        target.count(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'old_marker'"
+        ),
+        1,
+        "the dev database is as it was"
+    );
 }
