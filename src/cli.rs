@@ -1,4 +1,5 @@
-//! Command-line flags and dispatch: `cargo xtask <command>`. The xtask `main` calls only `run`.
+//! Command-line flags and dispatch: `cargo xtask <command>`. A project's xtask `main` calls `run`;
+//! one that adds its own subcommands flattens `Command` into its parser and calls `execute`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::ffi::OsString;
@@ -31,20 +32,6 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Delete the project's expired dump files.
     PruneDumps,
-    /// Create the demo "production" shop database with deterministic synthetic rows.
-    DemoProd(DemoProd),
-    /// Time pull-prod against PostgreSQL's own COPY pipes and pg_dump | psql on the demo data.
-    Bench(Bench),
-}
-
-#[derive(Debug, Args)]
-pub struct Bench {
-    /// Demo scale (users); 200000 is about 1.2 GB.
-    #[arg(long, default_value_t = 20000)]
-    pub scale: u64,
-    /// Repetitions of each measurement (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    pub reps: usize,
 }
 
 #[derive(Debug, Args)]
@@ -126,31 +113,19 @@ pub struct PolicyInit {
     pub database_url: String,
 }
 
-#[derive(Debug, Args)]
-pub struct DemoProd {
-    /// Number of users; every other table grows in proportion.
-    #[arg(long, default_value_t = 1000)]
-    pub scale: u64,
-    /// Database to (re)create (default: `shop_prod` on the local server).
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
-}
-
 /// Parse `args` (without the program name) and run the command. Errors print as `error: …`.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let argv = std::iter::once(OsString::from("cargo xtask")).chain(args);
-    let cli = match Cli::try_parse_from(argv) {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    match dispatch(&cli) {
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => execute(&cli),
+        Err(err) => parse_error(&err),
+    }
+}
+
+/// Run a parsed command. Errors print as `error: …`; the exit code is the command's
+/// (0 clean, 1 violations, 2 unusable input).
+pub fn execute(cli: &Cli) -> ExitCode {
+    match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -159,11 +134,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// Print a command-line parsing error (or `--help`, `--version`) and return its exit code:
+/// 2 for a usage error, 0 for help and version.
+pub fn parse_error(err: &clap::Error) -> ExitCode {
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
-    if !matches!(
-        cli.command,
-        Command::PruneDumps | Command::DemoProd(_) | Command::Bench(_)
-    ) {
+    if !matches!(cli.command, Command::PruneDumps) {
         prune_quietly(cli);
     }
     match &cli.command {
@@ -181,28 +164,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policy(PolicyCommand::Doc { check }) => policy_doc(cli, *check),
         Command::PruneDumps => prune_dumps(cli),
-        Command::Bench(args) => bench(cli, args),
-        Command::DemoProd(args) => demo_prod(args),
     }
-}
-
-fn demo_prod(args: &DemoProd) -> anyhow::Result<ExitCode> {
-    let started = std::time::Instant::now();
-    let opts = crate::demo::DemoOptions {
-        scale: args.scale,
-        database_url: args.database_url.clone(),
-    };
-    let summary = crate::demo::demo_prod(&opts)?;
-    println!("created `{}` at scale {}:", summary.database, args.scale);
-    for (table, n_rows) in &summary.rows {
-        println!("  {table:<12} {n_rows:>12} rows");
-    }
-    println!(
-        "  {:.1} MB in {:.1} s",
-        summary.bytes as f64 / 1_048_576.0,
-        started.elapsed().as_secs_f64()
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn check_policy(cli: &Cli, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
@@ -280,26 +242,6 @@ fn pull_prod(cli: &Cli, args: &PullProd) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64(),
             peak,
         )?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
-    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
-    let options = crate::bench::BenchOptions {
-        scale: args.scale,
-        reps: args.reps.max(1),
-        project_dir: config.project_dir.clone(),
-        pullprod_exe: std::env::current_exe()?,
-    };
-    let report = crate::bench::run(&options, &|line| eprintln!("{line}"))?;
-    println!("{}", report.render());
-    if report.rows_loaded != report.rows_expected {
-        anyhow::bail!(
-            "pull-prod loaded {} rows but the policy copies {}",
-            report.rows_loaded,
-            report.rows_expected
-        );
     }
     Ok(ExitCode::SUCCESS)
 }

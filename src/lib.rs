@@ -1,30 +1,49 @@
 //! pullprod: pull production PostgreSQL data into a developer's database, anonymised in
 //! memory on the way. The commands live in `cli`; this file is the public API.
 
-pub mod bench;
-pub mod check;
 pub mod cli;
-pub mod condition;
+
+// What this repository's own xtask (demo, bench) and integration tests reach into: public for
+// them, hidden from the documentation and not part of the supported API.
+#[doc(hidden)]
+pub mod check;
+#[doc(hidden)]
 pub mod config;
+#[doc(hidden)]
 pub mod conn;
-pub mod coverage;
-pub mod demo;
-pub mod detect;
-pub mod diag;
+#[doc(hidden)]
 pub mod dumpfile;
+#[doc(hidden)]
 pub mod fault;
-pub mod gate;
+#[doc(hidden)]
 pub mod pgerror;
+#[doc(hidden)]
 pub mod pipeline;
+#[doc(hidden)]
 pub mod policy;
-pub mod policydoc;
-pub mod progress;
+#[doc(hidden)]
 pub mod pull;
+#[doc(hidden)]
 pub mod rowcodec;
+#[doc(hidden)]
 pub mod schema;
+#[doc(hidden)]
 pub mod seed;
+#[doc(hidden)]
 pub mod sql;
+#[doc(hidden)]
 pub mod sqltype;
+#[doc(hidden)]
 pub mod subset;
+#[doc(hidden)]
 pub mod target;
+#[doc(hidden)]
 pub mod transform;
+
+pub(crate) mod condition;
+pub(crate) mod coverage;
+pub(crate) mod detect;
+pub(crate) mod diag;
+pub(crate) mod gate;
+pub(crate) mod policydoc;
+pub(crate) mod progress;

@@ -383,7 +383,7 @@ pub fn demo_project(extra: &str) -> Project {
 /// A throwaway demo "production" database at a small scale.
 pub fn demo_source(test: &str) -> TestDb {
     let source = TestDb::new(test);
-    pullprod::demo::demo_prod(&pullprod::demo::DemoOptions {
+    xtask::demo::demo_prod(&xtask::demo::DemoOptions {
         scale: 60,
         database_url: Some(source.url().to_string()),
     })

@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::conn::{self, Settings};
-use crate::pgerror::PgContext;
-use crate::schema::{self, TableKind};
-use crate::sql::quote_ident;
-use crate::target::{self, Section};
+use pullprod::conn::{self, Settings};
+use pullprod::pgerror::PgContext;
+use pullprod::schema::{self, TableKind};
+use pullprod::sql::quote_ident;
+use pullprod::target::{self, Section};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -163,15 +163,15 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
 
     let project = bench_project(options, &source, &base.with_dbname(TARGET_DB))?;
     // The rows pull-prod must load: every table's but those the policy skips.
-    let (config, _) = crate::config::load(Some(&project.path().join("Cargo.toml")))?;
-    let policy = crate::check::load_policy(&config)
+    let (config, _) = pullprod::config::load(Some(&project.path().join("Cargo.toml")))?;
+    let policy = pullprod::check::load_policy(&config)
         .0
         .context("the demo policy has errors: run `cargo xtask check-policy`")?;
-    let skipped = |table: &crate::schema::Table| {
+    let skipped = |table: &pullprod::schema::Table| {
         let rules_table = table.parent.as_ref().unwrap_or(&table.name);
         policy
             .table(rules_table)
-            .is_some_and(|rule| rule.action == crate::policy::model::TableAction::Skip)
+            .is_some_and(|rule| rule.action == pullprod::policy::model::TableAction::Skip)
     };
     let rows_expected: u64 = catalog
         .tables
@@ -370,7 +370,9 @@ fn count_copy_text(
                     .get_ref()
                     .and_then(|inner| inner.downcast_ref::<postgres::Error>())
                 {
-                    Some(pg) => anyhow::anyhow!("{}", crate::pgerror::data_message(pg, None, &[])),
+                    Some(pg) => {
+                        anyhow::anyhow!("{}", pullprod::pgerror::data_message(pg, None, &[]))
+                    }
                     None => anyhow::Error::new(err),
                 }
                 .context(format!("failed to read `{table}`"))
