@@ -1,5 +1,43 @@
 //! Command-line flags and dispatch: `cargo xtask <command>`. A project's xtask `main` calls `run`;
 //! one that adds its own subcommands flattens `Command` into its parser and calls `execute`.
+//!
+//! An xtask with a task of its own beside pullprod's commands (this is how pullprod's own
+//! repository adds `demo-prod` and `bench`):
+//!
+//! ```no_run
+//! use clap::{Parser, Subcommand};
+//!
+//! #[derive(Parser)]
+//! #[command(name = "cargo xtask", bin_name = "cargo xtask")]
+//! struct Xtask {
+//!     #[arg(long, global = true)]
+//!     manifest_path: Option<std::path::PathBuf>,
+//!     #[command(subcommand)]
+//!     task: Task,
+//! }
+//!
+//! #[derive(Subcommand)]
+//! enum Task {
+//!     #[command(flatten)]
+//!     Pullprod(pullprod::cli::Command),
+//!     /// Regenerate the project's fixtures.
+//!     Fixtures,
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let xtask = match Xtask::try_parse() {
+//!         Ok(xtask) => xtask,
+//!         Err(err) => return pullprod::cli::parse_error(&err),
+//!     };
+//!     match xtask.task {
+//!         Task::Pullprod(command) => pullprod::cli::execute(&pullprod::cli::Cli {
+//!             manifest_path: xtask.manifest_path,
+//!             command,
+//!         }),
+//!         Task::Fixtures => std::process::ExitCode::SUCCESS,
+//!     }
+//! }
+//! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::ffi::OsString;
@@ -32,6 +70,18 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Delete the project's expired dump files.
     PruneDumps,
+    /// `psql` on a configured source, read-only (refused for a role that could write).
+    Console(Console),
+}
+
+#[derive(Debug, Args)]
+pub struct Console {
+    /// Which configured source to open (production shows a banner and is audited).
+    #[arg(long, default_value = "production", value_name = "SOURCE")]
+    pub from: String,
+    /// Cancel any statement that runs longer (PostgreSQL units: 30s, 5min, 500ms).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub statement_timeout: String,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +149,8 @@ pub struct SeedDev {
 pub enum PolicyCommand {
     /// Write a first policy for an existing database, every column marked `todo`.
     Init(PolicyInit),
+    /// Print the SQL for a least-privilege read-only role that can pull from a source.
+    Grants(PolicyGrants),
     /// Write the data-handling section (sources, commands, tables) into the project's doc file.
     Doc {
         /// Change nothing; exit 1 with a diff when the section is out of date.
@@ -108,12 +160,29 @@ pub enum PolicyCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct PolicyGrants {
+    /// The configured source the role is for (its catalog is read, read-only).
+    #[arg(long, default_value = "production", value_name = "SOURCE")]
+    pub from: String,
+    /// The role's name (default: `<project>_pullprod`).
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct PolicyInit {
     #[arg(long, value_name = "URL")]
     pub database_url: String,
 }
 
-/// Parse `args` (without the program name) and run the command. Errors print as `error: …`.
+/// Parse `args` (without the program name) and run the command. Errors print as `error: …`;
+/// the exit code is 0 clean, 1 violations (check-policy), 2 unusable input or a failure.
+///
+/// ```no_run
+/// // `cargo xtask check-policy --format json`, as the xtask's `main` would pass it:
+/// let code = pullprod::cli::run(["check-policy", "--format", "json"].map(Into::into));
+/// # let _ = code;
+/// ```
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let argv = std::iter::once(OsString::from("cargo xtask")).chain(args);
     match Cli::try_parse_from(argv) {
@@ -164,6 +233,24 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policy(PolicyCommand::Doc { check }) => policy_doc(cli, *check),
         Command::PruneDumps => prune_dumps(cli),
+        Command::Console(args) => {
+            let options = crate::console::ConsoleOptions {
+                manifest_path: cli.manifest_path.clone(),
+                from: args.from.clone(),
+                statement_timeout: args.statement_timeout.clone(),
+            };
+            let code = crate::console::console(&options, &|line| eprintln!("{line}"))?;
+            Ok(ExitCode::from(code))
+        }
+        Command::Policy(PolicyCommand::Grants(args)) => {
+            let options = crate::access::GrantsOptions {
+                manifest_path: cli.manifest_path.clone(),
+                from: args.from.clone(),
+                role: args.role.clone(),
+            };
+            print!("{}", crate::access::grants(&options)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

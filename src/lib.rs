@@ -1,5 +1,19 @@
 //! pullprod: pull production PostgreSQL data into a developer's database, anonymised in
 //! memory on the way. The commands live in `cli`; this file is the public API.
+//!
+//! pullprod is used through a project's `cargo xtask`: the project adds an `xtask` crate that
+//! depends on pullprod, and its `main` hands the command line to [`cli::run`]:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     pullprod::cli::run(std::env::args_os().skip(1))
+//! }
+//! ```
+//!
+//! `cargo xtask pull-prod`, `check-policy`, `seed-dev`, `policy …`, `prune-dumps` and `console`
+//! then read the `[package.metadata.dump]` (or `[workspace.metadata.dump]`) table of the
+//! project's `Cargo.toml` and its policy folder; the README describes both. An xtask with tasks
+//! of its own parses [`cli::Command`] inside its own parser and runs it with [`cli::execute`].
 
 pub mod cli;
 
@@ -40,7 +54,9 @@ pub mod target;
 #[doc(hidden)]
 pub mod transform;
 
+pub(crate) mod access;
 pub(crate) mod condition;
+pub(crate) mod console;
 pub(crate) mod coverage;
 pub(crate) mod detect;
 pub(crate) mod diag;
