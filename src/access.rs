@@ -199,9 +199,11 @@ WITH rels AS (
   SELECT 'owner', name FROM rels WHERE pg_has_role(relowner, 'USAGE')
   UNION ALL
   SELECT 'write', name FROM rels
-    WHERE relkind IN ('r', 'p', 'v', 'f') AND has_table_privilege(oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+    WHERE CASE WHEN relkind IN ('r', 'p', 'v', 'f')
+      THEN has_table_privilege(oid, 'INSERT, UPDATE, DELETE, TRUNCATE') ELSE false END
   UNION ALL
-  SELECT 'sequence', name FROM rels WHERE relkind = 'S' AND has_sequence_privilege(oid, 'USAGE, UPDATE')
+  SELECT 'sequence', name FROM rels
+    WHERE CASE WHEN relkind = 'S' THEN has_sequence_privilege(oid, 'USAGE, UPDATE') ELSE false END
   UNION ALL
   SELECT 'schema', quote_ident(nspname) FROM pg_namespace
     WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'

@@ -47,7 +47,7 @@ impl Setup {
                 "--role",
                 &self.role.0,
             ],
-            &self.source.url().to_string(),
+            self.source.url(),
         );
         assert_eq!(code, 0, "{stderr}");
         self.source.exec(&sql);
@@ -256,10 +256,7 @@ fn console_writes_nothing_and_audits_production() {
 fn console_refuses_a_role_that_could_write() {
     let setup = Setup::new("console_rw");
     // The test's own role: a superuser, or at least the owner of every table.
-    let (code, stdout, stderr) = setup.run(
-        &["console", "--from", "staging"],
-        &setup.source.url().to_string(),
-    );
+    let (code, stdout, stderr) = setup.run(&["console", "--from", "staging"], setup.source.url());
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(
         stderr.contains("refusing to open a console")
