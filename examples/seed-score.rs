@@ -70,7 +70,7 @@ fn run() -> Result<()> {
     }
     schemas.sort_by(|a, b| a.0.cmp(&b.0));
     let (config, _) = pullprod::config::load(Some(&root.join("Cargo.toml")))?;
-    let (policy, _) = pullprod::check::load_policy(&config);
+    let (policy, _) = pullprod::config::load_policy(&config);
     schemas.push((
         "demo".into(),
         root.join("migrations"),

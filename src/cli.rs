@@ -1,4 +1,43 @@
-//! Command-line flags and dispatch: `cargo xtask <command>`. The xtask `main` calls only `run`.
+//! Command-line flags and dispatch: `cargo xtask <command>`. A project's xtask `main` calls `run`;
+//! one that adds its own subcommands flattens `Command` into its parser and calls `execute`.
+//!
+//! An xtask with a task of its own beside pullprod's commands (this is how pullprod's own
+//! repository adds `demo-prod` and `bench`):
+//!
+//! ```no_run
+//! use clap::{Parser, Subcommand};
+//!
+//! #[derive(Parser)]
+//! #[command(name = "cargo xtask", bin_name = "cargo xtask")]
+//! struct Xtask {
+//!     #[arg(long, global = true)]
+//!     manifest_path: Option<std::path::PathBuf>,
+//!     #[command(subcommand)]
+//!     task: Task,
+//! }
+//!
+//! #[derive(Subcommand)]
+//! enum Task {
+//!     #[command(flatten)]
+//!     Pullprod(pullprod::cli::Command),
+//!     /// Regenerate the project's fixtures.
+//!     Fixtures,
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let xtask = match Xtask::try_parse() {
+//!         Ok(xtask) => xtask,
+//!         Err(err) => return pullprod::cli::parse_error(&err),
+//!     };
+//!     match xtask.task {
+//!         Task::Pullprod(command) => pullprod::cli::execute(&pullprod::cli::Cli {
+//!             manifest_path: xtask.manifest_path,
+//!             command,
+//!         }),
+//!         Task::Fixtures => std::process::ExitCode::SUCCESS,
+//!     }
+//! }
+//! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::ffi::OsString;
@@ -31,20 +70,18 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Delete the project's expired dump files.
     PruneDumps,
-    /// Create the demo "production" shop database with deterministic synthetic rows.
-    DemoProd(DemoProd),
-    /// Time pull-prod against PostgreSQL's own COPY pipes and pg_dump | psql on the demo data.
-    Bench(Bench),
+    /// `psql` on a configured source, read-only (refused for a role that could write).
+    Console(Console),
 }
 
 #[derive(Debug, Args)]
-pub struct Bench {
-    /// Demo scale (users); 200000 is about 1.2 GB.
-    #[arg(long, default_value_t = 20000)]
-    pub scale: u64,
-    /// Repetitions of each measurement (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    pub reps: usize,
+pub struct Console {
+    /// Which configured source to open (production shows a banner and is audited).
+    #[arg(long, default_value = "production", value_name = "SOURCE")]
+    pub from: String,
+    /// Cancel any statement that runs longer (PostgreSQL units: 30s, 5min, 500ms).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub statement_timeout: String,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +155,8 @@ pub struct SeedDev {
 pub enum PolicyCommand {
     /// Write a first policy for an existing database, every column marked `todo`.
     Init(PolicyInit),
+    /// Print the SQL for a least-privilege read-only role that can pull from a source.
+    Grants(PolicyGrants),
     /// Write the data-handling section (sources, commands, tables) into the project's doc file.
     Doc {
         /// Change nothing; exit 1 with a diff when the section is out of date.
@@ -127,41 +166,57 @@ pub enum PolicyCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct PolicyGrants {
+    /// The configured source the role is for (its catalog is read, read-only).
+    #[arg(long, default_value = "production", value_name = "SOURCE")]
+    pub from: String,
+    /// The role's name (default: `<project>_pullprod`).
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct PolicyInit {
     #[arg(long, value_name = "URL")]
     pub database_url: String,
 }
 
-#[derive(Debug, Args)]
-pub struct DemoProd {
-    /// Number of users; every other table grows in proportion.
-    #[arg(long, default_value_t = 1000)]
-    pub scale: u64,
-    /// Database to (re)create (default: `shop_prod` on the local server).
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
-}
-
-/// Parse `args` (without the program name) and run the command. Errors print as `error: …`.
+/// Parse `args` (without the program name) and run the command. Errors print as `error: …`;
+/// the exit code is 0 clean, 1 violations (check-policy), 2 unusable input or a failure.
+///
+/// ```no_run
+/// // `cargo xtask check-policy --format json`, as the xtask's `main` would pass it:
+/// let code = pullprod::cli::run(["check-policy", "--format", "json"].map(Into::into));
+/// # let _ = code;
+/// ```
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let argv = std::iter::once(OsString::from("cargo xtask")).chain(args);
-    let cli = match Cli::try_parse_from(argv) {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    match dispatch(&cli) {
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => execute(&cli),
+        Err(err) => parse_error(&err),
+    }
+}
+
+/// Run a parsed command. Errors print as `error: …`; the exit code is the command's
+/// (0 clean, 1 violations, 2 unusable input).
+pub fn execute(cli: &Cli) -> ExitCode {
+    match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Print a command-line parsing error (or `--help`, `--version`) and return its exit code:
+/// 2 for a usage error, 0 for help and version.
+pub fn parse_error(err: &clap::Error) -> ExitCode {
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -173,16 +228,10 @@ struct Loaded {
 }
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let project = match &cli.command {
-        Command::DemoProd(args) => return demo_prod(args),
-        Command::Bench(args) => return bench(cli, args),
-        _ => {
-            let (config, diagnostics) = crate::config::load(cli.manifest_path.as_deref())?;
-            Loaded {
-                config,
-                diagnostics,
-            }
-        }
+    let (config, diagnostics) = crate::config::load(cli.manifest_path.as_deref())?;
+    let project = Loaded {
+        config,
+        diagnostics,
     };
     if !matches!(cli.command, Command::PruneDumps) {
         prune_quietly(&project.config);
@@ -201,27 +250,24 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policy(PolicyCommand::Doc { check }) => policy_doc(&project, *check),
         Command::PruneDumps => prune_dumps(&project),
-        Command::DemoProd(_) | Command::Bench(_) => unreachable!("dispatched above"),
+        Command::Console(args) => {
+            let options = crate::console::ConsoleOptions {
+                from: args.from.clone(),
+                statement_timeout: args.statement_timeout.clone(),
+            };
+            let code =
+                crate::console::console(&project.config, &options, &|line| eprintln!("{line}"))?;
+            Ok(ExitCode::from(code))
+        }
+        Command::Policy(PolicyCommand::Grants(args)) => {
+            let options = crate::access::GrantsOptions {
+                from: args.from.clone(),
+                role: args.role.clone(),
+            };
+            print!("{}", crate::access::grants(&project.config, &options)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
-}
-
-fn demo_prod(args: &DemoProd) -> anyhow::Result<ExitCode> {
-    let started = std::time::Instant::now();
-    let opts = crate::demo::DemoOptions {
-        scale: args.scale,
-        database_url: args.database_url.clone(),
-    };
-    let summary = crate::demo::demo_prod(&opts)?;
-    println!("created `{}` at scale {}:", summary.database, args.scale);
-    for (table, n_rows) in &summary.rows {
-        println!("  {table:<12} {n_rows:>12} rows");
-    }
-    println!(
-        "  {:.1} MB in {:.1} s",
-        summary.bytes as f64 / 1_048_576.0,
-        started.elapsed().as_secs_f64()
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn check_policy(project: &Loaded, args: &CheckPolicy) -> anyhow::Result<ExitCode> {
@@ -297,26 +343,6 @@ fn pull_prod(project: &Loaded, args: &PullProd) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64(),
             peak,
         )?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn bench(cli: &Cli, args: &Bench) -> anyhow::Result<ExitCode> {
-    let (config, _) = crate::config::load(cli.manifest_path.as_deref())?;
-    let options = crate::bench::BenchOptions {
-        scale: args.scale,
-        reps: args.reps.max(1),
-        project_dir: config.project_dir.clone(),
-        pullprod_exe: std::env::current_exe()?,
-    };
-    let report = crate::bench::run(&options, &|line| eprintln!("{line}"))?;
-    println!("{}", report.render());
-    if report.rows_loaded != report.rows_expected {
-        anyhow::bail!(
-            "pull-prod loaded {} rows but the policy copies {}",
-            report.rows_loaded,
-            report.rows_expected
-        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -544,7 +544,11 @@ fn generated_salt_at(path: &Path) -> Result<String> {
     {
         Ok(mut file) => {
             let mut bytes = [0u8; 32];
-            rand::Rng::fill(&mut rand::rng(), &mut bytes);
+            getrandom::fill(&mut bytes).map_err(|err| {
+                anyhow::anyhow!(
+                    "failed to generate a salt: the system's random source failed: {err}"
+                )
+            })?;
             let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
             file.write_all(hex.as_bytes())
                 .with_context(|| format!("failed to write `{}`", path.display()))?;

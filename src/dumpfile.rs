@@ -64,6 +64,17 @@ impl Compression {
             _ => Compression::None,
         }
     }
+
+    /// Refuse a compression this build leaves out: `.zst` without the `zstd` feature.
+    pub fn check_available(self) -> Result<()> {
+        if self == Compression::Zstd && !cfg!(feature = "zstd") {
+            bail!(
+                "`.zst` dumps need pullprod's `zstd` feature: add `features = [\"zstd\"]` to the `pullprod` \
+                 dependency in `xtask/Cargo.toml`, or use a `.sql.gz` or `.sql` file"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// What the sidecar `<file>.pullprod.json` records (and the header comment repeats).
@@ -243,6 +254,7 @@ pub struct DumpWriter {
 enum Encoder {
     Plain(BufWriter<File>),
     Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    #[cfg(feature = "zstd")]
     Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
 }
 
@@ -250,6 +262,7 @@ impl DumpWriter {
     /// Check the destination, create its folder (0700) and a temporary file (0600) beside it,
     /// and write the header comment. Nothing is at `path` until `commit`.
     pub fn create(path: &Path, source_name: &str, options: &DumpOptions) -> Result<DumpWriter> {
+        Compression::from_path(path).check_available()?;
         let retention_days = check_destination(path, options)?;
         let dir = path
             .parent()
@@ -296,10 +309,13 @@ impl DumpWriter {
                 buffered,
                 flate2::Compression::fast(),
             )),
+            #[cfg(feature = "zstd")]
             Compression::Zstd => Encoder::Zstd(
                 zstd::stream::write::Encoder::new(buffered, 3)
                     .context("failed to start zstd compression")?,
             ),
+            #[cfg(not(feature = "zstd"))]
+            Compression::Zstd => unreachable!("`check_available` refused `.zst` above"),
         };
         let mut writer = DumpWriter {
             path: path.to_path_buf(),
@@ -325,6 +341,7 @@ impl DumpWriter {
             Encoder::Gzip(encoder) => encoder
                 .finish()
                 .context("failed to finish gzip compression")?,
+            #[cfg(feature = "zstd")]
             Encoder::Zstd(encoder) => encoder
                 .finish()
                 .context("failed to finish zstd compression")?,
@@ -354,6 +371,7 @@ impl DumpWriter {
         match self.sink.as_mut().expect("not committed yet") {
             Encoder::Plain(writer) => writer,
             Encoder::Gzip(writer) => writer,
+            #[cfg(feature = "zstd")]
             Encoder::Zstd(writer) => writer,
         }
     }
@@ -685,12 +703,17 @@ pub fn load_into(path: &Path, database: &Settings) -> Result<()> {
     let psql = target::find_tool("psql", 0)?;
     let file = File::open(path)
         .with_context(|| format!("failed to open the dump `{}`", path.display()))?;
-    let mut reader: Box<dyn Read + Send> = match Compression::from_path(path) {
+    let compression = Compression::from_path(path);
+    compression.check_available()?;
+    let mut reader: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(io::BufReader::new(file)),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(file))),
+        #[cfg(feature = "zstd")]
         Compression::Zstd => Box::new(
             zstd::stream::read::Decoder::new(file).context("failed to start zstd decompression")?,
         ),
+        #[cfg(not(feature = "zstd"))]
+        Compression::Zstd => unreachable!("`check_available` refused `.zst` above"),
     };
     let mut child = target::psql_into(&psql, database)
         .stdin(Stdio::piped())

@@ -141,12 +141,16 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
             request.source_name
         ));
     }
-    let source_could_write = role_can_write(&mut coordinator)?;
+    let writes = crate::access::write_privileges(&mut coordinator)?;
+    let source_could_write = !writes.is_empty();
     if source_could_write {
         let message = format!(
-            "the role `{}` could write to the `{}` source: pullprod only reads (read-only transactions), \
-             but connect with a read-only role to be safe",
-            request.source.user, request.source_name
+            "the role `{}` could write to the `{}` source ({}): pullprod only reads (read-only transactions), \
+             but connect with a read-only role to be safe: `{}` prints the SQL for one",
+            request.source.user,
+            request.source_name,
+            writes.join("; "),
+            crate::access::GRANTS_COMMAND
         );
         if request.options.strict {
             bail!("refusing to pull with `--strict`: {message}");
@@ -532,20 +536,6 @@ pub fn open_source(source: &Settings, source_name: &str) -> Result<Client> {
     Ok(client)
 }
 
-/// Could this session write, were it not read-only? Superusers and roles with write grants can.
-fn role_can_write(client: &mut Client) -> Result<bool> {
-    let row = client
-        .query_one(
-            "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR EXISTS ( \
-               SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-               WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
-                 AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE'))",
-            &[],
-        )
-        .pg_context("failed to check the source role's privileges")?;
-    Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
-}
-
 /// Count the rows of every subset table, read-only, in the coordinator's snapshot.
 fn count_subset_rows(
     coordinator: &mut Client,
@@ -645,7 +635,7 @@ fn audit_rows(copied: &[TableCopied]) -> serde_json::Value {
     )
 }
 
-fn who() -> String {
+pub(crate) fn who() -> String {
     who_with(&|var| std::env::var(var).ok())
 }
 
@@ -699,16 +689,10 @@ fn write_local_audit(
     written: &Written,
     copied: &[TableCopied],
 ) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = match &request.options.audit_log {
         Some(path) => path.clone(),
         None => config::state_dir()?.join("audit.log"),
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create `{}`", dir.display()))?;
-    }
     let mut entry = serde_json::json!({
         "pulled_at_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         "who": who(),
@@ -723,12 +707,23 @@ fn write_local_audit(
         Written::File(path) => ("file", path.display().to_string()),
     };
     entry[key] = serde_json::Value::from(value);
+    append_audit(&path, &entry)
+}
+
+/// Append one JSON line to the local audit log (0600, never through a symlink).
+pub(crate) fn append_audit(path: &Path, entry: &serde_json::Value) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("failed to open the audit log `{}`", path.display()))?;
     writeln!(file, "{entry}")
         .with_context(|| format!("failed to write the audit log `{}`", path.display()))

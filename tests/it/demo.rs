@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use pullprod::demo::{self, DemoOptions};
+use xtask::demo::{self, DemoOptions};
 
 use crate::support::{TestDb, with_dbname};
 

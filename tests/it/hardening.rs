@@ -12,7 +12,7 @@ use pullprod::policy::model::{
 use pullprod::pull::{self, Destination, PullOptions, PullRequest};
 use pullprod::transform::Salt;
 
-use crate::support::{self, TestDb};
+use crate::support::{self, Role, TestDb};
 
 const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -491,39 +491,6 @@ fn fault_target_connection_killed_mid_copy() {
         "{text}"
     );
     assert_intact_then_recovers(&source, &target, &policy);
-}
-
-/// A login role on the main server, dropped (with what it owns) when the guard goes.
-struct Role(String);
-
-impl Role {
-    fn new(name: &str, options: &str) -> Role {
-        let name = format!("pp_h_{name}_{}", std::process::id());
-        let mut admin = support::connect(&support::admin_url());
-        admin
-            .batch_execute(&format!(
-                "DROP ROLE IF EXISTS {name}; CREATE ROLE {name} LOGIN {options}"
-            ))
-            .expect("create role");
-        Role(name)
-    }
-}
-
-impl Drop for Role {
-    fn drop(&mut self) {
-        let mut admin = support::connect(&support::admin_url());
-        let owned: Vec<String> = admin
-            .query(
-                "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1",
-                &[&self.0],
-            )
-            .map(|rows| rows.iter().map(|row| row.get(0)).collect())
-            .unwrap_or_default();
-        for db in owned {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"));
-        }
-        let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.0));
-    }
 }
 
 #[test]

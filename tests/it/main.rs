@@ -1,8 +1,10 @@
 //! The integration tests: one binary, one module per area, each test in its own databases.
 #![allow(clippy::print_stderr)]
 
+mod adoption;
 mod check;
 mod conditions;
+mod console;
 mod demo;
 mod detector;
 mod doc;

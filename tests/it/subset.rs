@@ -572,7 +572,7 @@ fn demo_policy_with(additions: &[(&str, &str)]) -> Policy {
 #[test]
 fn five_percent_of_the_demo_shop_is_closed_under_foreign_keys() {
     let source = TestDb::new("subset_demo_src");
-    pullprod::demo::demo_prod(&pullprod::demo::DemoOptions {
+    xtask::demo::demo_prod(&xtask::demo::DemoOptions {
         scale: 400,
         database_url: Some(source.url().to_string()),
     })

@@ -385,7 +385,7 @@ pub fn demo_project(extra: &str) -> Project {
 /// A throwaway demo "production" database at a small scale.
 pub fn demo_source(test: &str) -> TestDb {
     let source = TestDb::new(test);
-    pullprod::demo::demo_prod(&pullprod::demo::DemoOptions {
+    xtask::demo::demo_prod(&xtask::demo::DemoOptions {
         scale: 60,
         database_url: Some(source.url().to_string()),
     })
@@ -408,4 +408,57 @@ pub fn policy_from_toml(text: &str) -> pullprod::policy::model::Policy {
         .collect();
     assert!(errors.is_empty(), "the test policy has errors: {errors:?}");
     parsed.policy
+}
+
+/// A login role on the main server, dropped (with the databases it owns) when the guard goes.
+/// Create it before the databases it gets privileges in, so they are dropped first.
+pub struct Role(pub String);
+
+impl Role {
+    /// `pp_h_<name>_<pid>`, created `LOGIN <options>`.
+    pub fn new(name: &str, options: &str) -> Role {
+        let role = Role::reserve(name);
+        connect(&admin_url())
+            .batch_execute(&format!("CREATE ROLE {} LOGIN {options}", role.0))
+            .expect("create role");
+        role
+    }
+
+    /// The name `pp_h_<name>_<pid>`, free (a stale role of that name is dropped) for the test
+    /// to create; dropped at the end like `new`'s.
+    pub fn reserve(name: &str) -> Role {
+        let name = format!("pp_h_{name}_{}", std::process::id());
+        connect(&admin_url())
+            .batch_execute(&format!("DROP ROLE IF EXISTS {name}"))
+            .expect("drop a stale role");
+        Role(name)
+    }
+
+    /// `conninfo` (key=value) connecting as this role.
+    pub fn conninfo(&self, conninfo: &str) -> String {
+        let mut parts: Vec<String> = conninfo
+            .split_whitespace()
+            .filter(|part| !part.starts_with("user="))
+            .map(str::to_string)
+            .collect();
+        parts.push(format!("user={}", self.0));
+        parts.join(" ")
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let mut admin = connect(&admin_url());
+        let owned: Vec<String> = admin
+            .query(
+                "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1",
+                &[&self.0],
+            )
+            .map(|rows| rows.iter().map(|row| row.get(0)).collect())
+            .unwrap_or_default();
+        for db in owned {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"));
+        }
+        let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.0));
+    }
 }

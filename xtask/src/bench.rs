@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::conn::{self, Settings};
-use crate::pgerror::PgContext;
-use crate::schema::{self, TableKind};
-use crate::sql::quote_ident;
-use crate::target::{self, Section};
+use pullprod::conn::{self, Settings};
+use pullprod::pgerror::PgContext;
+use pullprod::schema::{self, TableKind};
+use pullprod::sql::quote_ident;
+use pullprod::target::{self, Section};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -163,15 +163,15 @@ pub fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchReport> {
 
     let project = bench_project(options, &source, &base.with_dbname(TARGET_DB))?;
     // The rows pull-prod must load: every table's but those the policy skips.
-    let (config, _) = crate::config::load(Some(&project.path().join("Cargo.toml")))?;
-    let policy = crate::config::load_policy(&config)
+    let (config, _) = pullprod::config::load(Some(&project.path().join("Cargo.toml")))?;
+    let policy = pullprod::config::load_policy(&config)
         .0
         .context("the demo policy has errors: run `cargo xtask check-policy`")?;
-    let (plan, _) = crate::plan::resolve(&policy, &catalog);
+    let (plan, _) = pullprod::plan::resolve(&policy, &catalog);
     let rows_expected: u64 = plan
         .tables
         .iter()
-        .filter(|table| table.holds_rows() && table.action != crate::plan::Action::Skip)
+        .filter(|table| table.holds_rows() && table.action != pullprod::plan::Action::Skip)
         .map(|table| {
             rows_by_table
                 .get(&table.table.quoted())
@@ -365,7 +365,9 @@ fn count_copy_text(
                     .get_ref()
                     .and_then(|inner| inner.downcast_ref::<postgres::Error>())
                 {
-                    Some(pg) => anyhow::anyhow!("{}", crate::pgerror::data_message(pg, None, &[])),
+                    Some(pg) => {
+                        anyhow::anyhow!("{}", pullprod::pgerror::data_message(pg, None, &[]))
+                    }
                     None => anyhow::Error::new(err),
                 }
                 .context(format!("failed to read `{table}`"))

@@ -1,23 +1,26 @@
 //! The demo "production" shop database: `cargo xtask demo-prod --scale N` (re)creates it from
 //! `migrations/` and fills it server-side with deterministic synthetic rows (same scale, same bytes).
 
-use crate::pgerror::PgContext;
-use crate::sql::quote_ident;
 use anyhow::{Context, bail};
 use postgres::Client;
+use pullprod::pgerror::PgContext;
+use pullprod::sql::quote_ident;
 
-use crate::conn::{self, Settings};
+use pullprod::conn::{self, Settings};
 
 /// The demo schema, in the order it is applied. A test checks this matches `migrations/`.
 pub const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_shop.sql", include_str!("../migrations/0001_shop.sql")),
+    (
+        "0001_shop.sql",
+        include_str!("../../migrations/0001_shop.sql"),
+    ),
     (
         "0002_orders.sql",
-        include_str!("../migrations/0002_orders.sql"),
+        include_str!("../../migrations/0002_orders.sql"),
     ),
     (
         "0003_events.sql",
-        include_str!("../migrations/0003_events.sql"),
+        include_str!("../../migrations/0003_events.sql"),
     ),
 ];
 
@@ -505,7 +508,7 @@ SELECT setval('public.invoice_number_seq', max(invoice_number)) FROM orders;
 fn text_array(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let quoted: Vec<String> = values
         .into_iter()
-        .map(|value| crate::sql::quote_literal(value.as_ref()))
+        .map(|value| pullprod::sql::quote_literal(value.as_ref()))
         .collect();
     format!("ARRAY[{}]::text[]", quoted.join(", "))
 }
