@@ -66,7 +66,7 @@ pub fn grants(config: &crate::config::Config, options: &GrantsOptions) -> Result
     )?;
     let mut settings = crate::conn::Settings::parse(&config.source(&options.from)?)?;
     crate::conn::enforce_min_tls(&mut settings, &options.from)?;
-    let mut client = crate::pull::open_source(&settings, &options.from)?;
+    let mut client = crate::conn::open_source(&settings, &options.from)?;
     let catalog = crate::schema::load(&mut client)?;
     let role = options
         .role

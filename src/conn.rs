@@ -630,6 +630,13 @@ pub fn connect_read_only_async(settings: &Settings, purpose: &str) -> Result<Asy
     Ok(session)
 }
 
+/// Open the coordinating source session: read-only for good (G4).
+pub fn open_source(source: &Settings, source_name: &str) -> Result<Client> {
+    let mut client = connect_settings(source, &format!("the `{source_name}` source"))?;
+    make_read_only(&mut client)?;
+    Ok(client)
+}
+
 /// Make a session read-only for good: every transaction it starts is READ ONLY, and
 /// row-level security errors out instead of hiding rows.
 pub fn make_read_only(client: &mut Client) -> Result<()> {

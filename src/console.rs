@@ -29,7 +29,7 @@ pub fn console(
     let mut settings = Settings::parse(&config.source(source_name)?)?;
     crate::conn::enforce_min_tls(&mut settings, source_name)?;
 
-    let mut client = crate::pull::open_source(&settings, source_name)?;
+    let mut client = crate::conn::open_source(&settings, source_name)?;
     let writes = crate::access::write_privileges(&mut client)?;
     drop(client);
     if !writes.is_empty() {

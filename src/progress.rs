@@ -11,6 +11,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::pipeline::{Progress, TableCopied, TablePlan};
 use crate::policy::model::TableName;
 
+/// Seconds spent in each named phase, in order.
+pub type Phases = Vec<(&'static str, f64)>;
+
 /// Shows per-table progress on stderr.
 pub struct TableProgress {
     multi: Option<MultiProgress>,

@@ -101,8 +101,7 @@ pub struct PullOptions {
     pub project_dir: Option<PathBuf>,
 }
 
-/// Seconds spent in each named phase, in order.
-pub type Phases = Vec<(&'static str, f64)>;
+pub use crate::progress::Phases;
 
 /// What a pull did.
 #[derive(Debug, Clone)]
@@ -134,7 +133,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     }
 
     // The source: read-only session, one exported snapshot for schema, data and sequences (G4).
-    let mut coordinator = open_source(&request.source, &request.source_name)?;
+    let mut coordinator = conn::open_source(&request.source, &request.source_name)?;
     if let Some(note) = request.source.dbname_fallback_note() {
         progress.line(&format!(
             "note: the `{}` source: {note}",
@@ -529,13 +528,6 @@ fn refuse_sensitive_values(
     )
 }
 
-/// Open the coordinating source session: read-only for good (G4).
-pub fn open_source(source: &Settings, source_name: &str) -> Result<Client> {
-    let mut client = conn::connect_settings(source, &format!("the `{source_name}` source"))?;
-    conn::make_read_only(&mut client)?;
-    Ok(client)
-}
-
 /// Count the rows of every subset table, read-only, in the coordinator's snapshot.
 fn count_subset_rows(
     coordinator: &mut Client,
@@ -874,7 +866,7 @@ pub fn pull_prod(
     let source = Settings::parse(&source_url)
         .with_context(|| format!("invalid connection settings for the `{source_name}` source"))?;
 
-    let mut client = open_source(&source, source_name)?;
+    let mut client = conn::open_source(&source, source_name)?;
     client
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .pg_context("failed to start a read-only transaction on the source")?;

@@ -73,12 +73,18 @@ pub fn sample(
             .data_context(&table.name, &names, "failed to sample values")?;
         for row in rows {
             for (idx, column) in columns.iter().enumerate() {
+                // A value the client cannot decode (an SQL_ASCII source's bytes that are not
+                // UTF-8) is passed over: the sample judges what it can read.
                 let value = match read_as(column) {
                     Read::Bytes => row
-                        .get::<_, Option<Vec<u8>>>(idx)
+                        .try_get::<_, Option<Vec<u8>>>(idx)
+                        .ok()
+                        .flatten()
                         .map(|bytes| (None, Some(bytes))),
                     _ => row
-                        .get::<_, Option<String>>(idx)
+                        .try_get::<_, Option<String>>(idx)
+                        .ok()
+                        .flatten()
                         .map(|text| (Some(text), None)),
                 };
                 let Some((text, bytes)) = value else {

@@ -147,12 +147,13 @@ pub fn materialise<'a>(
     );
     let mut rows_by_oid: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     let mut total = 0u64;
+    // Row data: a failing condition's message may quote a value, so SQLSTATE only.
     let mut rows = client
         .query_raw(sql.as_str(), std::iter::empty::<&str>())
-        .pg_context("failed to select the rows of the subset")?;
+        .rows_context("failed to select the rows of the subset")?;
     while let Some(row) = rows
         .next()
-        .pg_context("failed to select the rows of the subset")?
+        .rows_context("failed to select the rows of the subset")?
     {
         total += 1;
         if total > max_rows {

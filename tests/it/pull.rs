@@ -138,7 +138,7 @@ fn source_sessions_cannot_write() {
     let source = TestDb::new("pull_readonly_src");
     source.exec("CREATE TABLE t (x int)");
     let settings = Settings::parse(source.url()).unwrap();
-    let mut coordinator = pull::open_source(&settings, "production").expect("opens");
+    let mut coordinator = pullprod::conn::open_source(&settings, "production").expect("opens");
     let err = coordinator
         .batch_execute("INSERT INTO t VALUES (1)")
         .unwrap_err();
