@@ -310,15 +310,7 @@ mod tests {
             "bool" => (BaseType::Bool, "boolean"),
             _ => (BaseType::Text, "text"),
         };
-        Column {
-            name: name.into(),
-            sql_type: SqlType::simple(base_type, display),
-            not_null: false,
-            generated: false,
-            identity: false,
-            unique: false,
-            binary_safe: true,
-        }
+        Column::new(name, SqlType::simple(base_type, display))
     }
 
     fn table(table_name: &str, columns: &[(&str, &str)]) -> Table {

@@ -602,15 +602,7 @@ mod tests {
     }
 
     fn column(name: &str, sql_type: SqlType) -> Column {
-        Column {
-            name: name.into(),
-            sql_type,
-            not_null: false,
-            generated: false,
-            identity: false,
-            unique: false,
-            binary_safe: true,
-        }
+        Column::new(name, sql_type)
     }
 
     fn text() -> SqlType {

@@ -180,15 +180,7 @@ mod tests {
     fn column(name: &str, base: BaseType, array: bool) -> Column {
         let mut sql_type = SqlType::simple(base, "t");
         sql_type.array = array;
-        Column {
-            name: name.into(),
-            sql_type,
-            not_null: false,
-            generated: false,
-            identity: false,
-            unique: false,
-            binary_safe: true,
-        }
+        Column::new(name, sql_type)
     }
 
     #[test]

@@ -89,6 +89,21 @@ impl Catalog {
     }
 }
 
+impl Column {
+    /// A plain nullable column of `sql_type`: no constraint, not generated, binary-safe.
+    pub fn new(name: impl Into<String>, sql_type: SqlType) -> Column {
+        Column {
+            name: name.into(),
+            sql_type,
+            not_null: false,
+            generated: false,
+            identity: false,
+            unique: false,
+            binary_safe: true,
+        }
+    }
+}
+
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|column| column.name == name)

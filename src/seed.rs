@@ -1635,13 +1635,8 @@ mod tests {
 
     fn column(name: &str, sql_type: SqlType, not_null: bool) -> Column {
         Column {
-            name: name.into(),
-            sql_type,
             not_null,
-            generated: false,
-            identity: false,
-            unique: false,
-            binary_safe: true,
+            ..Column::new(name, sql_type)
         }
     }
 

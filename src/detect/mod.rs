@@ -315,15 +315,7 @@ mod tests {
     use crate::sqltype::SqlType;
 
     fn column(name: &str, base: BaseType, display: &str) -> Column {
-        Column {
-            name: name.into(),
-            sql_type: SqlType::simple(base, display),
-            not_null: false,
-            generated: false,
-            identity: false,
-            unique: false,
-            binary_safe: true,
-        }
+        Column::new(name, SqlType::simple(base, display))
     }
 
     #[test]
