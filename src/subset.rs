@@ -142,10 +142,12 @@ pub fn materialise<'a>(
         return Ok(Some(0));
     };
     let sql = format!(
-        "{with} SELECT rel, rid::text FROM pullprod_reach LIMIT {}",
+        "{with} SELECT DISTINCT rel, rid::text FROM pullprod_reach LIMIT {}",
         max_rows + 1
     );
-    let mut rows_by_oid: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    // Per table its TIDs, already as the inside of a `tid[]` literal (`"(0,1)","(0,2)"`: about
+    // ten bytes a row), and how many.
+    let mut rows_by_oid: BTreeMap<u32, (String, usize)> = BTreeMap::new();
     let mut total = 0u64;
     // Row data: a failing condition's message may quote a value, so SQLSTATE only.
     let mut rows = client
@@ -159,7 +161,9 @@ pub fn materialise<'a>(
         if total > max_rows {
             return Ok(None);
         }
-        rows_by_oid.entry(row.get(0)).or_default().push(row.get(1));
+        let (list, count) = rows_by_oid.entry(row.get(0)).or_default();
+        push_tid(list, row.get::<_, &str>(1));
+        *count += 1;
     }
     drop(rows);
     let oids: Vec<u32> = rows_by_oid.keys().copied().collect();
@@ -170,14 +174,15 @@ pub fn materialise<'a>(
             &[&oids],
         )
         .pg_context("failed to name the tables of the subset")?;
-    let mut chosen: BTreeMap<TableName, (u32, Vec<String>)> = BTreeMap::new();
+    let mut chosen: BTreeMap<TableName, (u32, String, usize)> = BTreeMap::new();
     for row in names {
         let oid: u32 = row.get(0);
         let table = TableName {
             schema: row.get(1),
             name: row.get(2),
         };
-        chosen.insert(table, (oid, rows_by_oid.remove(&oid).unwrap_or_default()));
+        let (list, count) = rows_by_oid.remove(&oid).unwrap_or_default();
+        chosen.insert(table, (oid, list, count));
     }
     // The table a row table's rules (and references) are named by: its root, for a partition.
     let owner = |table: &TableName| -> TableName {
@@ -187,47 +192,49 @@ pub fn materialise<'a>(
         }
     };
     for (table, selection) in &mut selections {
-        if selection.restricted {
-            let tids = chosen.get(*table).map(|(_, tids)| tids.as_slice());
-            selection.chosen = Some(tid_array(tids.unwrap_or_default()));
+        selection.chosen = Some(if selection.restricted {
+            let list = chosen.get(*table).map_or("", |(_, list, _)| list.as_str());
+            format!("{{{list}}}")
         } else {
-            selection.chosen = Some(String::new());
-        }
+            String::new()
+        });
         selection.with = if selection.nullify_parents.is_empty() {
             String::new()
         } else {
-            let mut oids = Vec::new();
-            let mut tids = Vec::new();
-            for (row_table, (oid, row_tids)) in &chosen {
-                if selection.nullify_parents.contains(&owner(row_table)) {
-                    oids.extend(std::iter::repeat_n(oid.to_string(), row_tids.len()));
-                    tids.extend(row_tids.iter().cloned());
+            let mut oids = String::new();
+            let mut tids = String::new();
+            for (row_table, (oid, list, count)) in &chosen {
+                if *count == 0 || !selection.nullify_parents.contains(&owner(row_table)) {
+                    continue;
                 }
+                for _ in 0..*count {
+                    if !oids.is_empty() {
+                        oids.push(',');
+                    }
+                    oids.push_str(&oid.to_string());
+                }
+                if !tids.is_empty() {
+                    tids.push(',');
+                }
+                tids.push_str(list);
             }
             format!(
-                "WITH pullprod_reach(rel, rid) AS (SELECT * FROM unnest('{{{}}}'::oid[], '{}'::tid[]))",
-                oids.join(","),
-                tid_array(&tids)
+                "WITH pullprod_reach(rel, rid) AS (SELECT * FROM unnest('{{{oids}}}'::oid[], '{{{tids}}}'::tid[]))"
             )
         };
     }
     Ok(Some(total))
 }
 
-/// `{"(0,1)","(0,2)"}`: a `tid[]` literal (TIDs hold only digits, commas and parentheses).
-fn tid_array(tids: &[String]) -> String {
-    let mut out = String::with_capacity(tids.len() * 10 + 2);
-    out.push('{');
-    for (i, tid) in tids.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        out.push_str(tid);
-        out.push('"');
+/// Append `"(0,1)"` to the inside of a `tid[]` literal (TIDs hold only digits, commas and
+/// parentheses, so quoting them is enough).
+fn push_tid(list: &mut String, tid: &str) {
+    if !list.is_empty() {
+        list.push(',');
     }
-    out.push('}');
-    out
+    list.push('"');
+    list.push_str(tid);
+    list.push('"');
 }
 
 /// True when the policy uses subset keys (`percent`, `limit`, `follow`, `nullify`). Without
@@ -720,9 +727,21 @@ impl<'a> Graph<'a> {
         if restricted.is_empty() {
             return Selections::default();
         }
+        // A row of a table restricted by closure is in its downward set only when every
+        // reference it has (but one to its own table) already points into a downward set: the
+        // seed holds what it references, so expanding it again finds nothing new. Only the
+        // other seed rows, and every row the closure adds, are expanded (`grow`).
         let anchor = restricted
             .iter()
-            .map(|&idx| format!("SELECT rel, rid FROM {}", downward_cte(idx)))
+            .map(|&idx| {
+                let settled = self.nodes[idx].kind == Kind::Implicit
+                    && self.references(idx).all(|(_, to)| to != idx);
+                format!(
+                    "SELECT rel, rid, {} AS grow FROM {}",
+                    !settled,
+                    downward_cte(idx)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
         let mut steps = Vec::new();
@@ -759,11 +778,12 @@ impl<'a> Graph<'a> {
             }
         }
         let reach = if steps.is_empty() {
-            format!("pullprod_reach(rel, rid) AS ({anchor})")
+            format!("pullprod_reach(rel, rid, grow) AS ({anchor})")
         } else {
             format!(
-                "pullprod_reach(rel, rid) AS (SELECT rel, rid FROM ({anchor}) pullprod_seed UNION \
-                 SELECT n.rel, n.rid FROM pullprod_reach r CROSS JOIN LATERAL ({}) n(rel, rid))",
+                "pullprod_reach(rel, rid, grow) AS (SELECT rel, rid, grow FROM ({anchor}) pullprod_seed UNION \
+                 SELECT n.rel, n.rid, true FROM pullprod_reach r CROSS JOIN LATERAL ({}) n(rel, rid) \
+                 WHERE r.grow)",
                 steps.join(" UNION ALL ")
             )
         };
