@@ -220,6 +220,10 @@ pub struct TableCopied {
     pub bytes: u64,
     /// The worker (0-based) that copied it.
     pub worker: usize,
+    /// Seconds from the start of the data phase to when this table's copy began and ended
+    /// (the bench's critical path: which table the pull waited on last).
+    pub started_at: f64,
+    pub finished_at: f64,
 }
 
 /// Reports progress; implemented by the terminal progress display.
@@ -269,6 +273,11 @@ pub trait Sink: Sync {
     fn name(&self) -> &str;
     /// What one worker writes through.
     fn open(&self) -> Result<Box<dyn SinkWorker + '_>>;
+    /// Every row of `table` is in (committed, for a database): its indexes and constraints
+    /// may start while other tables still copy. Called once per table, from any worker.
+    fn loaded(&self, _table: &TableName) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// One worker's end of a `Sink`.
@@ -314,6 +323,7 @@ pub fn copy_tables(
     let cancel = AtomicBool::new(false);
     let first_failure = std::sync::Mutex::new(None::<anyhow::Error>);
     let results = std::sync::Mutex::new(Vec::new());
+    let phase_started = std::time::Instant::now();
     std::thread::scope(|scope| -> Result<()> {
         let workers: Vec<_> = (0..jobs)
             .map(|worker| {
@@ -332,6 +342,7 @@ pub fn copy_tables(
                                 return Ok(());
                             };
                             progress.started(plan);
+                            let started_at = phase_started.elapsed().as_secs_f64();
                             let mut copied = sink_worker
                                 .table(idx, plan, &mut |writer| {
                                     copy_table(
@@ -345,6 +356,9 @@ pub fn copy_tables(
                                 })
                                 .with_context(|| format!("failed to copy `{}`", plan.table))?;
                             copied.worker = worker;
+                            copied.started_at = started_at;
+                            copied.finished_at = phase_started.elapsed().as_secs_f64();
+                            sink.loaded(&plan.table)?;
                             progress.finished(&copied);
                             crate::fault::point("data-table-done");
                             results
@@ -592,6 +606,8 @@ pub fn copy_table(
         rows: rows.rows,
         bytes,
         worker: 0,
+        started_at: 0.0,
+        finished_at: 0.0,
     })
 }
 

@@ -985,7 +985,7 @@ pub fn write_summary_json(
         "phases": summary.phases.iter().map(|(name, secs)| serde_json::json!({"name": name, "seconds": secs})).collect::<Vec<_>>(),
         "rows": summary.copied.iter().map(|t| t.rows).sum::<u64>(),
         "bytes": summary.copied.iter().map(|t| t.bytes).sum::<u64>(),
-        "tables": summary.copied.iter().map(|t| serde_json::json!({"table": t.table.to_string(), "rows": t.rows, "worker": t.worker})).collect::<Vec<_>>(),
+        "tables": summary.copied.iter().map(|t| serde_json::json!({"table": t.table.to_string(), "rows": t.rows, "bytes": t.bytes, "worker": t.worker, "started_at": t.started_at, "finished_at": t.finished_at})).collect::<Vec<_>>(),
         "workers": (0..summary.workers).map(|worker| {
             let tables = summary.copied.iter().filter(|t| t.worker == worker);
             serde_json::json!({
