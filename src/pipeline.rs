@@ -212,7 +212,7 @@ pub fn select_subset_rows(
 }
 
 /// Rows and bytes one table produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableCopied {
     pub table: TableName,
     pub rows: u64,
