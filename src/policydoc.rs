@@ -37,7 +37,9 @@ pub fn render(config: &Config, policy: &Policy) -> String {
         out,
         "Production data reaches a developer's machine only through `cargo xtask pull-prod`, which \
          applies the reviewed policy in {} to every row in memory, before anything is written. \
-         No other way of copying production data (a database console, an ad-hoc `pg_dump`) is allowed.\n",
+         To look at production without copying it, `cargo xtask console` opens a read-only, \
+         audited `psql` session. No other way of copying production data (a console session \
+         that is not read-only, an ad-hoc `pg_dump`) is allowed.\n",
         code(&policy_path)
     );
     render_sources(&mut out, config);
@@ -464,6 +466,10 @@ fn render_commands(out: &mut String, config: &Config) {
         lines.push((
             "cargo xtask pull-prod --to-file".into(),
             "an anonymised SQL dump instead (see below)".into(),
+        ));
+        lines.push((
+            "cargo xtask console".into(),
+            "read-only psql on a source (audited on production); nothing is copied".into(),
         ));
     }
     lines.push((

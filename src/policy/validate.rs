@@ -1092,59 +1092,68 @@ fn single_number(
     if ok { number } else { None }
 }
 
+/// What differs between `json = { path = rule }` and `xml = { path = rule }`.
+struct PathRules<P> {
+    kind: &'static str,
+    example: &'static str,
+    path_hint: &'static str,
+    parse_path: fn(&str) -> Option<P>,
+    /// `json` and `xml` rules may not appear inside these paths' rules.
+    no_nesting: bool,
+}
+
 fn parse_json(ctx: &mut Ctx, what: &str, item: &Item, span: &Range<usize>) -> Option<Strategy> {
-    let Some(table) = item.as_table_like() else {
-        ctx.error(
-            Code::InvalidValue,
-            span.clone(),
-            format!("`{what}.json` must be a table of JSON paths to rules"),
-            Some("for example `json = { \"$.contact.email\" = \"fake.email\" }`".to_string()),
-        );
-        return None;
+    let rules = PathRules {
+        kind: "json",
+        example: "for example `json = { \"$.contact.email\" = \"fake.email\" }`",
+        path_hint: "paths look like `$.contact.email` or `$.items[*].ip`",
+        parse_path: parse_json_path,
+        no_nesting: false,
     };
-    let mut rules = Vec::new();
-    let mut ok = true;
-    for (path_text, value) in table.iter() {
-        let (key, _) = table.get_key_value(path_text).expect("key from iter");
-        let key_span = span_of_key(key, value);
-        let Some(path) = parse_json_path(path_text) else {
-            ok = false;
-            ctx.error(
-                Code::InvalidValue,
-                key_span,
-                format!("invalid JSON path `{path_text}` in `{what}`"),
-                Some("paths look like `$.contact.email` or `$.items[*].ip`".to_string()),
-            );
-            continue;
-        };
-        match parse_rule(ctx, &format!("{what} {path_text}"), value, &key_span) {
-            Some(rule) => rules.push(JsonRule { path, rule }),
-            None => ok = false,
-        }
-    }
-    if rules.is_empty() && ok {
-        ctx.error(
-            Code::InvalidValue,
-            span.clone(),
-            format!("`{what}.json` lists no paths"),
-            None,
-        );
-        return None;
-    }
-    if ok {
-        Some(Strategy::Json(rules))
-    } else {
-        None
-    }
+    let rules = parse_path_rules(ctx, what, item, span, &rules)?;
+    Some(Strategy::Json(
+        rules
+            .into_iter()
+            .map(|(path, rule)| JsonRule { path, rule })
+            .collect(),
+    ))
 }
 
 fn parse_xml(ctx: &mut Ctx, what: &str, item: &Item, span: &Range<usize>) -> Option<Strategy> {
+    let rules = PathRules {
+        kind: "xml",
+        example: "for example `xml = { \"//EMail\" = \"fake.email\", \"//@phone\" = \"fake.phone\" }`",
+        path_hint: "paths look like `//EMail`, `//@phone`, `//Contact/@phone` or `/Person/Name`",
+        parse_path: parse_xml_path,
+        no_nesting: true,
+    };
+    let rules = parse_path_rules(ctx, what, item, span, &rules)?;
+    Some(Strategy::Xml(
+        rules
+            .into_iter()
+            .map(|(path, rule)| XmlRule { path, rule })
+            .collect(),
+    ))
+}
+
+/// A table of paths to rules; every problem is reported, and `None` when there was any.
+fn parse_path_rules<P>(
+    ctx: &mut Ctx,
+    what: &str,
+    item: &Item,
+    span: &Range<usize>,
+    kind: &PathRules<P>,
+) -> Option<Vec<(P, Rule)>> {
+    let name = kind.kind;
     let Some(table) = item.as_table_like() else {
         ctx.error(
             Code::InvalidValue,
             span.clone(),
-            format!("`{what}.xml` must be a table of XML paths to rules"),
-            Some("for example `xml = { \"//EMail\" = \"fake.email\", \"//@phone\" = \"fake.phone\" }`".to_string()),
+            format!(
+                "`{what}.{name}` must be a table of {} paths to rules",
+                name.to_uppercase()
+            ),
+            Some(kind.example.to_string()),
         );
         return None;
     };
@@ -1153,30 +1162,33 @@ fn parse_xml(ctx: &mut Ctx, what: &str, item: &Item, span: &Range<usize>) -> Opt
     for (path_text, value) in table.iter() {
         let (key, _) = table.get_key_value(path_text).expect("key from iter");
         let key_span = span_of_key(key, value);
-        let Some(path) = parse_xml_path(path_text) else {
+        let Some(path) = (kind.parse_path)(path_text) else {
             ok = false;
             ctx.error(
                 Code::InvalidValue,
                 key_span,
-                format!("invalid XML path `{path_text}` in `{what}`"),
-                Some(
-                    "paths look like `//EMail`, `//@phone`, `//Contact/@phone` or `/Person/Name`"
-                        .to_string(),
+                format!(
+                    "invalid {} path `{path_text}` in `{what}`",
+                    name.to_uppercase()
                 ),
+                Some(kind.path_hint.to_string()),
             );
             continue;
         };
         match parse_rule(ctx, &format!("{what} {path_text}"), value, &key_span) {
-            Some(rule) if matches!(rule.strategy, Strategy::Json(_) | Strategy::Xml(_)) => {
+            Some(rule)
+                if kind.no_nesting
+                    && matches!(rule.strategy, Strategy::Json(_) | Strategy::Xml(_)) =>
+            {
                 ok = false;
                 ctx.error(
                     Code::InvalidValue,
                     key_span,
-                    format!("`{what} {path_text}`: `json` and `xml` rules cannot nest in `xml`"),
+                    format!("`{what} {path_text}`: `json` and `xml` rules cannot nest in `{name}`"),
                     None,
                 );
             }
-            Some(rule) => rules.push(XmlRule { path, rule }),
+            Some(rule) => rules.push((path, rule)),
             None => ok = false,
         }
     }
@@ -1184,12 +1196,12 @@ fn parse_xml(ctx: &mut Ctx, what: &str, item: &Item, span: &Range<usize>) -> Opt
         ctx.error(
             Code::InvalidValue,
             span.clone(),
-            format!("`{what}.xml` lists no paths"),
+            format!("`{what}.{name}` lists no paths"),
             None,
         );
         return None;
     }
-    ok.then_some(Strategy::Xml(rules))
+    ok.then_some(rules)
 }
 
 /// `//name`, `//@attr`, `//a/b/@attr`, `/root/a`: element steps (`prefix:name`, `name` or

@@ -16,7 +16,7 @@ fn new_project(pullprod_dir: &Path) -> Project {
          [workspace.metadata.dump]\npolicy = \"policy\"\nproject = \"adopted\"\n\
          source.production = \"env:PROD_DATABASE_URL\"\ntarget = \"env:DATABASE_URL\"\n\
          salt = \"env:PULLPROD_SALT\"\nreview-ref = \"HEAD\"\n\n\
-         [profile.xtask]\ninherits = \"release\"\nincremental = true\ncodegen-units = 16\n",
+         [profile.xtask]\ninherits = \"release\"\nincremental = true\ncodegen-units = 16\nlto = \"off\"\n",
     );
     project.write(
         "xtask/Cargo.toml",
