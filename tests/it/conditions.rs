@@ -1,7 +1,7 @@
 //! `where` conditions are reviewed code run on production (12.4) and errors never echo a
 //! value (12.5): every bypass of the attack review, through the built binary.
 
-use crate::support::{Project, TestDb};
+use crate::support::{Project, PullSetup, TestDb};
 
 /// Planted in the source; no output of any command may ever show one.
 const CANARIES: &[&str] = &["CANARYBIO7f3a", "CANARYTOKEN9d2c", "CANARYTAG51e0"];
@@ -15,19 +15,18 @@ CREATE TABLE sessions (id int PRIMARY KEY, user_id int NOT NULL REFERENCES users
 INSERT INTO sessions VALUES (1, 1, 'CANARYTOKEN9d2c'), (2, 2, 'CANARYTOKEN9d2c-2');
 ";
 
-struct Setup {
-    project: Project,
-    source: TestDb,
-    target: TestDb,
-    state: tempfile::TempDir,
+struct Setup(PullSetup);
+
+impl std::ops::Deref for Setup {
+    type Target = PullSetup;
+    fn deref(&self) -> &PullSetup {
+        &self.0
+    }
 }
 
 impl Setup {
     /// A committed project whose `users` table has `where = <condition>` (and `extra` keys).
     fn new(test: &str, condition: &str, extra: &str) -> Setup {
-        let source = TestDb::new(&format!("{test}_src"));
-        source.exec(SOURCE_SQL);
-        let target = TestDb::new(&format!("{test}_dst"));
         let project = Project::empty();
         project.write(
             "Cargo.toml",
@@ -37,12 +36,7 @@ impl Setup {
              salt = \"env:PULLPROD_SALT\"\nreview-ref = \"main\"\n",
         );
         project.write("src/lib.rs", "//! conditions test project\n");
-        let setup = Setup {
-            project,
-            source,
-            target,
-            state: tempfile::TempDir::new().expect("state folder"),
-        };
+        let setup = Setup(PullSetup::new(test, SOURCE_SQL, project));
         setup.set_policy(condition, extra);
         setup
     }
@@ -59,19 +53,6 @@ impl Setup {
         self.project
             .write("policy/sessions.toml", "[sessions]\nskip = true\n");
         self.project.git_commit_all("policy");
-    }
-
-    /// Run the binary; returns the exit code and everything it printed.
-    fn run(&self, args: &[&str]) -> (i32, String) {
-        let state = self.state.path().display().to_string();
-        let env = [
-            ("PROD_DATABASE_URL", self.source.url()),
-            ("DATABASE_URL", self.target.url()),
-            ("PULLPROD_SALT", "a test salt that is long enough"),
-            ("XDG_STATE_HOME", state.as_str()),
-        ];
-        let (code, stdout, stderr) = self.project.run_with_env(args, &env);
-        (code, format!("{stdout}{stderr}"))
     }
 
     /// Every command a user could run on this policy, with what each printed.
@@ -93,7 +74,7 @@ impl Setup {
         commands
             .into_iter()
             .map(|args| {
-                let (code, output) = self.run(&args);
+                let (code, output) = self.run(&args, &[]);
                 (args.join(" "), code, output)
             })
             .collect()
@@ -132,7 +113,7 @@ impl Setup {
 
     fn target_tables(&self) -> i64 {
         self.target
-            .count("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            .count("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'old_marker'")
     }
 }
 
@@ -169,7 +150,7 @@ fn union_all_injection_is_refused() {
     );
     assert_refused_everywhere(&setup, "closes a `)` it did not open");
     // check-policy without a database screens conditions too.
-    let (code, output) = setup.run(&["check-policy"]);
+    let (code, output) = setup.run(&["check-policy"], &[]);
     assert_eq!(code, 1, "{output}");
     assert!(
         output.contains("policy/users.toml:2:9: error[unsafe-condition]"),
@@ -259,9 +240,9 @@ fn a_plain_condition_passes_every_command() {
         "lower(name) LIKE 'a%' AND id BETWEEN 1 AND 10 AND tags IS NOT NULL AND now() > '2000-01-01'",
         "",
     );
-    let (code, output) = setup.run(&["check-policy", "--database-url", setup.source.url()]);
+    let (code, output) = setup.run(&["check-policy", "--database-url", setup.source.url()], &[]);
     assert_eq!(code, 0, "{output}");
-    let (code, output) = setup.run(&["pull-prod"]);
+    let (code, output) = setup.run(&["pull-prod"], &[]);
     assert_eq!(code, 0, "{output}");
     assert_eq!(setup.target.count("SELECT count(*) FROM users"), 1);
 }
@@ -324,7 +305,7 @@ fn a_target_rejecting_a_kept_value_never_shows_it() {
         ),
     );
     setup.project.git_commit_all("migrations");
-    let (code, output) = setup.run(&["pull-prod"]);
+    let (code, output) = setup.run(&["pull-prod"], &[]);
     assert_ne!(code, 0, "{output}");
     assert!(
         output.contains("SQLSTATE 22P02 (invalid_text_representation) in `public.users.tags`"),

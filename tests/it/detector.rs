@@ -1,7 +1,7 @@
 //! G10: pull-prod samples every kept column in its snapshot and refuses sensitive values
 //! behind innocent names, before the dev database is created; the overrides reviewers see.
 
-use crate::support::{Project, TestDb};
+use crate::support::{Project, PullSetup};
 
 /// `accounts.extra` holds bcrypt hashes, `settings` e-mails inside JSON, `profile` phone numbers
 /// in XML, `auth_token` nothing sensitive behind a security-looking name.
@@ -25,19 +25,17 @@ FROM generate_series(1, 40) i;
 ANALYZE;
 "#;
 
-struct Setup {
-    project: Project,
-    source: TestDb,
-    target: TestDb,
-    state: tempfile::TempDir,
+struct Setup(PullSetup);
+
+impl std::ops::Deref for Setup {
+    type Target = PullSetup;
+    fn deref(&self) -> &PullSetup {
+        &self.0
+    }
 }
 
 impl Setup {
     fn new(test: &str) -> Setup {
-        let source = TestDb::new(&format!("{test}_src"));
-        source.exec(SOURCE);
-        let target = TestDb::new(&format!("{test}_dst"));
-        target.exec("CREATE TABLE old_marker (x int); INSERT INTO old_marker VALUES (42)");
         let project = Project::empty();
         project.write(
             "Cargo.toml",
@@ -47,41 +45,19 @@ impl Setup {
              target = \"env:DATABASE_URL\"\nsalt = \"env:PULLPROD_SALT\"\nreview-ref = \"main\"\n",
         );
         project.write("src/lib.rs", "//! detector test project\n");
-        Setup {
-            project,
-            source,
-            target,
-            state: tempfile::TempDir::new().expect("state folder"),
-        }
+        Setup(PullSetup::new(test, SOURCE, project))
     }
 
     /// Commit `policy` as the project's policy, then pull from staging.
     fn pull_with_policy(&self, policy: &str) -> (i32, String) {
         self.project.write("policy/accounts.toml", policy);
         self.project.git_commit_all("policy");
-        let salt = "a test salt that is long enough".to_string();
-        let state = self.state.path().display().to_string();
-        let env = [
-            ("STAGING_DATABASE_URL", self.source.url()),
-            ("DATABASE_URL", self.target.url()),
-            ("PULLPROD_SALT", salt.as_str()),
-            ("XDG_STATE_HOME", state.as_str()),
-        ];
-        let (code, stdout, stderr) = self
-            .project
-            .run_with_env(&["pull-prod", "--from", "staging"], &env);
-        (code, format!("{stdout}{stderr}"))
+        self.pull_with(&["--from", "staging"], &[])
     }
 
     /// The old dev database is untouched and no new one was ever created next to it.
     fn assert_nothing_created(&self, output: &str) {
-        let marker: i32 = self
-            .target
-            .client()
-            .query_one("SELECT x FROM old_marker", &[])
-            .unwrap_or_else(|err| panic!("the old dev database changed: {err}\n{output}"))
-            .get(0);
-        assert_eq!(marker, 42);
+        self.assert_old_target_intact(output);
         let pattern = format!("{}__pp_%", self.target.name());
         let temporary = self.target.count(&format!(
             "SELECT count(*) FROM pg_database WHERE datname LIKE '{pattern}'"

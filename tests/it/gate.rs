@@ -3,7 +3,7 @@
 //! a swap between check and read, a production source under another name), each with canary
 //! values planted in the source that must never reach the dev database or the output.
 
-use crate::support::{Project, TestDb, git};
+use crate::support::{Project, PullSetup, git};
 
 const SMALL_SHOP: &str = include_str!("../data/small_shop.sql");
 
@@ -14,64 +14,31 @@ const CANARY: &str = "GATECANARY";
 const REVIEWED_NOTE: &str = "note = \"null\"";
 const EVIL_NOTE: &str = "note = { keep = true, reason = \"unreviewed\" }";
 
-struct Setup {
-    project: Project,
-    source: TestDb,
-    target: TestDb,
-    state: tempfile::TempDir,
+struct Setup(PullSetup);
+
+impl std::ops::Deref for Setup {
+    type Target = PullSetup;
+    fn deref(&self) -> &PullSetup {
+        &self.0
+    }
 }
 
 impl Setup {
     /// The pull fixture over a small shop with canaries, committed on `main` (the review ref).
     fn new(test: &str) -> Setup {
-        let source = TestDb::new(&format!("{test}_src"));
-        source.exec(SMALL_SHOP);
-        source.exec(&format!(
-            "UPDATE orders SET note = '{CANARY}-' || id; \
-             CREATE TABLE vault (id int PRIMARY KEY, memo text); \
-             INSERT INTO vault VALUES (1, '{CANARY}-vault')"
-        ));
-        let target = TestDb::new(&format!("{test}_dst"));
-        target.exec("CREATE TABLE old_marker (x int); INSERT INTO old_marker VALUES (42)");
         let project = Project::from_fixture("pull_project");
         project.write(
             "policy/vault.toml",
             "[vault]\nid = \"keep\"\nmemo = \"null\"\n",
         );
         project.git_commit_all("reviewed policy");
-        Setup {
-            project,
-            source,
-            target,
-            state: tempfile::TempDir::new().expect("state folder"),
-        }
-    }
-
-    fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("PROD_DATABASE_URL".into(), self.source.url().to_string()),
-            ("DATABASE_URL".into(), self.target.url().to_string()),
-            (
-                "PULLPROD_SALT".into(),
-                "a test salt that is long enough".into(),
-            ),
-            (
-                "XDG_STATE_HOME".into(),
-                self.state.path().display().to_string(),
-            ),
-        ]
-    }
-
-    /// `pull-prod ARGS` with `extra` in the environment; (exit code, stdout + stderr).
-    fn pull_with(&self, args: &[&str], extra: &[(&str, &str)]) -> (i32, String) {
-        let env = self.env();
-        let mut pairs: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        pairs.extend_from_slice(extra);
-        let mut all = vec!["pull-prod"];
-        all.extend_from_slice(args);
-        let (code, stdout, stderr) = self.project.run_with_env(&all, &pairs);
-        (code, format!("{stdout}{stderr}"))
+        let setup = PullSetup::new(test, SMALL_SHOP, project);
+        setup.source.exec(&format!(
+            "UPDATE orders SET note = '{CANARY}-' || id; \
+             CREATE TABLE vault (id int PRIMARY KEY, memo text); \
+             INSERT INTO vault VALUES (1, '{CANARY}-vault')"
+        ));
+        Setup(setup)
     }
 
     fn pull(&self) -> (i32, String) {
@@ -125,13 +92,7 @@ impl Setup {
             "{context}: expected `{expected}` in:\n{output}"
         );
         self.assert_no_canary(output, context);
-        let marker: i32 = self
-            .target
-            .client()
-            .query_one("SELECT x FROM old_marker", &[])
-            .unwrap_or_else(|err| panic!("{context}: the old dev database changed: {err}"))
-            .get(0);
-        assert_eq!(marker, 42, "{context}");
+        self.assert_old_target_intact(context);
     }
 
     /// The audit entry the last pull wrote into the dev database: (policy sha256, commit).

@@ -1,72 +1,29 @@
 //! `pull-prod` as users run it: the built binary in a fixture project, every refusal, the
 //! plan, and the kill test (G5).
 
-use crate::support::{Project, TestDb};
+use crate::support::{Project, PullSetup, TestDb};
 
 const SMALL_SHOP: &str = include_str!("../data/small_shop.sql");
 
-struct Setup {
-    project: Project,
-    source: TestDb,
-    target: TestDb,
-    state: tempfile::TempDir,
+struct Setup(PullSetup);
+
+impl std::ops::Deref for Setup {
+    type Target = PullSetup;
+    fn deref(&self) -> &PullSetup {
+        &self.0
+    }
 }
 
 impl Setup {
     fn new(test: &str) -> Setup {
-        let source = TestDb::new(&format!("{test}_src"));
-        source.exec(SMALL_SHOP);
-        let target = TestDb::new(&format!("{test}_dst"));
-        target.exec("CREATE TABLE old_marker (x int); INSERT INTO old_marker VALUES (42)");
         // Committed on `main`, the review ref: `staging` is marked `production = false` there.
         let project = Project::from_fixture("pull_project");
         project.git_commit_all("the fixture");
-        Setup {
-            project,
-            source,
-            target,
-            state: tempfile::TempDir::new().expect("state folder"),
-        }
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("PROD_DATABASE_URL", self.source.url().to_string()),
-            ("STAGING_DATABASE_URL", self.source.url().to_string()),
-            ("DATABASE_URL", self.target.url().to_string()),
-            (
-                "PULLPROD_SALT",
-                "a test salt that is long enough".to_string(),
-            ),
-            ("XDG_STATE_HOME", self.state.path().display().to_string()),
-        ]
+        Setup(PullSetup::new(test, SMALL_SHOP, project))
     }
 
     fn pull(&self, args: &[&str]) -> (i32, String) {
         self.pull_with(args, &[])
-    }
-
-    fn pull_with(&self, args: &[&str], extra: &[(&str, &str)]) -> (i32, String) {
-        let env = self.env();
-        let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        pairs.extend_from_slice(extra);
-        let mut all = vec!["pull-prod"];
-        all.extend_from_slice(args);
-        let (code, stdout, stderr) = self.project.run_with_env(&all, &pairs);
-        (code, format!("{stdout}{stderr}"))
-    }
-
-    /// The old dev database is still there, untouched.
-    fn assert_old_target_intact(&self, context: &str) {
-        let marker: i32 = self
-            .target
-            .client()
-            .query_one("SELECT x FROM old_marker", &[])
-            .unwrap_or_else(|err| {
-                panic!("{context}: the old dev database is gone or changed: {err}")
-            })
-            .get(0);
-        assert_eq!(marker, 42, "{context}");
     }
 
     fn people_in_target(&self) -> i64 {

@@ -462,3 +462,72 @@ impl Drop for Role {
         let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.0));
     }
 }
+
+/// What every command-line pull test starts from: a source database, a dev database holding
+/// `old_marker` (42) that a refused or failed run must leave as it was, a project folder and a
+/// private state folder (audit log, salt, dumps). Test modules wrap it (`Deref`) to add their own.
+pub struct PullSetup {
+    pub project: Project,
+    pub source: TestDb,
+    pub target: TestDb,
+    pub state: tempfile::TempDir,
+}
+
+impl PullSetup {
+    /// `{test}_src` filled by `source_sql`, `{test}_dst` with the marker, and `project`.
+    pub fn new(test: &str, source_sql: &str, project: Project) -> PullSetup {
+        let source = TestDb::new(&format!("{test}_src"));
+        source.exec(source_sql);
+        let target = TestDb::new(&format!("{test}_dst"));
+        target.exec("CREATE TABLE old_marker (x int); INSERT INTO old_marker VALUES (42)");
+        PullSetup {
+            project,
+            source,
+            target,
+            state: tempfile::TempDir::new().expect("state folder"),
+        }
+    }
+
+    /// The environment the fixture projects read: both sources are the source database.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PROD_DATABASE_URL", self.source.url().to_string()),
+            ("STAGING_DATABASE_URL", self.source.url().to_string()),
+            ("DATABASE_URL", self.target.url().to_string()),
+            (
+                "PULLPROD_SALT",
+                "a test salt that is long enough".to_string(),
+            ),
+            ("XDG_STATE_HOME", self.state.path().display().to_string()),
+        ]
+    }
+
+    /// Run the binary with `args`, `extra` added to the environment: (exit code, stdout + stderr).
+    pub fn run(&self, args: &[&str], extra: &[(&str, &str)]) -> (i32, String) {
+        let env = self.env();
+        let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        pairs.extend_from_slice(extra);
+        let (code, stdout, stderr) = self.project.run_with_env(args, &pairs);
+        (code, format!("{stdout}{stderr}"))
+    }
+
+    /// `pull-prod ARGS` with `extra` in the environment.
+    pub fn pull_with(&self, args: &[&str], extra: &[(&str, &str)]) -> (i32, String) {
+        let mut all = vec!["pull-prod"];
+        all.extend_from_slice(args);
+        self.run(&all, extra)
+    }
+
+    /// The old dev database is still there, untouched.
+    pub fn assert_old_target_intact(&self, context: &str) {
+        let marker: i32 = self
+            .target
+            .client()
+            .query_one("SELECT x FROM old_marker", &[])
+            .unwrap_or_else(|err| {
+                panic!("{context}: the old dev database is gone or changed: {err}")
+            })
+            .get(0);
+        assert_eq!(marker, 42, "{context}");
+    }
+}
