@@ -408,7 +408,11 @@ fn run_skew(
     )?;
     let rows_expected = rows_expected(project.path(), &facts)?;
     let big_table = format!("public.{}", crate::demo::SKEW_BIG_TABLE);
-    let big_rows = facts.rows_by_table.get(&big_table).copied().unwrap_or(0);
+    let big_rows = facts
+        .rows_by_table
+        .get(&pullprod::sql::qualified("public", crate::demo::SKEW_BIG_TABLE))
+        .copied()
+        .unwrap_or(0);
     let mut arena = Arena {
         options,
         base,
@@ -665,7 +669,7 @@ impl CriticalPath {
             .map(|(name, s)| format!("{name} {s:.2}s"))
             .collect();
         format!(
-            "data phase {:.2}s on {} workers: waited last on {} (worker {}, {:.2}-{:.2}s), \
+            "data phase {:.2}s on {} worker(s): waited last on {} (worker {}, {:.2}-{:.2}s), \
              which copied alone for {:.2}s{share}; longest tables: {}",
             self.data_seconds,
             self.workers,
@@ -679,12 +683,12 @@ impl CriticalPath {
     }
 }
 
-/// A phase split line: what happened before the first phase (checks, sampling, plan) and
-/// each phase, with the end-to-end time.
+/// A phase split line: the time outside the summary's phases (start-up, refusals, checks, plan)
+/// and each phase, with the end-to-end time.
 fn phase_split(run: &PullRun) -> String {
     let phased: f64 = run.phases.iter().map(|(_, s)| s).sum();
     let mut parts = vec![format!(
-        "before schema (checks, sample, plan) {:.2}s",
+        "start-up, checks and plan {:.2}s",
         (run.seconds - phased).max(0.0)
     )];
     parts.extend(run.phases.iter().map(|(name, s)| format!("{name} {s:.2}s")));
@@ -771,13 +775,13 @@ fn results_table(measurements: &[Measurement], text_bytes: u64, rows: u64) -> St
 /// Server CPU per phase, medians over the runs, one column per contender.
 fn server_table(measurements: &[Measurement]) -> String {
     let width = 12;
-    let mut out = format!("{:<34}", "server CPU s, median of the runs");
+    let mut out = format!("{:<40}", "server CPU s, median of the runs");
     for m in measurements {
         out.push_str(&format!(" {:>width$}", m.short));
     }
     out.push('\n');
     let row = |out: &mut String, label: &str, value: &dyn Fn(&Measurement) -> String| {
-        out.push_str(&format!("{label:<34}"));
+        out.push_str(&format!("{label:<40}"));
         for m in measurements {
             out.push_str(&format!(" {:>width$}", value(m)));
         }

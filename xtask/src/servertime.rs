@@ -350,15 +350,8 @@ impl State {
                 &[&own_pid],
             )
             .pg_context("the sampler failed to read pg_stat_activity")?;
-        struct Row {
-            pid: u32,
-            phase: Phase,
-            active: bool,
-            counts: bool,
-            leader: Option<u32>,
-        }
         let mut lsn = None;
-        let mut current: Vec<Row> = Vec::with_capacity(rows.len());
+        let mut current: Vec<Sample> = Vec::with_capacity(rows.len());
         for row in &rows {
             let backend_type: String = row.get(1);
             let datname: String = row.get(2);
@@ -366,15 +359,26 @@ impl State {
             let state: String = row.get(4);
             let leader: Option<i32> = row.get(5);
             lsn = Some(row.get::<_, f64>(6));
-            let client_session = matches!(backend_type.as_str(), "client backend");
-            current.push(Row {
-                pid: row.get::<_, i32>(0) as u32,
+            let pid = row.get::<_, i32>(0) as u32;
+            current.push(Sample {
+                pid,
                 phase: classify(&backend_type, &query, &datname, &scope.source_db),
-                active: !client_session || state == "active",
+                active: backend_type != "client backend" || state == "active",
                 counts: scope.counts(&backend_type, &datname, &query),
                 leader: leader.map(|pid| pid as u32),
+                ticks: process_ticks(pid),
             });
         }
+        self.charge(current, lsn, baseline);
+        Ok(())
+    }
+
+    /// Charge the CPU each counted process used since the last poll to the phase it was in:
+    /// the statement running at the last poll if it was running then (it ran until at least
+    /// then), else the one running now. A process not seen before started during the run, so
+    /// all its CPU counts (at the baseline poll nothing is charged). The WAL inserted since the
+    /// last poll is shared among the WAL-writing phases by the CPU charged to them.
+    fn charge(&mut self, mut current: Vec<Sample>, lsn: Option<f64>, baseline: bool) {
         // A parallel worker works for its leader: its phase and scope are the leader's.
         let leaders: HashMap<u32, (Phase, bool)> = current
             .iter()
@@ -392,10 +396,9 @@ impl State {
         let mut writers: BTreeMap<Phase, u64> = BTreeMap::new();
         let mut next_seen = HashMap::with_capacity(current.len());
         for row in current.iter().filter(|row| row.counts) {
-            let Some(ticks) = process_ticks(row.pid) else {
+            let Some(ticks) = row.ticks else {
                 continue;
             };
-            // A process first seen after the baseline started during the run: all its CPU counts.
             let (before, phase) = match self.seen.get(&row.pid) {
                 Some((before, phase, true)) => (*before, *phase),
                 Some((before, _, false)) => (*before, row.phase),
@@ -430,8 +433,20 @@ impl State {
         if !baseline {
             self.polls += 1;
         }
-        Ok(())
     }
+}
+
+/// One server process at one poll.
+struct Sample {
+    pid: u32,
+    phase: Phase,
+    /// Running a statement (background processes always count as running).
+    active: bool,
+    /// One of the benchmark's sessions, or a background process.
+    counts: bool,
+    leader: Option<u32>,
+    /// utime + stime from `/proc`, `None` when the process is gone.
+    ticks: Option<u64>,
 }
 
 /// utime + stime of a process, in clock ticks.
@@ -538,6 +553,15 @@ mod tests {
             phase("copy \"public\".\"users\" (\"id\") from stdin with (format binary, freeze)"),
             Phase::TargetCopyIn
         );
+        // The direction written in the statement wins over the database it runs in.
+        assert_eq!(
+            classify("client backend", "COPY t FROM STDIN", "prod", "prod"),
+            Phase::TargetCopyIn
+        );
+        assert_eq!(
+            classify("client backend", "COPY t TO STDOUT", "dev", "prod"),
+            Phase::SourceCopyOut
+        );
         // Cut off by track_activity_query_size before the direction: the database decides.
         assert_eq!(
             classify("client backend", "COPY public.t (a, b, c", "prod", "prod"),
@@ -637,6 +661,62 @@ mod tests {
         ));
         assert!(!scope.counts("client backend", "shop_dev", "COPY t FROM STDIN"));
         assert!(scope.counts("checkpointer", "", ""));
+    }
+
+    fn sample(pid: u32, phase: Phase, active: bool, ticks: u64) -> Sample {
+        Sample {
+            pid,
+            phase,
+            active,
+            counts: true,
+            leader: None,
+            ticks: Some(ticks),
+        }
+    }
+
+    #[test]
+    fn cpu_goes_to_the_statement_that_was_running_and_wal_to_the_writers() {
+        let mut state = State::default();
+        // Baseline: pid 1 already used 500 ticks before the run, nothing is charged.
+        state.charge(
+            vec![sample(1, Phase::OtherStatements, false, 500)],
+            Some(1000.0),
+            true,
+        );
+        assert!(state.ticks.is_empty());
+        // pid 1 starts a COPY IN (was idle: the new statement gets the CPU); pid 2 is new
+        // (all its CPU counts); pid 3 is not one of ours.
+        let mut foreign = sample(3, Phase::IndexBuilds, true, 900);
+        foreign.counts = false;
+        state.charge(
+            vec![
+                sample(1, Phase::TargetCopyIn, true, 530),
+                sample(2, Phase::SourceCopyOut, true, 10),
+                foreign,
+            ],
+            Some(1300.0),
+            false,
+        );
+        assert_eq!(state.ticks.get(&Phase::TargetCopyIn), Some(&30));
+        assert_eq!(state.ticks.get(&Phase::SourceCopyOut), Some(&10));
+        assert_eq!(state.ticks.get(&Phase::IndexBuilds), None);
+        // Only the writer gets the WAL, the reader none.
+        assert_eq!(state.wal.get(&Phase::TargetCopyIn), Some(&300.0));
+        // pid 1 was running the COPY at the last poll: CPU up to now is the COPY's even though
+        // it now shows the index build. A parallel worker is charged to its leader's phase.
+        let mut worker = sample(4, Phase::OtherStatements, true, 20);
+        worker.leader = Some(1);
+        state.charge(
+            vec![sample(1, Phase::IndexBuilds, true, 550), worker],
+            Some(1400.0),
+            false,
+        );
+        assert_eq!(state.ticks.get(&Phase::TargetCopyIn), Some(&50));
+        assert_eq!(state.ticks.get(&Phase::IndexBuilds), Some(&20));
+        assert_eq!(state.wal.get(&Phase::TargetCopyIn), Some(&(300.0 + 50.0)));
+        assert_eq!(state.wal.get(&Phase::IndexBuilds), Some(&50.0));
+        assert_eq!(state.wal_total, 400.0);
+        assert_eq!(state.polls, 2);
     }
 
     #[test]
