@@ -317,6 +317,8 @@ struct Arena<'a> {
     source: Settings,
     facts: &'a SourceFacts,
     project: &'a Path,
+    /// pull-prod's dev database.
+    target_db: &'static str,
     admin: postgres::Client,
     cores: usize,
 }
@@ -361,14 +363,12 @@ fn run_demo(
         source,
         facts: &facts,
         project: project.path(),
+        target_db: TARGET_DB,
         admin: target::connect_admin(base)?,
         cores,
     };
     let measurements = arena.alternate(&contenders, say)?;
-    drop_databases(
-        &mut arena.admin,
-        &[RAW_DB, DUMP_DB, RESTORE_DB, TARGET_DB],
-    )?;
+    drop_databases(&mut arena.admin, &[RAW_DB, DUMP_DB, RESTORE_DB, TARGET_DB])?;
     Ok(DemoReport {
         scale: options.scale,
         rows: facts.rows,
@@ -410,7 +410,10 @@ fn run_skew(
     let big_table = format!("public.{}", crate::demo::SKEW_BIG_TABLE);
     let big_rows = facts
         .rows_by_table
-        .get(&pullprod::sql::qualified("public", crate::demo::SKEW_BIG_TABLE))
+        .get(&pullprod::sql::qualified(
+            "public",
+            crate::demo::SKEW_BIG_TABLE,
+        ))
         .copied()
         .unwrap_or(0);
     let mut arena = Arena {
@@ -419,6 +422,7 @@ fn run_skew(
         source,
         facts: &facts,
         project: project.path(),
+        target_db: SKEW_TARGET_DB,
         admin: target::connect_admin(base)?,
         cores,
     };
@@ -471,6 +475,24 @@ impl Arena<'_> {
             .iter()
             .map(|c| Measurement::new(*c, self.cores))
             .collect();
+        // Every measured pull replaces a loaded dev database (and pays for dropping it): the
+        // first one too, after an untimed pull when there is none yet.
+        let exists = self
+            .admin
+            .query_opt(
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                &[&self.target_db],
+            )
+            .pg_context("failed to look up the benchmark's dev database")?
+            .is_some();
+        if !exists
+            && contenders
+                .iter()
+                .any(|c| matches!(c, Contender::Pull { .. }))
+        {
+            say("  an untimed pull-prod first, so every measured one replaces a loaded database");
+            pull_once(&self.options.pullprod_exe, self.project, 0, None)?;
+        }
         for rep in 0..self.options.reps {
             for measurement in &mut measurements {
                 let run = self.measure(measurement.contender)?;
@@ -551,10 +573,13 @@ impl Arena<'_> {
                 self.cores,
             )
             .map(|timed| parts = timed),
-            Contender::Pull { jobs } => {
-                pull_once(&self.options.pullprod_exe, self.project, jobs, &sampler)
-                    .map(|run| pull = Some(run))
-            }
+            Contender::Pull { jobs } => pull_once(
+                &self.options.pullprod_exe,
+                self.project,
+                jobs,
+                Some(&sampler),
+            )
+            .map(|run| pull = Some(run)),
         };
         let seconds = started.elapsed().as_secs_f64();
         let server = sampler.finish();
@@ -842,10 +867,7 @@ fn server_table(measurements: &[Measurement]) -> String {
         });
     }
     row(&mut out, "checkpoints", &|m| {
-        format!(
-            "{:.0}",
-            m.median_of(|run| run.server.checkpoints as f64)
-        )
+        format!("{:.0}", m.median_of(|run| run.server.checkpoints as f64))
     });
     let sampler = measurements
         .iter()
@@ -854,9 +876,10 @@ fn server_table(measurements: &[Measurement]) -> String {
         .fold(0.0, f64::max);
     out.push_str(&format!(
         "(CPU from /proc per backend, polled every 50 ms and charged to the statement running; \
-         only this benchmark's sessions count, the checkpointer, walwriter and bgwriter are \
-         shared by the server. WAL is the whole server's, shared out per poll among our \
-         statements by their CPU. The sampler's own session used at most {sampler:.2}s.)\n"
+         only this benchmark's sessions count (a session shorter than a poll is missed), the \
+         checkpointer, walwriter and bgwriter serve the whole server. WAL and checkpoints are \
+         the whole server's; WAL is shared out per poll among our statements by their CPU. \
+         The sampler's own session used at most {sampler:.2}s.)\n"
     ));
     out
 }
@@ -880,11 +903,8 @@ impl DemoReport {
         out.push('\n');
         out.push_str(&server_table(&self.measurements));
         out.push('\n');
-        let find = |contender: Contender| {
-            self.measurements
-                .iter()
-                .find(|m| m.contender == contender)
-        };
+        let find =
+            |contender: Contender| self.measurements.iter().find(|m| m.contender == contender);
         let big = self.scale >= 200_000;
         let (dump_target, dir_target, raw_target) = if big {
             (Some(1.5), Some(1.2), Some(1.0))
@@ -935,9 +955,10 @@ impl DemoReport {
                 ));
             }
         }
-        if let (Some(pull1), Some(binary)) =
-            (find(Contender::Pull { jobs: 1 }), find(Contender::RawBinary))
-            && let Some(data) = pull1.data_phase()
+        if let (Some(pull1), Some(binary)) = (
+            find(Contender::Pull { jobs: 1 }),
+            find(Contender::RawBinary),
+        ) && let Some(data) = pull1.data_phase()
         {
             out.push_str(&format!(
                 "pull-prod --jobs 1 data phase {data:.2}s: {:.2}x the raw binary pipe (no target)\n",
@@ -1145,7 +1166,15 @@ fn dir_dump_restore(
     let jobs = jobs.to_string();
     let started = Instant::now();
     let status = Command::new(&facts.pg_dump)
-        .args(["-Fd", "-j", &jobs, "-Z0", "--no-owner", "--no-privileges", "-f"])
+        .args([
+            "-Fd",
+            "-j",
+            &jobs,
+            "-Z0",
+            "--no-owner",
+            "--no-privileges",
+            "-f",
+        ])
         .arg(dir)
         .envs(source.libpq_env())
         .stdout(Stdio::null())
@@ -1250,7 +1279,12 @@ fn bench_project(
     Ok(dir)
 }
 
-fn pull_once(exe: &Path, project: &Path, jobs: usize, sampler: &Sampler) -> Result<PullRun> {
+fn pull_once(
+    exe: &Path,
+    project: &Path,
+    jobs: usize,
+    sampler: Option<&Sampler>,
+) -> Result<PullRun> {
     let summary_path = project.join("summary.json");
     let _ = std::fs::remove_file(&summary_path);
     let mut command = Command::new(exe);
@@ -1266,7 +1300,9 @@ fn pull_once(exe: &Path, project: &Path, jobs: usize, sampler: &Sampler) -> Resu
     }
     let started = Instant::now();
     let child = command.spawn().context("failed to run pull-prod")?;
-    sampler.watch(child.id());
+    if let Some(sampler) = sampler {
+        sampler.watch(child.id());
+    }
     let output = child
         .wait_with_output()
         .context("failed to run pull-prod")?;
@@ -1347,7 +1383,11 @@ mod tests {
 
     #[test]
     fn a_table_started_after_the_others_ended_ran_alone_for_its_whole_span() {
-        let json = summary(&[("public.a", 0, 0.0, 1.0), ("public.z", 0, 1.5, 4.0)], 4.0, 1);
+        let json = summary(
+            &[("public.a", 0, 0.0, 1.0), ("public.z", 0, 1.5, 4.0)],
+            4.0,
+            1,
+        );
         let path = critical_path(&json).unwrap();
         assert_eq!(path.last_table, "public.z");
         assert!((path.alone - 2.5).abs() < 1e-9, "{path:?}");

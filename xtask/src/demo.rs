@@ -943,7 +943,11 @@ FROM generate_series(1::bigint, {alerts}) AS g (a);
             "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; SET TIME ZONE 'UTC'",
         )
         .context("failed to set session settings")?;
-    for (step, sql) in [("schema", SKEW_SCHEMA), ("rows", &fill), ("keys", SKEW_KEYS)] {
+    for (step, sql) in [
+        ("schema", SKEW_SCHEMA),
+        ("rows", &fill),
+        ("keys", SKEW_KEYS),
+    ] {
         client
             .batch_execute(sql)
             .pg_with_context(|| format!("failed to create the {step} of `{database}`"))?;

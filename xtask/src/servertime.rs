@@ -105,9 +105,7 @@ pub fn classify(backend_type: &str, query: &str, datname: &str, source_db: &str)
         "COPY" => {
             if has_pair("FROM", "STDIN") {
                 Phase::TargetCopyIn
-            } else if has_pair("TO", "STDOUT") || word(1) == "(" {
-                Phase::SourceCopyOut
-            } else if datname == source_db {
+            } else if has_pair("TO", "STDOUT") || word(1) == "(" || datname == source_db {
                 Phase::SourceCopyOut
             } else {
                 Phase::TargetCopyIn
@@ -636,7 +634,10 @@ mod tests {
         assert_eq!(classify("checkpointer", "", "", "p"), Phase::Checkpointer);
         assert_eq!(classify("walwriter", "", "", "p"), Phase::WalWriter);
         assert_eq!(classify("background writer", "", "", "p"), Phase::BgWriter);
-        assert_eq!(classify("autovacuum worker", "", "", "p"), Phase::Autovacuum);
+        assert_eq!(
+            classify("autovacuum worker", "", "", "p"),
+            Phase::Autovacuum
+        );
         assert_eq!(
             classify("logical replication launcher", "", "", "p"),
             Phase::OtherProcesses
