@@ -487,33 +487,57 @@ fn ticks_per_second() -> f64 {
 }
 
 /// Databases of this benchmark still being dropped or left over by a replaced dev database
-/// (`__pp_old_`/`__pp_new_`): wait (up to `limit`) until none is left, so no run pays for
-/// another's deferred work.
+/// (`__pp_old_<pid>`/`__pp_new_<pid>`): wait (up to `limit`) until none is left, so no run pays
+/// for another's deferred work. A leftover whose process is gone and that nobody has been
+/// dropping for `grace` is dropped here, before the clock starts (as the next pull would).
 pub fn wait_for_leftovers(
     admin: &mut postgres::Client,
     prefix: &str,
     limit: Duration,
 ) -> Result<()> {
+    let grace = Duration::from_secs(5);
     let started = Instant::now();
     let pattern = format!("{}%", prefix.replace('_', "\\_"));
+    let mut idle_since: HashMap<String, Instant> = HashMap::new();
     loop {
-        let busy: i64 = admin
-            .query_one(
-                "SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE $1 \
-                   AND datname LIKE '%\\_\\_pp\\_%') \
-                 + (SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
-                   AND query ILIKE 'DROP DATABASE%' AND state = 'active' \
-                   AND strpos(query, $2) > 0)",
-                &[&pattern, &prefix],
+        let leftovers: Vec<(String, bool)> = admin
+            .query(
+                "SELECT datname, EXISTS (SELECT 1 FROM pg_stat_activity a \
+                   WHERE a.pid <> pg_backend_pid() AND a.state = 'active' \
+                   AND a.query ILIKE 'DROP DATABASE%' AND strpos(a.query, d.datname) > 0) \
+                 FROM pg_database d WHERE datname LIKE $1 AND datname LIKE '%\\_\\_pp\\_%'",
+                &[&pattern],
             )
             .pg_context("failed to look for leftover databases")?
-            .get(0);
-        if busy == 0 {
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        if leftovers.is_empty() {
             return Ok(());
+        }
+        for (name, dropping) in &leftovers {
+            let owner_alive = name
+                .rsplit('_')
+                .next()
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+            if *dropping || owner_alive {
+                idle_since.remove(name);
+                continue;
+            }
+            let since = *idle_since.entry(name.clone()).or_insert_with(Instant::now);
+            if since.elapsed() >= grace {
+                admin
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        pullprod::sql::quote_ident(name)
+                    ))
+                    .pg_with_context(|| format!("failed to drop the leftover `{name}`"))?;
+            }
         }
         if started.elapsed() > limit {
             anyhow::bail!(
-                "databases named `{prefix}…__pp_…` are still there after {}s: a pull left them; \
+                "databases named `{prefix}…__pp_…` are still there after {}s; \
                  drop them and run the benchmark again",
                 limit.as_secs()
             );
