@@ -54,8 +54,8 @@ struct Bench {
     /// Rows in all of the skewed database (about 80 bytes each).
     #[arg(long, default_value_t = 4_000_000, value_name = "N")]
     skew_rows: u64,
-    /// Only the skewed database: skip the demo's contenders.
-    #[arg(long, requires = "skewed")]
+    /// Only the skewed database (implies `--skewed`): skip the demo's contenders.
+    #[arg(long)]
     skewed_only: bool,
 }
 
@@ -110,7 +110,7 @@ fn bench(manifest_path: Option<&std::path::Path>, args: &Bench) -> anyhow::Resul
         project_dir: config.project_dir.clone(),
         pullprod_exe: std::env::current_exe()?,
         demo: !args.skewed_only,
-        skewed_rows: args.skewed.then_some(args.skew_rows),
+        skewed_rows: (args.skewed || args.skewed_only).then_some(args.skew_rows),
     };
     let report = xtask::bench::run(&options, &|line| eprintln!("{line}"))?;
     println!("{}", report.render());
