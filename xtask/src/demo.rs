@@ -817,6 +817,177 @@ ORDER BY s",
     ]
 }
 
+/// The table of the skewed database that holds 90 % of its rows.
+pub const SKEW_BIG_TABLE: &str = "readings";
+
+const SKEW_COMMENT_PREFIX: &str = "pullprod demo skew rows=";
+
+/// The skewed database's schema: a few small tables and `readings`, loaded before the keys.
+const SKEW_SCHEMA: &str = "
+CREATE TABLE sites (id integer NOT NULL, label text NOT NULL, contact_email text NOT NULL,
+    opened_at timestamptz NOT NULL);
+CREATE TABLE sensors (id integer NOT NULL, site_id integer NOT NULL, serial text NOT NULL,
+    installed_by text, installed_at timestamptz NOT NULL);
+CREATE TABLE readings (id bigint NOT NULL, sensor_id integer NOT NULL,
+    taken_at timestamptz NOT NULL, value double precision NOT NULL, operator_email text,
+    note text);
+CREATE TABLE alerts (id bigint NOT NULL, sensor_id integer NOT NULL,
+    raised_at timestamptz NOT NULL, level text NOT NULL, operator_email text, message text);
+";
+
+const SKEW_KEYS: &str = "
+ALTER TABLE sites ADD PRIMARY KEY (id);
+ALTER TABLE sensors ADD PRIMARY KEY (id), ADD UNIQUE (serial),
+    ADD FOREIGN KEY (site_id) REFERENCES sites (id);
+ALTER TABLE readings ADD PRIMARY KEY (id), ADD FOREIGN KEY (sensor_id) REFERENCES sensors (id);
+CREATE INDEX readings_sensor_taken_idx ON readings (sensor_id, taken_at);
+ALTER TABLE alerts ADD PRIMARY KEY (id), ADD FOREIGN KEY (sensor_id) REFERENCES sensors (id);
+ANALYZE;
+";
+
+/// The skewed database's policy (one file): emails and people faked, free text redacted.
+pub const SKEW_POLICY: &[(&str, &str)] = &[(
+    "skew.toml",
+    "# The benchmark's skewed database: `readings` holds 90 % of the rows.
+
+[sites]
+id = \"keep\"
+label = \"keep\"
+contact_email = \"fake.email\"
+opened_at = \"keep\"
+
+[sensors]
+id = \"keep\"
+site_id = \"keep\"
+serial = \"keep\"
+installed_by = \"fake.name\"
+installed_at = \"keep\"
+
+[readings]
+id = \"keep\"
+sensor_id = \"keep\"
+taken_at = \"keep\"
+value = \"keep\"
+operator_email = \"fake.email\"
+note = \"redact\"
+
+[alerts]
+id = \"keep\"
+sensor_id = \"keep\"
+raised_at = \"keep\"
+level = \"keep\"
+operator_email = \"fake.email\"
+message = \"redact\"
+",
+)];
+
+/// Rows per table of the skewed database with `rows` in all: `readings` 90 %, `alerts` 6 %,
+/// `sensors` 3 %, `sites` the rest (at least one each).
+pub fn skew_sizes(rows: u64) -> Vec<(&'static str, u64)> {
+    let readings = rows * 9 / 10;
+    let alerts = rows * 6 / 100;
+    let sensors = (rows * 3 / 100).max(1);
+    let sites = rows.saturating_sub(readings + alerts + sensors).max(1);
+    vec![
+        ("sites", sites),
+        ("sensors", sensors),
+        (SKEW_BIG_TABLE, readings),
+        ("alerts", alerts),
+    ]
+}
+
+/// (Re)create the skewed benchmark database: `rows` rows in all, 90 % of them in `readings`,
+/// rows of about the same width in every table, deterministic values.
+pub fn skew_prod(conninfo: &str, rows: u64) -> anyhow::Result<DemoSummary> {
+    if rows < 100 {
+        bail!("the skewed database needs at least 100 rows");
+    }
+    let settings = Settings::parse(conninfo)
+        .with_context(|| format!("invalid connection settings `{}`", conn::redact(conninfo)))?;
+    let database = settings.dbname.clone();
+    recreate_database(&settings)?;
+    let mut client = conn::connect_settings(&settings, "the skewed database")?;
+    let sizes = skew_sizes(rows);
+    let size = |table: &str| sizes.iter().find(|(name, _)| *name == table).unwrap().1;
+    let (sites, sensors, readings, alerts) = (
+        size("sites"),
+        size("sensors"),
+        size(SKEW_BIG_TABLE),
+        size("alerts"),
+    );
+    let fill = format!(
+        "
+INSERT INTO sites SELECT s, 'Site ' || s, 'site' || s || '@plant.example.com',
+    timestamptz '2015-01-01 00:00:00+00' + s * interval '1 day'
+FROM generate_series(1, {sites}) AS g (s);
+INSERT INTO sensors SELECT i, i % {sites} + 1, 'SN-' || lpad(i::text, 9, '0'),
+    CASE WHEN i % 3 = 0 THEN NULL ELSE 'Engineer ' || (i % 97) END,
+    timestamptz '2020-01-01 00:00:00+00' + i * interval '1 hour'
+FROM generate_series(1, {sensors}) AS g (i);
+INSERT INTO readings SELECT r, (r * 7919) % {sensors} + 1,
+    timestamptz '2024-01-01 00:00:00+00' + r * interval '1 second',
+    (r * 7907 % 100000) / 100.0,
+    CASE WHEN r % 4 = 0 THEN NULL ELSE 'operator' || (r % 5000) || '@plant.example.com' END,
+    CASE WHEN r % 5 = 0 THEN 'checked by hand ' || left(md5(r::text), 12) ELSE 'ok' END
+FROM generate_series(1::bigint, {readings}) AS g (r);
+INSERT INTO alerts SELECT a, (a * 104729) % {sensors} + 1,
+    timestamptz '2024-01-01 00:00:00+00' + a * interval '1 minute',
+    (ARRAY['info', 'warning', 'critical'])[a % 3 + 1],
+    CASE WHEN a % 2 = 0 THEN NULL ELSE 'operator' || (a % 5000) || '@plant.example.com' END,
+    'threshold crossed on sensor ' || ((a * 104729) % {sensors} + 1)
+FROM generate_series(1::bigint, {alerts}) AS g (a);
+"
+    );
+    client
+        .batch_execute(
+            "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; SET TIME ZONE 'UTC'",
+        )
+        .context("failed to set session settings")?;
+    for (step, sql) in [
+        ("schema", SKEW_SCHEMA),
+        ("rows", &fill),
+        ("keys", SKEW_KEYS),
+    ] {
+        client
+            .batch_execute(sql)
+            .pg_with_context(|| format!("failed to create the {step} of `{database}`"))?;
+    }
+    let bytes: i64 = client
+        .query_one("SELECT pg_database_size(current_database())", &[])
+        .pg_context("failed to read the database size")?
+        .get(0);
+    // Written last: a database with this comment is complete with this many rows.
+    client
+        .batch_execute(&format!(
+            "COMMENT ON DATABASE {} IS '{SKEW_COMMENT_PREFIX}{rows}'",
+            quote_ident(&database)
+        ))
+        .pg_with_context(|| format!("failed to record the size of `{database}`"))?;
+    Ok(DemoSummary {
+        database,
+        rows: sizes.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
+        bytes: bytes as u64,
+    })
+}
+
+/// The rows a complete skewed database was made with, from its comment.
+pub fn skew_rows(conninfo: &str) -> anyhow::Result<Option<u64>> {
+    let settings = Settings::parse(conninfo)
+        .with_context(|| format!("invalid connection settings `{}`", conn::redact(conninfo)))?;
+    let mut admin = connect_maintenance(&settings)?;
+    let comment: Option<String> = admin
+        .query_opt(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            &[&settings.dbname],
+        )
+        .pg_with_context(|| format!("failed to read the comment of `{}`", settings.dbname))?
+        .and_then(|row| row.get(0));
+    Ok(comment
+        .as_deref()
+        .and_then(|comment| comment.strip_prefix(SKEW_COMMENT_PREFIX))
+        .and_then(|rows| rows.trim().parse().ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,5 +1014,16 @@ mod tests {
             rows.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
             TABLES
         );
+    }
+
+    #[test]
+    fn the_skewed_database_holds_ninety_percent_in_one_table() {
+        for rows in [100, 4_000_000, 1_234_567] {
+            let sizes = skew_sizes(rows);
+            assert_eq!(sizes.iter().map(|(_, n)| n).sum::<u64>(), rows);
+            let big = sizes.iter().find(|(t, _)| *t == SKEW_BIG_TABLE).unwrap().1;
+            assert!((big as f64 / rows as f64 - 0.9).abs() < 0.01, "{sizes:?}");
+            assert!(sizes.iter().all(|(_, n)| *n >= 1), "{sizes:?}");
+        }
     }
 }
