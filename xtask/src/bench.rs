@@ -30,6 +30,8 @@ pub struct BenchOptions {
     pub project_dir: PathBuf,
     /// The pullprod executable to time (normally the running `cargo xtask` binary itself).
     pub pullprod_exe: PathBuf,
+    /// Another build of pullprod (e.g. before a change) timed beside it, alternating.
+    pub baseline_exe: Option<PathBuf>,
     /// Measure the demo contenders (off: only the skewed database).
     pub demo: bool,
     /// Also measure the skewed database with this many rows in all.
@@ -57,6 +59,8 @@ pub enum Contender {
     Pull {
         jobs: usize,
     },
+    /// `--baseline-exe`: another build's pull-prod, default jobs.
+    Baseline,
 }
 
 impl Contender {
@@ -70,6 +74,7 @@ impl Contender {
             }
             Contender::Pull { jobs: 0 } => format!("pull-prod (default: {cores} jobs)"),
             Contender::Pull { jobs } => format!("pull-prod --jobs {jobs}"),
+            Contender::Baseline => format!("baseline pull-prod (default: {cores} jobs)"),
         }
     }
 
@@ -81,6 +86,7 @@ impl Contender {
             Contender::DirRestore => "-Fd+restore".into(),
             Contender::Pull { jobs: 0 } => "pull-prod".into(),
             Contender::Pull { jobs } => format!("pull -j{jobs}"),
+            Contender::Baseline => "baseline".into(),
         }
     }
 }
@@ -147,10 +153,15 @@ impl Measurement {
 
     /// The median of pull-prod's data phase over the runs.
     pub fn data_phase(&self) -> Option<f64> {
+        self.phase("data")
+    }
+
+    /// The median of one of pull-prod's phases over the runs.
+    pub fn phase(&self, name: &str) -> Option<f64> {
         let phases: Vec<f64> = self
             .runs
             .iter()
-            .filter_map(|run| run.pull.as_ref()?.phase("data"))
+            .filter_map(|run| run.pull.as_ref()?.phase(name))
             .collect();
         (!phases.is_empty()).then(|| median(phases.into_iter()))
     }
@@ -158,6 +169,10 @@ impl Measurement {
     fn median_of(&self, value: impl Fn(&Run) -> f64) -> f64 {
         median(self.runs.iter().map(value))
     }
+}
+
+fn seconds_or_dash(seconds: Option<f64>) -> String {
+    seconds.map_or_else(|| "-".to_string(), |seconds| format!("{seconds:.2}s"))
 }
 
 /// The median (the upper one of an even count); 0 for none.
@@ -349,7 +364,7 @@ fn run_demo(
     let policy = demo_policy_files(&options.project_dir)?;
     let project = bench_project(&policy, &source, &base.with_dbname(TARGET_DB))?;
     let rows_expected = rows_expected(project.path(), &facts)?;
-    let contenders = [
+    let mut contenders = vec![
         Contender::RawText,
         Contender::RawBinary,
         Contender::DumpPsql,
@@ -357,6 +372,9 @@ fn run_demo(
         Contender::Pull { jobs: 1 },
         Contender::Pull { jobs: 0 },
     ];
+    if options.baseline_exe.is_some() {
+        contenders.push(Contender::Baseline);
+    }
     let mut arena = Arena {
         options,
         base,
@@ -515,7 +533,7 @@ impl Arena<'_> {
             Contender::RawText | Contender::RawBinary => Some(RAW_DB),
             Contender::DumpPsql => Some(DUMP_DB),
             Contender::DirRestore => Some(RESTORE_DB),
-            Contender::Pull { .. } => None,
+            Contender::Pull { .. } | Contender::Baseline => None,
         };
         if let Some(db) = target_db {
             recreate(&mut self.admin, db)?;
@@ -577,6 +595,16 @@ impl Arena<'_> {
                 &self.options.pullprod_exe,
                 self.project,
                 jobs,
+                Some(&sampler),
+            )
+            .map(|run| pull = Some(run)),
+            Contender::Baseline => pull_once(
+                self.options
+                    .baseline_exe
+                    .as_deref()
+                    .expect("a baseline contender has its executable"),
+                self.project,
+                0,
                 Some(&sampler),
             )
             .map(|run| pull = Some(run)),
@@ -942,6 +970,19 @@ impl DemoReport {
                     dir.name,
                     dir.median(),
                     target_note(ratio, &[(200_000, 1.2)], scale)
+                ));
+            }
+            if let Some(baseline) = find(Contender::Baseline) {
+                out.push_str(&format!(
+                    "pull-prod end to end {:.2}s: {:.2}x the speed of the baseline build {:.2}s \
+                     (data {} vs {}, post-data {} vs {})\n",
+                    pull.median(),
+                    baseline.median() / pull.median(),
+                    baseline.median(),
+                    seconds_or_dash(pull.phase("data")),
+                    seconds_or_dash(baseline.phase("data")),
+                    seconds_or_dash(pull.phase("post-data")),
+                    seconds_or_dash(baseline.phase("post-data")),
                 ));
             }
             if let (Some(data), Some(binary)) = (pull.data_phase(), find(Contender::RawBinary)) {

@@ -57,6 +57,10 @@ struct Bench {
     /// Only the skewed database (implies `--skewed`): skip the demo's contenders.
     #[arg(long)]
     skewed_only: bool,
+    /// Also time another build's `cargo xtask` binary (e.g. saved before a change) as
+    /// "baseline pull-prod", alternating with this one.
+    #[arg(long, value_name = "PATH")]
+    baseline_exe: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -109,6 +113,7 @@ fn bench(manifest_path: Option<&std::path::Path>, args: &Bench) -> anyhow::Resul
         reps: args.reps.max(1),
         project_dir: config.project_dir.clone(),
         pullprod_exe: std::env::current_exe()?,
+        baseline_exe: args.baseline_exe.clone(),
         demo: !args.skewed_only,
         skewed_rows: (args.skewed || args.skewed_only).then_some(args.skew_rows),
     };
