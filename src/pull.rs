@@ -445,7 +445,7 @@ fn build(
             let (preamble, entries) =
                 target::read_post_data(pg_dump, &request.source, Some(snapshot))?;
             let mut client = conn::connect_settings(new_settings, "the new dev database")?;
-            let settings = postdata::IndexSettings::for_server(&mut client, new_settings, jobs)?;
+            let settings = postdata::IndexSettings::for_server(&mut client)?;
             drop(client);
             let tables: Vec<TableName> = plan.iter().map(|table| table.table.clone()).collect();
             Some(postdata::Pool::start(

@@ -131,11 +131,18 @@ fn a_loaded_tables_indexes_are_built_while_a_larger_table_still_copies() {
     source.exec(OVERLAP_SQL);
     let target = TestDb::new("ov_overlap_dst");
     target.exec("CREATE TABLE old_marker (x int)");
-    let request =
-        support::pull_request(&source, &target, support::policy_from_toml(OVERLAP_POLICY), 2);
+    let request = support::pull_request(
+        &source,
+        &target,
+        support::policy_from_toml(OVERLAP_POLICY),
+        2,
+    );
     let pull = std::thread::spawn(move || pull::run(&request));
     let overlapped = saw_index_during_copy(&target, &pull);
-    let summary = pull.join().expect("pull thread").expect("the pull succeeds");
+    let summary = pull
+        .join()
+        .expect("pull thread")
+        .expect("the pull succeeds");
     assert!(
         overlapped,
         "`small_code_idx` existed while `big` was still being copied"
@@ -249,7 +256,6 @@ fn every_index_key_sequence_and_matview_is_the_sources() {
         target.count("SELECT count(*) FROM customer_totals"),
         source.count("SELECT count(*) FROM customer_totals")
     );
-
 }
 
 /// The temporary databases pullprod made for `target` that still exist.
@@ -320,13 +326,18 @@ fn the_old_database_goes_after_the_swap_and_a_crash_there_leaves_a_leftover() {
             ("XDG_STATE_HOME", state.path().to_str().expect("utf-8 path")),
         ];
         env.extend_from_slice(extra);
-        let (code, stdout, stderr) = project.run_with_env(&["pull-prod", "--from", "staging"], &env);
+        let (code, stdout, stderr) =
+            project.run_with_env(&["pull-prod", "--from", "staging"], &env);
         (code, format!("{stdout}{stderr}"))
     };
 
     let (code, output) = pull(&[("PULLPROD_TEST_KILL_AT", "after-swap-commit")]);
     assert_ne!(code, 0, "killed: {output}");
-    assert_eq!(target.count("SELECT count(*) FROM people"), 50, "the new data is live");
+    assert_eq!(
+        target.count("SELECT count(*) FROM people"),
+        50,
+        "the new data is live"
+    );
     let left = leftovers(&target);
     assert!(
         left.len() == 1 && left[0].contains("__pp_old_"),
@@ -336,7 +347,10 @@ fn the_old_database_goes_after_the_swap_and_a_crash_there_leaves_a_leftover() {
     let (code, output) = pull(&[]);
     assert_eq!(code, 0, "{output}");
     assert!(
-        output.contains(&format!("dropped `{}`, left over by an interrupted run", left[0])),
+        output.contains(&format!(
+            "dropped `{}`, left over by an interrupted run",
+            left[0]
+        )),
         "{output}"
     );
     assert!(
