@@ -316,6 +316,7 @@ fn pull_prod(project: &Loaded, args: &PullProd) -> anyhow::Result<ExitCode> {
             strict: args.strict,
             allow_remote_target: args.allow_remote_target,
             plan_only: args.plan,
+            drop_old_in_background: true,
             ..Default::default()
         },
     };

@@ -48,6 +48,8 @@ pub mod plan;
 #[doc(hidden)]
 pub mod policy;
 #[doc(hidden)]
+pub mod postdata;
+#[doc(hidden)]
 pub mod pull;
 #[doc(hidden)]
 pub mod rowcodec;

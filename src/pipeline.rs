@@ -408,17 +408,39 @@ pub fn copy_tables(
     Ok(results)
 }
 
+/// Told that a table's rows are committed (`postdata::Pool::loaded` starts its indexes).
+pub type OnLoaded<'a> = &'a (dyn Fn(&TableName) -> Result<()> + Sync);
+
 /// The new database as a `Sink`: one session per worker, each table loaded in one transaction.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct DatabaseSink<'a> {
     /// The new database.
     pub target: &'a Settings,
     pub load: LoadMode,
+    /// Called once per table after its rows are committed.
+    pub on_loaded: Option<OnLoaded<'a>>,
+}
+
+impl std::fmt::Debug for DatabaseSink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSink")
+            .field("target", &self.target)
+            .field("load", &self.load)
+            .field("on_loaded", &self.on_loaded.is_some())
+            .finish()
+    }
 }
 
 impl Sink for DatabaseSink<'_> {
     fn name(&self) -> &str {
         "the new database"
+    }
+
+    fn loaded(&self, table: &TableName) -> Result<()> {
+        match self.on_loaded {
+            Some(on_loaded) => on_loaded(table),
+            None => Ok(()),
+        }
     }
 
     fn open(&self) -> Result<Box<dyn SinkWorker + '_>> {

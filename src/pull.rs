@@ -18,6 +18,7 @@ use crate::gate;
 use crate::pgerror::PgContext;
 use crate::pipeline::{self, LoadMode, PlanOptions, TableCopied, TablePlan};
 use crate::policy::model::{Policy, TableAction, TableName};
+use crate::postdata;
 use crate::progress::TableProgress;
 use crate::schema::{self, Catalog};
 use crate::target::{self, Section, SwapOptions};
@@ -91,6 +92,8 @@ pub struct PullOptions {
     pub quiet: bool,
     /// Use COPY text format even where binary is possible.
     pub force_text: bool,
+    /// Drop the replaced dev database in a detached process instead of waiting for it (the CLI).
+    pub drop_old_in_background: bool,
     /// Where the local audit log lives (default: `$XDG_STATE_HOME/pullprod/audit.log`).
     pub audit_log: Option<PathBuf>,
     /// With `plan_only` from a production source: why the policy planned is not the reviewed one.
@@ -318,7 +321,7 @@ fn into_database(
 
     fault::point("before-swap");
     let started = Instant::now();
-    target::swap_in_or_drop(
+    let replaced = target::swap_in_keeping_old_or_drop(
         &mut admin,
         &new_name,
         &target.dbname,
@@ -334,6 +337,26 @@ fn into_database(
         copied.iter().map(|table| table.rows).sum::<u64>(),
         copied.len()
     ));
+    // The replaced copy is dropped after the new one is live (DROP DATABASE forces a
+    // checkpoint): in the background for the CLI, else here, timed on its own. A crash before
+    // it is gone leaves `<target>__pp_old_<pid>`, which the next run's `drop_leftovers` removes.
+    if let Some(old) = replaced {
+        let started = Instant::now();
+        let detached = request.options.drop_old_in_background
+            && target::find_tool("psql", 0)
+                .and_then(|psql| target::drop_in_background(&psql, target, &old))
+                .is_ok();
+        if detached {
+            progress.line(&format!(
+                "the replaced copy `{old}` is being dropped in the background"
+            ));
+        } else {
+            target::drop_database(&mut admin, &old).with_context(|| {
+                format!("the new data is in place, but dropping the old copy `{old}` failed")
+            })?;
+            phases.push(("drop-old", started.elapsed().as_secs_f64()));
+        }
+    }
     Ok((copied, phases, Written::Database(target.dbname.clone())))
 }
 
@@ -415,6 +438,27 @@ fn build(
     phases.push(("schema", started.elapsed().as_secs_f64()));
 
     let started = Instant::now();
+    // A database built from pg_dump's schema gets each table's indexes and keys as soon as the
+    // table is loaded, from a pool of index sessions, while the other tables still copy.
+    let pool = match output {
+        Output::Database(new_settings) if load == LoadMode::Fresh => {
+            let (preamble, entries) =
+                target::read_post_data(pg_dump, &request.source, Some(snapshot))?;
+            let mut client = conn::connect_settings(new_settings, "the new dev database")?;
+            let settings = postdata::IndexSettings::for_server(&mut client)?;
+            drop(client);
+            let tables: Vec<TableName> = plan.iter().map(|table| table.table.clone()).collect();
+            Some(postdata::Pool::start(
+                &preamble,
+                entries,
+                &tables,
+                new_settings,
+                jobs,
+                &settings,
+            )?)
+        }
+        _ => None,
+    };
     let job = pipeline::CopyJob {
         source: &request.source,
         snapshot,
@@ -423,11 +467,21 @@ fn build(
     };
     let copied = match output {
         Output::Database(new_settings) => {
+            let on_loaded = |table: &TableName| match &pool {
+                Some(pool) => pool.loaded(table),
+                None => Ok(()),
+            };
             let sink = pipeline::DatabaseSink {
                 target: new_settings,
                 load,
+                on_loaded: Some(&on_loaded),
             };
-            pipeline::copy_tables(&job, plan, &sink, progress)?
+            match pipeline::copy_tables(&job, plan, &sink, progress) {
+                Ok(copied) => copied,
+                // An index that failed while the copy ran is the real error (the copy only
+                // stopped because of it, or failed on its own later).
+                Err(err) => return Err(pool.and_then(postdata::Pool::abort).unwrap_or(err)),
+            }
         }
         Output::File(dump) => pipeline::copy_tables(&job, plan, *dump, progress)?,
     };
@@ -436,17 +490,12 @@ fn build(
 
     let started = Instant::now();
     let mut privileges = target::Privileges::default();
-    match output {
-        Output::Database(new_settings) if load == LoadMode::Fresh => target::build_post_data(
-            pg_dump,
-            &request.source,
-            Some(snapshot),
-            new_settings,
-            jobs,
-            &mut privileges,
-        )?,
-        Output::Database(_) => {}
-        Output::File(dump) => dump.schema(pg_dump, &request.source, snapshot, Section::PostData)?,
+    match (output, pool) {
+        (Output::Database(_), Some(pool)) => pool.finish(&mut privileges)?,
+        (Output::Database(_), None) => {}
+        (Output::File(dump), _) => {
+            dump.schema(pg_dump, &request.source, snapshot, Section::PostData)?
+        }
     }
     fault::point("after-post-data");
     let sequences = target::read_sequences(coordinator, &catalog.sequences)?;
@@ -653,6 +702,13 @@ fn write_target_audit(
     request: &PullRequest,
     copied: &[TableCopied],
 ) -> Result<()> {
+    // Durability: the load and the index sessions run with `synchronous_commit = off`; this
+    // last transaction of the build commits synchronously, which flushes the WAL up to it, so
+    // every row, index and key before it is on disk before the swap (itself a synchronous
+    // commit on the admin session) and before the success line.
+    client
+        .batch_execute("SET synchronous_commit = on")
+        .context("failed to set up the audit session")?;
     client
         .batch_execute(
             "CREATE SCHEMA IF NOT EXISTS pullprod; \

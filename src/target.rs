@@ -463,6 +463,49 @@ pub fn swap_in_or_drop(
     swap_in(admin, new_db, target_db, options).inspect_err(|_| drop_quietly(admin, new_db))
 }
 
+/// `swap_in_keeping_old`, dropping the new database if the swap cannot happen.
+pub fn swap_in_keeping_old_or_drop(
+    admin: &mut Client,
+    new_db: &str,
+    target_db: &str,
+    options: SwapOptions,
+) -> Result<Option<String>> {
+    swap_in_keeping_old(admin, new_db, target_db, options)
+        .inspect_err(|_| drop_quietly(admin, new_db))
+}
+
+/// `DROP DATABASE … WITH (FORCE)` of a database pullprod made.
+pub fn drop_database(admin: &mut Client, name: &str) -> Result<()> {
+    admin
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(name)
+        ))
+        .pg_with_context(|| format!("failed to drop `{name}`"))
+}
+
+/// Drop `name` on `target`'s server from a detached `psql` (its own process group, so neither
+/// this process ending nor a Ctrl-C stops it); nobody waits for it. If it never finishes, the
+/// database is a leftover the next run's `drop_leftovers` removes.
+pub fn drop_in_background(psql: &std::path::Path, target: &Settings, name: &str) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let mut child = psql_into(psql, &target.with_dbname("postgres"))
+        .arg("-c")
+        .arg(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(name)
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("failed to start `psql`")?;
+    // Reaped if this process lives on (a library caller); the drop goes on either way.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
 /// Options for `swap_in`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SwapOptions {
@@ -479,6 +522,22 @@ pub fn swap_in(
     target_db: &str,
     options: SwapOptions,
 ) -> Result<()> {
+    if let Some(old_db) = swap_in_keeping_old(admin, new_db, target_db, options)? {
+        drop_database(admin, &old_db).with_context(|| {
+            format!("the new data is in place, but dropping the old copy `{old_db}` failed")
+        })?;
+    }
+    Ok(())
+}
+
+/// `swap_in` without the drop: returns the replaced database's new name (`None` when there was
+/// no dev database yet), for the caller to drop when it suits.
+pub fn swap_in_keeping_old(
+    admin: &mut Client,
+    new_db: &str,
+    target_db: &str,
+    options: SwapOptions,
+) -> Result<Option<String>> {
     let old_db = temp_name(target_db, "old", std::process::id());
     for attempt in 0..5 {
         let sessions = admin
@@ -535,12 +594,7 @@ pub fn swap_in(
                     .commit()
                     .pg_context("failed to commit the swap")?;
                 crate::fault::point("after-swap-commit");
-                if exists {
-                    admin
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&old_db)))
-                        .pg_with_context(|| format!("the new data is in place, but dropping the old copy `{old_db}` failed"))?;
-                }
-                return Ok(());
+                return Ok(exists.then_some(old_db));
             }
             Err(err) if options.force && attempt < 4 => {
                 drop(transaction);
@@ -682,17 +736,13 @@ pub fn split_dump(sql: &str) -> (String, Vec<DumpEntry>) {
     (preamble, entries)
 }
 
-/// Build indexes and constraints (pg_dump's post-data section, read in the snapshot) with
-/// `jobs` sessions: indexes and unique keys in parallel, then partition index attachments,
-/// then foreign keys added `NOT VALID` and validated in parallel, then the rest in order.
-pub fn build_post_data(
+/// pg_dump's post-data section of the source, read in `snapshot`, split into its preamble
+/// (the `SET`s every session needs) and its entries.
+pub fn read_post_data(
     pg_dump: &std::path::Path,
     source: &Settings,
     snapshot: Option<&str>,
-    target: &Settings,
-    jobs: usize,
-    privileges: &mut Privileges,
-) -> Result<()> {
+) -> Result<(String, Vec<DumpEntry>)> {
     let output = schema_dump(pg_dump, source, snapshot, Section::PostData)
         // Read as UTF-8 below, whatever the source database's encoding (LATIN1…).
         .arg("--encoding=UTF8")
@@ -706,31 +756,36 @@ pub fn build_post_data(
     }
     crate::fault::point("post-data-running");
     let sql = String::from_utf8(output.stdout).context("`pg_dump` wrote text that is not UTF-8")?;
-    let (preamble, entries) = split_dump(&sql);
-    let parallel = |kinds: &[&str]| -> Vec<String> {
+    Ok(split_dump(&sql))
+}
+
+/// The kinds of post-data entry `build_post_data_rest` runs in its own steps; any other kind
+/// (triggers, rules, policies, NOT VALID checks…) runs last, in pg_dump's order.
+const STEPPED_KINDS: [&str; 4] = ["CONSTRAINT", "INDEX", "INDEX ATTACH", "FK CONSTRAINT"];
+
+/// What is left of the post-data once every table's own indexes and keys are built (`entries`
+/// holds everything but those): the remaining indexes and keys in parallel (tables without
+/// rows, partitioned parents, materialized views), partition index attachments, foreign keys
+/// added `NOT VALID` and validated in parallel, then the rest in order, over `sessions`.
+pub fn build_post_data_rest(
+    sessions: &mut [Client],
+    entries: &[DumpEntry],
+    privileges: &mut Privileges,
+) -> Result<()> {
+    let of_kind = |kinds: &[&str]| -> Vec<String> {
         entries
             .iter()
             .filter(|entry| kinds.contains(&entry.kind.as_str()))
             .map(|entry| entry.sql.clone())
             .collect()
     };
-    let jobs = jobs.max(1);
-    let mut sessions = Vec::with_capacity(jobs);
-    for _ in 0..jobs {
-        let mut client = conn::connect_settings(target, "the new dev database")?;
-        client
-            .batch_execute(&format!("{preamble}\nSET maintenance_work_mem = '256MB';"))
-            .context("failed to set up a session for indexes and constraints")?;
-        sessions.push(client);
-    }
-
-    run_parallel(&mut sessions, &parallel(&["CONSTRAINT", "INDEX"]))?;
-    run_parallel(&mut sessions[..1], &parallel(&["INDEX ATTACH"]))?;
+    run_parallel(sessions, &of_kind(&["CONSTRAINT", "INDEX"]))?;
+    run_parallel(&mut sessions[..1], &of_kind(&["INDEX ATTACH"]))?;
 
     // Foreign keys: adding them NOT VALID is instant; validating is the slow part and runs
     // in parallel. Partitioned tables cannot take NOT VALID keys: those are added as they are.
     let first = &mut sessions[0];
-    for statement in parallel(&["FK CONSTRAINT"]) {
+    for statement in of_kind(&["FK CONSTRAINT"]) {
         let trimmed = statement.trim_end();
         let not_valid = format!("{} NOT VALID;", trimmed.trim_end_matches(';'));
         // Partitioned tables cannot take NOT VALID keys (and any other refusal is reported
@@ -766,14 +821,13 @@ pub fn build_post_data(
         .iter()
         .map(|row| row.get(0))
         .collect();
-    run_parallel(&mut sessions, &to_validate)?;
+    run_parallel(sessions, &to_validate)?;
 
-    let known = ["CONSTRAINT", "INDEX", "INDEX ATTACH", "FK CONSTRAINT"];
     let roles = server_roles(&mut sessions[0])?;
     let mut rest: Vec<String> = Vec::new();
     for entry in entries
         .iter()
-        .filter(|entry| !known.contains(&entry.kind.as_str()))
+        .filter(|entry| !STEPPED_KINDS.contains(&entry.kind.as_str()))
     {
         // A row-level security policy for a role the dev server lacks cannot be created.
         if entry.kind == "POLICY" {
@@ -953,7 +1007,7 @@ pub fn apply_privileges(
 }
 
 /// Run statements over the sessions, each statement once, in parallel; the first error wins.
-fn run_parallel(sessions: &mut [Client], statements: &[String]) -> Result<()> {
+pub fn run_parallel(sessions: &mut [Client], statements: &[String]) -> Result<()> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failed = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -980,13 +1034,7 @@ fn run_parallel(sessions: &mut [Client], statements: &[String]) -> Result<()> {
                         }
                         if let Err(err) = outcome {
                             failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                            return Err(anyhow!(
-                                "{}",
-                                crate::pgerror::data_message(&err, None, &[])
-                            ))
-                            .context(
-                                "the new database rejected the source indexes and constraints",
-                            );
+                            return Err(rejected_post_data(&err));
                         }
                     }
                 })
@@ -1006,4 +1054,10 @@ fn run_parallel(sessions: &mut [Client], statements: &[String]) -> Result<()> {
         }
         first_error.map_or(Ok(()), Err)
     })
+}
+
+/// A post-data statement's failure as reported: the server's message (never a row value).
+pub fn rejected_post_data(err: &postgres::Error) -> anyhow::Error {
+    anyhow!("{}", crate::pgerror::data_message(err, None, &[]))
+        .context("the new database rejected the source indexes and constraints")
 }

@@ -13,6 +13,7 @@ mod fit;
 mod gate;
 mod guarantees;
 mod hardening;
+mod overlap;
 mod pull;
 mod pull_cli;
 mod realschema;

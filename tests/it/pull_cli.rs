@@ -228,13 +228,21 @@ fn killed_at_any_moment_leaves_the_old_database_intact() {
         output.contains("left over by an interrupted run"),
         "{output}"
     );
-    let leftovers: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
-            &[&format!("{}\\_\\_pp\\_%", setup.target.name())],
-        )
-        .unwrap()
-        .get(0);
+    // The replaced copy is dropped in the background, after the success line.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let leftovers = loop {
+        let leftovers: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+                &[&format!("{}\\_\\_pp\\_%", setup.target.name())],
+            )
+            .unwrap()
+            .get(0);
+        if leftovers == 0 || std::time::Instant::now() > deadline {
+            break leftovers;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_eq!(leftovers, 0, "the next run cleaned up");
     assert_eq!(setup.people_in_target(), 50);
 }

@@ -1,0 +1,367 @@
+//! Post-data overlapped with the copy: a table's indexes and keys are built while other tables
+//! still copy, the finished database has every index, key, sequence and materialized view of
+//! the source, a failing index build keeps the old dev database, and the replaced database is
+//! dropped off the critical path (a crash there leaves a leftover the next run removes).
+
+use std::time::{Duration, Instant};
+
+use pullprod::pull;
+
+use crate::support::{self, Project, TestDb};
+
+/// `big` (whose copy sleeps 4 s on its first row, through its `where` condition) and `small`,
+/// whose rows are in long before: `small`'s indexes should not wait for `big`.
+const OVERLAP_SQL: &str = r#"
+CREATE FUNCTION slow_gate(id int) RETURNS boolean IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN
+    IF id = 1 THEN PERFORM pg_sleep(4); END IF;
+    RETURN true;
+END $$;
+CREATE TABLE big (id int PRIMARY KEY, payload text NOT NULL);
+CREATE INDEX big_payload_idx ON big (payload);
+CREATE TABLE small (id int PRIMARY KEY, big_id int NOT NULL REFERENCES big (id), code text NOT NULL);
+CREATE UNIQUE INDEX small_code_idx ON small (code);
+INSERT INTO big SELECT i, 'lorem ipsum dolor sit amet ' || i FROM generate_series(1, 40000) i;
+INSERT INTO small SELECT i, 1 + i % 40000, 'c' || i FROM generate_series(1, 500) i;
+ANALYZE;
+"#;
+
+const OVERLAP_POLICY: &str = r#"
+[big]
+where = "slow_gate(id)"
+id = "keep"
+payload = "keep"
+
+[small]
+id = "keep"
+big_id = "keep"
+code = "keep"
+"#;
+
+/// The name of the database the pull is building for `target`, once it exists.
+fn new_database(target: &TestDb) -> Option<String> {
+    support::connect(&support::admin_url())
+        .query_opt(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1 LIMIT 1",
+            &[&format!("{}\\_\\_pp\\_new\\_%", target.name())],
+        )
+        .expect("list databases")
+        .map(|row| row.get(0))
+}
+
+/// Poll the database being built until `small_code_idx` exists while `big` is still being
+/// copied into it (pg_stat_progress_copy). True when that was seen.
+fn saw_index_during_copy(target: &TestDb, pull: &std::thread::JoinHandle<impl Send>) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pull.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        let Some(name) = new_database(target) else {
+            continue;
+        };
+        let Ok(mut client) = postgres::Client::connect(
+            &support::with_dbname(&support::admin_url(), &name),
+            postgres::NoTls,
+        ) else {
+            continue;
+        };
+        // Disconnect as soon as `big`'s copy is over: the swap renames this database.
+        let mut seen_copying = false;
+        while !pull.is_finished() && Instant::now() < deadline {
+            let seen = client.query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_copy \
+                   WHERE relid = to_regclass('public.big') AND command = 'COPY FROM'), \
+                 EXISTS (SELECT 1 FROM pg_index WHERE indisvalid \
+                   AND indexrelid = to_regclass('public.small_code_idx'))",
+                &[],
+            );
+            let Ok(row) = seen else {
+                return false;
+            };
+            let (copying, indexed): (bool, bool) = (row.get(0), row.get(1));
+            if copying && indexed {
+                return true;
+            }
+            if seen_copying && !copying {
+                return false;
+            }
+            seen_copying |= copying;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        return false;
+    }
+    false
+}
+
+/// Every index (with its validity), constraint (with its validation), trigger, sequence
+/// position and materialized view of the user schemas, as text, for comparing two databases.
+fn schema_objects(db: &TestDb) -> Vec<String> {
+    let mut client = db.client();
+    let mut objects = Vec::new();
+    for sql in [
+        "SELECT format('index %s on %s: %s valid=%s', i.indexrelid::regclass, i.indrelid::regclass, \
+           pg_get_indexdef(i.indexrelid), i.indisvalid) \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE c.relnamespace = 'public'::regnamespace",
+        "SELECT format('constraint %s on %s: %s validated=%s parent=%s', c.conname, c.conrelid::regclass, \
+           pg_get_constraintdef(c.oid), c.convalidated, p.conname) \
+         FROM pg_constraint c LEFT JOIN pg_constraint p ON p.oid = c.conparentid \
+         WHERE c.connamespace = 'public'::regnamespace",
+        "SELECT format('trigger %s on %s enabled=%s', tgname, tgrelid::regclass, tgenabled) \
+         FROM pg_trigger WHERE NOT tgisinternal",
+        "SELECT format('partition %s of %s', inhrelid::regclass, inhparent::regclass) FROM pg_inherits",
+        "SELECT format('sequence %s.%s at %s', schemaname, sequencename, last_value) FROM pg_sequences \
+         WHERE schemaname = 'public'",
+        "SELECT format('matview %s populated=%s', matviewname, ispopulated) FROM pg_matviews \
+         WHERE schemaname = 'public'",
+    ] {
+        for row in client
+            .query(sql, &[])
+            .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        {
+            objects.push(row.get::<_, String>(0));
+        }
+    }
+    objects.sort();
+    objects
+}
+
+#[test]
+fn a_loaded_tables_indexes_are_built_while_a_larger_table_still_copies() {
+    let source = TestDb::new("ov_overlap_src");
+    source.exec(OVERLAP_SQL);
+    let target = TestDb::new("ov_overlap_dst");
+    target.exec("CREATE TABLE old_marker (x int)");
+    let request = support::pull_request(
+        &source,
+        &target,
+        support::policy_from_toml(OVERLAP_POLICY),
+        2,
+    );
+    let pull = std::thread::spawn(move || pull::run(&request));
+    let overlapped = saw_index_during_copy(&target, &pull);
+    let summary = pull
+        .join()
+        .expect("pull thread")
+        .expect("the pull succeeds");
+    assert!(
+        overlapped,
+        "`small_code_idx` existed while `big` was still being copied"
+    );
+    assert_eq!(summary.copied.len(), 2);
+    assert_eq!(schema_objects(&target), schema_objects(&source));
+    assert_eq!(
+        crate::pull::fingerprint(&target),
+        crate::pull::fingerprint(&source)
+    );
+}
+
+/// Partitions, keys on partitions and to partitioned tables, an exclusion constraint, a
+/// NOT VALID check, a trigger, a skipped table's index, a materialized view's unique index,
+/// sequences: all as the source has them.
+const SHAPES_SQL: &str = r#"
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE customers (id bigserial PRIMARY KEY, code text NOT NULL UNIQUE, region text);
+CREATE INDEX customers_region_idx ON customers (region) WHERE region IS NOT NULL;
+CREATE TABLE orders (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    placed date NOT NULL,
+    total numeric(10, 2) NOT NULL CHECK (total >= 0),
+    PRIMARY KEY (id, placed)
+) PARTITION BY RANGE (placed);
+CREATE TABLE orders_2024 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE orders_2025 PARTITION OF orders FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+CREATE TABLE order_notes (
+    id serial PRIMARY KEY,
+    order_id bigint NOT NULL,
+    placed date NOT NULL,
+    note text,
+    FOREIGN KEY (order_id, placed) REFERENCES orders (id, placed)
+);
+CREATE TABLE refunds (order_id bigint NOT NULL, customer_id bigint NOT NULL, amount numeric(10, 2));
+ALTER TABLE orders_2025 ADD CONSTRAINT orders_2025_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);
+ALTER TABLE refunds ADD CONSTRAINT refunds_amount_small CHECK (amount < 100000) NOT VALID;
+CREATE TABLE bookings (id int PRIMARY KEY, room int NOT NULL, during tsrange NOT NULL,
+    EXCLUDE USING gist (room WITH =, during WITH &&));
+CREATE TABLE audit_trail (id int PRIMARY KEY, what text);
+CREATE INDEX audit_trail_what_idx ON audit_trail (what);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE SEQUENCE invoice_seq START 100;
+SELECT nextval('invoice_seq') FROM generate_series(1, 7);
+INSERT INTO customers (code, region) SELECT 'c' || i, CASE WHEN i % 3 = 0 THEN 'r' || i % 5 END
+    FROM generate_series(1, 300) i;
+INSERT INTO orders (customer_id, placed, total)
+    SELECT 1 + i % 300, DATE '2024-06-01' + (i % 400), i FROM generate_series(1, 2000) i;
+INSERT INTO order_notes (order_id, placed, note) SELECT id, placed, 'n' || id FROM orders WHERE id % 4 = 0;
+INSERT INTO refunds SELECT id, customer_id, total FROM orders WHERE id % 10 = 0;
+INSERT INTO bookings SELECT i, i % 7, tsrange(TIMESTAMP '2024-01-01' + i * INTERVAL '1 day',
+    TIMESTAMP '2024-01-01' + (i + 1) * INTERVAL '1 day') FROM generate_series(1, 100) i;
+INSERT INTO audit_trail VALUES (1, 'kept out');
+CREATE MATERIALIZED VIEW customer_totals AS
+    SELECT customer_id, sum(total) AS total FROM orders GROUP BY customer_id;
+CREATE UNIQUE INDEX customer_totals_customer_idx ON customer_totals (customer_id);
+ANALYZE;
+"#;
+
+const SHAPES_POLICY: &str = r#"
+[customers]
+keep = { reason = "test fixture: made-up codes" }
+
+[orders]
+keep = { reason = "test fixture" }
+
+[order_notes]
+keep = { reason = "test fixture: made-up notes" }
+
+[refunds]
+keep = { reason = "test fixture" }
+
+[bookings]
+keep = { reason = "test fixture" }
+
+[audit_trail]
+skip = true
+"#;
+
+#[test]
+fn every_index_key_sequence_and_matview_is_the_sources() {
+    let source = TestDb::new("ov_shapes_src");
+    source.exec(SHAPES_SQL);
+    let target = TestDb::new("ov_shapes_dst");
+    let summary = pull::run(&support::pull_request(
+        &source,
+        &target,
+        support::policy_from_toml(SHAPES_POLICY),
+        2,
+    ))
+    .expect("the pull succeeds");
+    // The library (no CLI) drops the replaced database itself, timed on its own.
+    assert!(
+        summary.phases.iter().any(|(name, _)| *name == "drop-old"),
+        "{:?}",
+        summary.phases
+    );
+    assert_eq!(leftovers(&target), Vec::<String>::new());
+    let expected = schema_objects(&source);
+    assert!(expected.len() > 25, "{expected:#?}");
+    assert_eq!(schema_objects(&target), expected);
+    assert_eq!(
+        target.count("SELECT count(*) FROM audit_trail"),
+        0,
+        "skipped table"
+    );
+    assert_eq!(
+        target.count("SELECT count(*) FROM customer_totals"),
+        source.count("SELECT count(*) FROM customer_totals")
+    );
+}
+
+/// The temporary databases pullprod made for `target` that still exist.
+fn leftovers(target: &TestDb) -> Vec<String> {
+    support::connect(&support::admin_url())
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1",
+            &[&format!("{}\\_\\_pp\\_%", target.name())],
+        )
+        .expect("list databases")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[test]
+fn an_index_failing_during_the_copy_keeps_the_old_database_and_is_the_error() {
+    let source = TestDb::new("ov_fail_src");
+    source.exec(OVERLAP_SQL);
+    // Unique in the source; every key is the same in a database pullprod is building.
+    source.exec(
+        r#"CREATE FUNCTION picky(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+           BEGIN
+               IF current_database() LIKE '%\_\_pp\_new\_%' THEN RETURN 0; END IF;
+               RETURN x;
+           END $$;
+           CREATE UNIQUE INDEX small_picky_idx ON small (picky(id));"#,
+    );
+    let target = TestDb::new("ov_fail_dst");
+    target.exec("CREATE TABLE old_marker (x int); INSERT INTO old_marker VALUES (42)");
+    let err = pull::run(&support::pull_request(
+        &source,
+        &target,
+        support::policy_from_toml(OVERLAP_POLICY),
+        2,
+    ))
+    .expect_err("the unique index cannot be built");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("the new database rejected the source indexes and constraints")
+            && text.contains("SQLSTATE 23505")
+            && text.contains("small_picky_idx")
+            && text.contains("nothing was changed: the dev database is as it was"),
+        "{text}"
+    );
+    assert!(!text.contains("stopped because building"), "{text}");
+    assert_eq!(target.count("SELECT x::bigint FROM old_marker"), 42);
+    assert_eq!(leftovers(&target), Vec::<String>::new());
+}
+
+/// The CLI drops the replaced database in the background; killed after the swap (before the
+/// drop), the new data is live and the old copy is a leftover the next run removes.
+#[test]
+fn the_old_database_goes_after_the_swap_and_a_crash_there_leaves_a_leftover() {
+    let source = TestDb::new("ov_drop_src");
+    source.exec(include_str!("../data/small_shop.sql"));
+    let target = TestDb::new("ov_drop_dst");
+    target.exec("CREATE TABLE old_marker (x int)");
+    let project = Project::from_fixture("pull_project");
+    project.git_commit_all("the fixture");
+    let state = tempfile::TempDir::new().expect("state folder");
+    let pull = |extra: &[(&str, &str)]| {
+        let mut env = vec![
+            ("STAGING_DATABASE_URL", source.url()),
+            ("PROD_DATABASE_URL", source.url()),
+            ("DATABASE_URL", target.url()),
+            ("PULLPROD_SALT", "a test salt that is long enough"),
+            ("XDG_STATE_HOME", state.path().to_str().expect("utf-8 path")),
+        ];
+        env.extend_from_slice(extra);
+        let (code, stdout, stderr) =
+            project.run_with_env(&["pull-prod", "--from", "staging"], &env);
+        (code, format!("{stdout}{stderr}"))
+    };
+
+    let (code, output) = pull(&[("PULLPROD_TEST_KILL_AT", "after-swap-commit")]);
+    assert_ne!(code, 0, "killed: {output}");
+    assert_eq!(
+        target.count("SELECT count(*) FROM people"),
+        50,
+        "the new data is live"
+    );
+    let left = leftovers(&target);
+    assert!(
+        left.len() == 1 && left[0].contains("__pp_old_"),
+        "the old copy is left over: {left:?}"
+    );
+
+    let (code, output) = pull(&[]);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains(&format!(
+            "dropped `{}`, left over by an interrupted run",
+            left[0]
+        )),
+        "{output}"
+    );
+    assert!(
+        output.contains("is being dropped in the background"),
+        "{output}"
+    );
+    // The success line came before the drop was done; the drop still finishes on its own.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !leftovers(&target).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(leftovers(&target), Vec::<String>::new());
+    assert_eq!(target.count("SELECT count(*) FROM people"), 50);
+}
