@@ -1,5 +1,7 @@
 //! The seed-dev measurement: every corpus schema (`corpus/<app>/schema.sql`) and the demo are
-//! seeded with synthetic rows; prints the share of tables that got rows and rows per second.
+//! seeded with synthetic rows; prints the share of tables that got rows, rows per second (end
+//! to end: from the call to the dev database swapped in, analysed and ready) and where the time
+//! went, phase by phase. Databases are `pp_seed_score_<app>`, dropped afterwards.
 //! `cargo run --release --example seed-score -- [--rows N] [--only APP] [--keep]` (local server or `PG*`).
 #![allow(clippy::print_stdout)]
 
@@ -79,9 +81,11 @@ fn run() -> Result<()> {
 
     schemas.retain(|(app, _, _)| only.is_none_or(|only| only == app));
     let server = Settings::parse("dbname=postgres")?;
+    let load_before = load_average();
+    let mut phases: Vec<(&'static str, f64)> = Vec::new();
     let mut scores = Vec::new();
     for (app, migrations, policy) in &schemas {
-        let target = server.with_dbname(&format!("pp_score_{app}"));
+        let target = server.with_dbname(&format!("pp_seed_score_{app}"));
         let request = SeedRequest {
             target: target.clone(),
             policy: policy.clone(),
@@ -100,6 +104,12 @@ fn run() -> Result<()> {
         let started = Instant::now();
         let summary = seed::run(&request).with_context(|| format!("seeding `{app}`"))?;
         let seconds = started.elapsed().as_secs_f64();
+        for &(phase, spent) in &summary.phases {
+            match phases.iter_mut().find(|(name, _)| *name == phase) {
+                Some(entry) => entry.1 += spent,
+                None => phases.push((phase, spent)),
+            }
+        }
         let mut client = pullprod::conn::connect_settings(&target, "the seeded database")?;
         let mut score = Score {
             app: app.clone(),
@@ -144,7 +154,7 @@ fn run() -> Result<()> {
         if !keep {
             let mut admin = pullprod::conn::connect_settings(&server, "the server")?;
             admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS pp_score_{app} WITH (FORCE)"
+                "DROP DATABASE IF EXISTS pp_seed_score_{app} WITH (FORCE)"
             ))?;
         }
         if migrations.starts_with(std::env::temp_dir()) {
@@ -166,7 +176,27 @@ fn run() -> Result<()> {
         total_rows as f64 / load_seconds.max(1e-9),
         total_rows as f64 / seconds.max(1e-9)
     );
+    println!(
+        "phases: {}",
+        phases
+            .iter()
+            .map(|(phase, spent)| format!("{phase} {spent:.1} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "load average (1 min) before {load_before}, after {}",
+        load_average()
+    );
     Ok(())
+}
+
+/// The 1-minute load average, as `/proc/loadavg` says (`?` elsewhere).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn print_score(score: &Score) {
