@@ -280,6 +280,7 @@ fn synthetic(
         order: &order,
         constraints: &constraints,
         now,
+        indexes: &indexes,
     };
     let (loads, mut sessions) = load.run(new_settings, load_jobs())?;
     for (name, outcome) in order.tables.iter().zip(loads) {
@@ -329,30 +330,39 @@ fn synthetic(
         .push(("cycles and foreign keys", lap(&mut started)));
     set_sequences(&mut client, &catalog)?;
     target::refresh_matviews(&mut client, &catalog.matviews)?;
-    // The secondary indexes, then every table's statistics, spread over the sessions.
+    // Statistics of what changed since its table was analysed: tables whose deferred keys were
+    // just filled or whose rows broke a key, and the materialized views.
     sessions.push(client);
-    run_parallel(&mut sessions, &indexes)
-        .context("failed to build the indexes of the new database")?;
     let analyze: Vec<String> = order
         .tables
         .iter()
+        .filter(|name| {
+            !analysed_while_loading(&order, name)
+                || seeded.rejected.iter().any(|r| &r.table == *name)
+        })
         .chain(&catalog.matviews)
         .map(|name| format!("ANALYZE {}", name.quoted()))
         .collect();
     run_parallel(&mut sessions, &analyze).context("failed to analyse the new database")?;
     seeded
         .phases
-        .push(("indexes and statistics", lap(&mut started)));
+        .push(("sequences and statistics", lap(&mut started)));
     seeded.tables.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(seeded)
 }
 
+/// Whether a table is analysed as soon as its rows are in: not when a deferred key of it is
+/// filled afterwards (its statistics would say those columns are all NULL).
+fn analysed_while_loading(order: &InsertionOrder, table: &TableName) -> bool {
+    !order.deferred.iter().any(|key| &key.table == table)
+}
+
 /// Sessions filling tables at once: each generates a table's rows and loads them while the
 /// others do the same with theirs.
+/// One more than the cores: the server does most of the work, and a session generating its
+/// next batch or waiting for a round trip leaves a core to another.
 fn load_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map_or(2, std::num::NonZeroUsize::get)
-        .clamp(2, 4)
+    (std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) + 1).clamp(2, 8)
 }
 
 /// What one table got.
@@ -375,6 +385,8 @@ struct Load<'a> {
     order: &'a InsertionOrder,
     constraints: &'a Constraints,
     now: i64,
+    /// Secondary indexes to build once a table is loaded, by the table rows go into.
+    indexes: &'a HashMap<TableName, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -568,6 +580,21 @@ impl Load<'_> {
                 Arc::new(read_keys(client, name, columns)?),
             );
         }
+        // Its secondary indexes and statistics now, while other sessions load other tables;
+        // a table whose deferred keys are filled later is analysed after that.
+        let mut after = String::new();
+        for definition in self.indexes.get(name).into_iter().flatten() {
+            after.push_str(definition);
+            after.push_str(";\n");
+        }
+        if analysed_while_loading(self.order, name) {
+            after.push_str(&format!("ANALYZE {}", name.quoted()));
+        }
+        if !after.is_empty() {
+            client.batch_execute(&after).pg_with_context(|| {
+                format!("failed to build the indexes and statistics of `{name}`")
+            })?;
+        }
         Ok((
             TableLoad {
                 wanted,
@@ -622,13 +649,16 @@ fn run_each(sessions: &mut [Client], statements: &[String]) -> Vec<Result<(), St
 /// generated values, which are then retried), backing no constraint, on ordinary tables or
 /// leaf partitions but not attached to a partitioned index, with no comment, tablespace,
 /// clustering or extension of their own (what `pg_get_indexdef` would not bring back).
-/// Returns their definitions.
-fn drop_secondary_indexes(client: &mut Client) -> Result<Vec<String>> {
+/// Returns their definitions by the table rows go into (a partition's root).
+fn drop_secondary_indexes(client: &mut Client) -> Result<HashMap<TableName, Vec<String>>> {
     let rows = client
         .query(
-            "SELECT format('DROP INDEX %I.%I', n.nspname, ic.relname), pg_get_indexdef(i.indexrelid) \
+            "SELECT format('DROP INDEX %I.%I', n.nspname, ic.relname), pg_get_indexdef(i.indexrelid), \
+                    rn.nspname::text, r.relname::text \
              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
              JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class r ON r.oid = coalesce(pg_partition_root(c.oid), c.oid) \
+             JOIN pg_namespace rn ON rn.oid = r.relnamespace \
              WHERE c.relkind = 'r' AND ic.relkind = 'i' AND NOT i.indisunique AND NOT i.indisclustered \
                AND NOT i.indisreplident AND ic.reltablespace = 0 \
                AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' \
@@ -641,11 +671,14 @@ fn drop_secondary_indexes(client: &mut Client) -> Result<Vec<String>> {
         )
         .pg_context("failed to read the indexes of the new database")?;
     let mut drops = String::new();
-    let mut indexes = Vec::new();
+    let mut indexes: HashMap<TableName, Vec<String>> = HashMap::new();
     for row in &rows {
         drops.push_str(row.get::<_, &str>(0));
         drops.push_str(";\n");
-        indexes.push(row.get(1));
+        indexes
+            .entry(TableName::new(row.get::<_, &str>(2), row.get::<_, &str>(3)))
+            .or_default()
+            .push(row.get(1));
     }
     if !drops.is_empty() {
         client
@@ -790,6 +823,7 @@ fn drop_foreign_keys(client: &mut Client) -> Result<Vec<DroppedKey>> {
         )
         .pg_context("failed to read the foreign keys of the new database")?;
     let mut dropped = Vec::new();
+    let mut drops = String::new();
     for row in &rows {
         let key = DroppedKey {
             table: TableName::new(row.get::<_, &str>(0), row.get::<_, &str>(1)),
@@ -801,14 +835,18 @@ fn drop_foreign_keys(client: &mut Client) -> Result<Vec<DroppedKey>> {
             nullable: row.get(7),
             partitioned: row.get(8),
         };
-        client
-            .batch_execute(&format!(
-                "ALTER TABLE {} DROP CONSTRAINT {}",
-                key.table.quoted(),
-                quote_ident(&key.name)
-            ))
-            .pg_with_context(|| format!("failed to set `{}` aside for the load", key.name))?;
+        drops.push_str(&format!(
+            "ALTER TABLE {} DROP CONSTRAINT {};\n",
+            key.table.quoted(),
+            quote_ident(&key.name)
+        ));
         dropped.push(key);
+    }
+    // One round trip for all of them.
+    if !drops.is_empty() {
+        client
+            .batch_execute(&drops)
+            .pg_context("failed to set the foreign keys aside for the load")?;
     }
     Ok(dropped)
 }
@@ -1395,7 +1433,9 @@ impl<'a> TableGenerator<'a> {
             .pg_with_context(|| format!("failed to prepare COPY into `{}`", self.table.name))?;
         let mut inserted = 0;
         let mut left_out = 0;
-        let batch = 1000u64;
+        // Batches double while every row fits (fewer round trips and commits); once one
+        // needed retries they stay small, so finding the rows that do not fit stays cheap.
+        let mut batch = FIRST_BATCH;
         let mut start = 0;
         while start < n_rows {
             let end = (start + batch).min(n_rows);
@@ -1404,6 +1444,11 @@ impl<'a> TableGenerator<'a> {
             inserted += ok;
             left_out += failed;
             start = end;
+            batch = if self.retries_left == RETRY_BUDGET {
+                (batch * 2).min(LARGEST_BATCH)
+            } else {
+                FIRST_BATCH
+            };
         }
         Ok((inserted, left_out, self.rejected))
     }
@@ -1630,6 +1675,12 @@ impl Violation {
         }
     }
 }
+
+/// Rows in a table's first COPY batch, and in every batch once rows needed retries.
+const FIRST_BATCH: u64 = 1000;
+
+/// The most rows in one COPY batch.
+const LARGEST_BATCH: u64 = 16_000;
 
 /// Failed COPY attempts per table before failing batches are left out whole.
 const RETRY_BUDGET: u32 = 1000;
