@@ -849,7 +849,10 @@ CREATE INDEX events_2020_book ON events_2020 (book_id);
 
 /// `(name, definition)` of every index and `(table, name, definition, validated)` of every
 /// constraint of the `public` schema, sorted.
-fn schema_objects(db: &TestDb) -> (Vec<(String, String)>, Vec<(String, String, String, bool)>) {
+type Indexes = Vec<(String, String)>;
+type Constraints = Vec<(String, String, String, bool)>;
+
+fn schema_objects(db: &TestDb) -> (Indexes, Constraints) {
     let mut client = db.client();
     let indexes = client
         .query(
