@@ -1,5 +1,7 @@
 //! The seed-dev measurement: every corpus schema (`corpus/<app>/schema.sql`) and the demo are
-//! seeded with synthetic rows; prints the share of tables that got rows and rows per second.
+//! seeded with synthetic rows; prints the share of tables that got rows, rows per second (end
+//! to end: from the call to the dev database swapped in, analysed and ready) and where the time
+//! went, phase by phase. Databases are `pp_seed_score_<app>`, dropped afterwards.
 //! `cargo run --release --example seed-score -- [--rows N] [--only APP] [--keep]` (local server or `PG*`).
 #![allow(clippy::print_stdout)]
 
@@ -29,7 +31,8 @@ struct Score {
     filled: usize,
     rows: u64,
     seconds: f64,
-    /// Seconds generating and loading rows (COPY), without schema, keys, statistics and swap.
+    /// Seconds of the `rows` phase: generating and loading rows (COPY), with each table's
+    /// secondary indexes and ANALYZE; without schema, foreign keys and swap.
     load_seconds: f64,
     empty: Vec<String>,
     /// `table: constraint (rows)` for rows no variant could fit.
@@ -79,9 +82,11 @@ fn run() -> Result<()> {
 
     schemas.retain(|(app, _, _)| only.is_none_or(|only| only == app));
     let server = Settings::parse("dbname=postgres")?;
+    let load_before = load_average();
+    let mut phases: Vec<(&'static str, f64)> = Vec::new();
     let mut scores = Vec::new();
     for (app, migrations, policy) in &schemas {
-        let target = server.with_dbname(&format!("pp_score_{app}"));
+        let target = server.with_dbname(&format!("pp_seed_score_{app}"));
         let request = SeedRequest {
             target: target.clone(),
             policy: policy.clone(),
@@ -100,6 +105,12 @@ fn run() -> Result<()> {
         let started = Instant::now();
         let summary = seed::run(&request).with_context(|| format!("seeding `{app}`"))?;
         let seconds = started.elapsed().as_secs_f64();
+        for &(phase, spent) in &summary.phases {
+            match phases.iter_mut().find(|(name, _)| *name == phase) {
+                Some(entry) => entry.1 += spent,
+                None => phases.push((phase, spent)),
+            }
+        }
         let mut client = pullprod::conn::connect_settings(&target, "the seeded database")?;
         let mut score = Score {
             app: app.clone(),
@@ -144,7 +155,7 @@ fn run() -> Result<()> {
         if !keep {
             let mut admin = pullprod::conn::connect_settings(&server, "the server")?;
             admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS pp_score_{app} WITH (FORCE)"
+                "DROP DATABASE IF EXISTS pp_seed_score_{app} WITH (FORCE)"
             ))?;
         }
         if migrations.starts_with(std::env::temp_dir()) {
@@ -160,13 +171,33 @@ fn run() -> Result<()> {
     let load_seconds: f64 = scores.iter().map(|s| s.load_seconds).sum();
     println!(
         "total: {filled}/{tables} tables got rows ({:.1}%), {total_rows} rows at --rows {rows}: \
-         {:.0} rows/s loading ({load_seconds:.1} s generating and copying rows), \
-         {:.0} rows/s end to end ({seconds:.1} s with schema, foreign keys, ANALYZE and swap)",
+         {:.0} rows/s loading ({load_seconds:.1} s generating and copying rows, their indexes and ANALYZE), \
+         {:.0} rows/s end to end ({seconds:.1} s from the call to the database swapped in and ready)",
         100.0 * filled as f64 / tables.max(1) as f64,
         total_rows as f64 / load_seconds.max(1e-9),
         total_rows as f64 / seconds.max(1e-9)
     );
+    println!(
+        "phases: {}",
+        phases
+            .iter()
+            .map(|(phase, spent)| format!("{phase} {spent:.1} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "load average (1 min) before {load_before}, after {}",
+        load_average()
+    );
     Ok(())
+}
+
+/// The 1-minute load average, as `/proc/loadavg` says (`?` elsewhere).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn print_score(score: &Score) {

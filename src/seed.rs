@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use postgres::Client;
+use postgres::{Client, Statement};
 
 use crate::checkexpr::{self, Fact, Ordinal, Shape};
 use crate::conn::{self, Settings};
@@ -97,13 +98,15 @@ pub struct SeedSummary {
     pub rejected: Vec<Rejected>,
     /// Tables that were to get rows and got none (warnings; errors with `--strict`).
     pub empty: Vec<TableName>,
-    /// Seconds per phase of a synthetic seed: schema, rows, keys and statistics, swap.
+    /// Seconds per phase: checks and new database, then schema, rows, cycles and foreign keys,
+    /// indexes and statistics (synthetic) or dump, then swap.
     pub phases: Phases,
 }
 
 /// Seed the dev database: build a new one under a temporary name and swap it in.
 pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
     // Nothing is written anywhere before the target is known not to be a source.
+    let mut started = Instant::now();
     crate::guard::refuse_remote_target(&request.target, request.options.allow_remote_target)?;
     let mut protected = request.protected.clone();
     if let Some(SchemaSource::Database(settings)) = &request.schema {
@@ -145,6 +148,7 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
     let new_settings = request.target.with_dbname(&new_name);
     let locale = target_locale(&mut admin, &request.target.dbname)?;
     target::create_database(&mut admin, &new_name, &locale)?;
+    let created = lap(&mut started);
 
     let built = match &dump {
         Some(meta) => {
@@ -174,7 +178,7 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
             return Err(err.context("nothing was changed: the dev database is as it was"));
         }
     };
-    let mut swap_started = Instant::now();
+    let built_seconds = lap(&mut started);
     target::swap_in_or_drop(
         &mut admin,
         &new_name,
@@ -187,8 +191,12 @@ pub fn run(request: &SeedRequest) -> Result<SeedSummary> {
     summary.tables = seeded.tables;
     summary.rejected = seeded.rejected;
     summary.empty = seeded.empty;
-    summary.phases = seeded.phases;
-    summary.phases.push(("swap", lap(&mut swap_started)));
+    summary.phases = vec![("checks and new database", created)];
+    if seeded.phases.is_empty() {
+        summary.phases.push(("dump", built_seconds));
+    }
+    summary.phases.extend(seeded.phases);
+    summary.phases.push(("swap", lap(&mut started)));
     let rows: u64 = summary.tables.iter().map(|(_, rows, _)| rows).sum();
     progress.line(&match &summary.from_dump {
         Some(file) => format!(
@@ -215,8 +223,9 @@ pub fn rows_for(policy: &Policy, catalog: &Catalog, table: &TableName, rows: Opt
     }
 }
 
-/// The schema, then every table's rows in foreign-key order, then cycle-closing updates,
-/// sequences and materialized views.
+/// The schema (foreign keys and secondary indexes set aside), then every table's rows in
+/// foreign-key order by parallel sessions, then cycle-closing updates, the foreign keys back,
+/// sequences, materialized views, the secondary indexes and statistics.
 fn synthetic(
     request: &SeedRequest,
     new_settings: &Settings,
@@ -255,58 +264,51 @@ fn synthetic(
     // Foreign keys are checked once per constraint after the load, not once per row: generated
     // values come from the referenced rows, and what does not hold is reported then.
     let foreign_keys = drop_foreign_keys(&mut client)?;
+
+    let constraints = load_constraints(&mut client)?;
+    // Secondary indexes are built once after the load, not maintained row by row.
+    let indexes = drop_secondary_indexes(&mut client)?;
     seeded.phases.push(("schema", lap(&mut started)));
 
-    let mut keys: GeneratedKeys = HashMap::new();
-    let referenced = referenced_keys(&catalog);
-    let constraints = load_constraints(&mut client)?;
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() as i64)
         - SECONDS_1970_TO_2000;
-    for step in &order.tables {
-        let table = catalog
-            .table(step)
-            .expect("ordered tables are in the catalog");
-        // Reference data the migrations inserted (countries, currencies…) is used as it is.
-        let prefilled = has_rows(&mut client, &table.name)?;
-        let n_rows = if prefilled {
-            0
-        } else {
-            rows_for(&request.policy, &catalog, &table.name, request.options.rows)
-        };
-        let shapes = table_shapes(table, &constraints, now);
-        let generator =
-            TableGenerator::new(request, &catalog, table, &order.deferred, &keys, shapes)?;
-        let (inserted, left_out, rejected) = generator.load(&mut client, n_rows)?;
-        for (constraint, rows) in rejected {
+    let load = Load {
+        request,
+        catalog: &catalog,
+        order: &order,
+        constraints: &constraints,
+        now,
+        indexes: &indexes,
+    };
+    let (loads, mut sessions) = load.run(new_settings, load_jobs())?;
+    for (name, outcome) in order.tables.iter().zip(loads) {
+        for (constraint, rows) in outcome.rejected {
             progress.line(&format!(
-                "warning: `{}`: {rows} generated rows broke `{constraint}` and were left out",
-                table.name
+                "warning: `{name}`: {rows} generated rows broke `{constraint}` and were left out"
             ));
             seeded.rejected.push(Rejected {
-                table: table.name.clone(),
+                table: name.clone(),
                 constraint,
                 rows,
             });
         }
-        if n_rows > 0 && inserted == 0 {
-            progress.line(&format!("warning: `{}` got no rows", table.name));
-            seeded.empty.push(table.name.clone());
+        if outcome.wanted > 0 && outcome.inserted == 0 {
+            progress.line(&format!("warning: `{name}` got no rows"));
+            seeded.empty.push(name.clone());
         }
-        seeded.tables.push((table.name.clone(), inserted, left_out));
-        for columns in referenced.get(&table.name).into_iter().flatten() {
-            keys.insert(
-                (table.name.clone(), columns.clone()),
-                read_keys(&mut client, &table.name, columns)?,
-            );
-        }
+        seeded
+            .tables
+            .push((name.clone(), outcome.inserted, outcome.left_out));
     }
+    seeded.phases.push(("rows", lap(&mut started)));
     for deferred in &order.deferred {
         close_cycle(&mut client, deferred)?;
     }
-    seeded.phases.push(("rows", lap(&mut started)));
-    for (table, constraint, rows) in restore_foreign_keys(&mut client, foreign_keys, &order)? {
+    for (table, constraint, rows) in
+        restore_foreign_keys(&mut client, &mut sessions, foreign_keys, &order)?
+    {
         progress.line(&format!(
             "warning: `{table}`: {rows} generated rows broke `{constraint}` and were left out"
         ));
@@ -323,16 +325,367 @@ fn synthetic(
             rows,
         });
     }
-    set_sequences(&mut client, &catalog)?;
-    target::refresh_matviews(&mut client, &catalog.matviews)?;
-    client
-        .batch_execute("ANALYZE")
-        .pg_context("failed to analyse the new database")?;
     seeded
         .phases
-        .push(("keys and statistics", lap(&mut started)));
+        .push(("cycles and foreign keys", lap(&mut started)));
+    set_sequences(&mut client, &catalog)?;
+    target::refresh_matviews(&mut client, &catalog.matviews)?;
+    // Statistics of what changed since its table was analysed: tables whose deferred keys were
+    // just filled or whose rows broke a key, and the materialized views.
+    sessions.push(client);
+    let analyze: Vec<String> = order
+        .tables
+        .iter()
+        .filter(|name| {
+            !analysed_while_loading(&order, name)
+                || seeded.rejected.iter().any(|r| &r.table == *name)
+        })
+        .chain(&catalog.matviews)
+        .map(|name| format!("ANALYZE {}", name.quoted()))
+        .collect();
+    run_parallel(&mut sessions, &analyze).context("failed to analyse the new database")?;
+    seeded
+        .phases
+        .push(("sequences and statistics", lap(&mut started)));
     seeded.tables.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(seeded)
+}
+
+/// Whether a table is analysed as soon as its rows are in: not when a deferred key of it is
+/// filled afterwards (its statistics would say those columns are all NULL).
+fn analysed_while_loading(order: &InsertionOrder, table: &TableName) -> bool {
+    !order.deferred.iter().any(|key| &key.table == table)
+}
+
+/// Sessions filling tables at once: each generates a table's rows and loads them while the
+/// others do the same with theirs.
+/// One more than the cores: the server does most of the work, and a session generating its
+/// next batch or waiting for a round trip leaves a core to another.
+fn load_jobs() -> usize {
+    (std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) + 1).clamp(2, 8)
+}
+
+/// What one table got.
+#[derive(Debug, Default)]
+struct TableLoad {
+    /// Rows the table was to get (0: prefilled by the schema step, or none asked for).
+    wanted: u64,
+    inserted: u64,
+    left_out: u64,
+    rejected: BTreeMap<String, u64>,
+}
+
+/// The tables' rows, loaded by several sessions: a table starts once every table its
+/// (not deferred) foreign keys reference is in and its keys are read back. A table's rows
+/// depend only on its own definition and those keys, so the result is the same whatever the
+/// number of sessions and whichever finishes first.
+struct Load<'a> {
+    request: &'a SeedRequest,
+    catalog: &'a Catalog,
+    order: &'a InsertionOrder,
+    constraints: &'a Constraints,
+    now: i64,
+    /// Secondary indexes to build once a table is loaded, by the table rows go into.
+    indexes: &'a HashMap<TableName, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Waiting,
+    Running,
+    Done,
+}
+
+#[derive(Default)]
+struct LoadState {
+    status: Vec<Status>,
+    keys: GeneratedKeys,
+    outcomes: Vec<Option<TableLoad>>,
+    error: Option<anyhow::Error>,
+}
+
+impl Load<'_> {
+    /// Per table (in `order`) what it got, and the sessions, open for the steps after.
+    fn run(&self, settings: &Settings, jobs: usize) -> Result<(Vec<TableLoad>, Vec<Client>)> {
+        let tables = &self.order.tables;
+        let position: HashMap<&TableName, usize> =
+            tables.iter().enumerate().map(|(idx, t)| (t, idx)).collect();
+        let deps: Vec<Vec<usize>> = tables
+            .iter()
+            .enumerate()
+            .map(|(idx, name)| {
+                let table = self
+                    .catalog
+                    .table(name)
+                    .expect("ordered tables are in the catalog");
+                let mut deps: Vec<usize> = table
+                    .foreign_keys
+                    .iter()
+                    .filter(|fk| {
+                        !self
+                            .order
+                            .deferred
+                            .iter()
+                            .any(|d| d.table == *name && d.columns == fk.columns)
+                    })
+                    .filter_map(|fk| position.get(&fk.referenced_table).copied())
+                    .filter(|&dep| dep < idx)
+                    .collect();
+                deps.sort_unstable();
+                deps.dedup();
+                deps
+            })
+            .collect();
+        let state = Mutex::new(LoadState {
+            status: vec![Status::Waiting; tables.len()],
+            outcomes: (0..tables.len()).map(|_| None).collect(),
+            ..LoadState::default()
+        });
+        let changed = Condvar::new();
+        let referenced = referenced_keys(self.catalog);
+        let sessions: Vec<Result<Client>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..jobs.max(1))
+                .map(|_| {
+                    scope.spawn(|| {
+                        match self.worker(settings, &deps, &referenced, &state, &changed) {
+                            Ok(client) => Ok(client),
+                            Err(err) => {
+                                // The first failure is the one reported; the others stop.
+                                let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+                                state.error.get_or_insert(err);
+                                changed.notify_all();
+                                Err(anyhow!("stopped"))
+                            }
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| {
+                    worker.join().unwrap_or_else(|_| {
+                        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+                        state
+                            .error
+                            .get_or_insert_with(|| anyhow!("a seeding worker panicked"));
+                        changed.notify_all();
+                        Err(anyhow!("a seeding worker panicked"))
+                    })
+                })
+                .collect()
+        });
+        let state = state.into_inner().unwrap_or_else(|e| e.into_inner());
+        if let Some(err) = state.error {
+            return Err(err);
+        }
+        let sessions = sessions.into_iter().collect::<Result<Vec<Client>>>()?;
+        let outcomes = state
+            .outcomes
+            .into_iter()
+            .map(|outcome| outcome.expect("every table was loaded"))
+            .collect();
+        Ok((outcomes, sessions))
+    }
+
+    fn worker(
+        &self,
+        settings: &Settings,
+        deps: &[Vec<usize>],
+        referenced: &HashMap<TableName, Vec<Vec<String>>>,
+        state: &Mutex<LoadState>,
+        changed: &Condvar,
+    ) -> Result<Client> {
+        let mut client = conn::connect_settings(settings, "the new dev database")?;
+        client
+            .batch_execute("SET synchronous_commit = off")
+            .pg_context("failed to set up the session on the new database")?;
+        let tables = &self.order.tables;
+        loop {
+            let (idx, keys) = {
+                let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if state.error.is_some() {
+                        return Ok(client);
+                    }
+                    let ready = (0..tables.len()).find(|&idx| {
+                        state.status[idx] == Status::Waiting
+                            && deps[idx]
+                                .iter()
+                                .all(|&dep| state.status[dep] == Status::Done)
+                    });
+                    if let Some(idx) = ready {
+                        state.status[idx] = Status::Running;
+                        let keys: GeneratedKeys = state
+                            .keys
+                            .iter()
+                            .filter(|((table, _), _)| {
+                                deps[idx].iter().any(|&dep| &tables[dep] == table)
+                            })
+                            .map(|(key, rows)| (key.clone(), Arc::clone(rows)))
+                            .collect();
+                        break (idx, keys);
+                    }
+                    if !state.status.contains(&Status::Waiting) {
+                        return Ok(client);
+                    }
+                    state = changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let (outcome, read) = self.load_table(&mut client, &tables[idx], &keys, referenced)?;
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            state.keys.extend(read);
+            state.outcomes[idx] = Some(outcome);
+            state.status[idx] = Status::Done;
+            changed.notify_all();
+        }
+    }
+
+    /// Generate and load one table's rows, then read back the keys other tables reference.
+    fn load_table(
+        &self,
+        client: &mut Client,
+        name: &TableName,
+        keys: &GeneratedKeys,
+        referenced: &HashMap<TableName, Vec<Vec<String>>>,
+    ) -> Result<(TableLoad, GeneratedKeys)> {
+        let table = self
+            .catalog
+            .table(name)
+            .expect("ordered tables are in the catalog");
+        // Reference data the migrations inserted (countries, currencies…) is used as it is.
+        let wanted = if has_rows(client, name)? {
+            0
+        } else {
+            rows_for(
+                &self.request.policy,
+                self.catalog,
+                name,
+                self.request.options.rows,
+            )
+        };
+        let shapes = table_shapes(table, self.constraints, self.now);
+        let generator = TableGenerator::new(
+            self.request,
+            self.catalog,
+            table,
+            &self.order.deferred,
+            keys,
+            shapes,
+        )?;
+        let (inserted, left_out, rejected) = generator.load(client, wanted)?;
+        let mut read = GeneratedKeys::new();
+        for columns in referenced.get(name).into_iter().flatten() {
+            read.insert(
+                (name.clone(), columns.clone()),
+                Arc::new(read_keys(client, name, columns)?),
+            );
+        }
+        // Its secondary indexes and statistics now, while other sessions load other tables;
+        // a table whose deferred keys are filled later is analysed after that.
+        let mut after = String::new();
+        for definition in self.indexes.get(name).into_iter().flatten() {
+            after.push_str(definition);
+            after.push_str(";\n");
+        }
+        if analysed_while_loading(self.order, name) {
+            after.push_str(&format!("ANALYZE {}", name.quoted()));
+        }
+        if !after.is_empty() {
+            client.batch_execute(&after).pg_with_context(|| {
+                format!("failed to build the indexes and statistics of `{name}`")
+            })?;
+        }
+        Ok((
+            TableLoad {
+                wanted,
+                inserted,
+                left_out,
+                rejected,
+            },
+            read,
+        ))
+    }
+}
+
+/// Run the statements (each may hold several), spread over the sessions; fails with the
+/// first statement that failed.
+fn run_parallel(sessions: &mut [Client], statements: &[String]) -> Result<()> {
+    match run_each(sessions, statements)
+        .into_iter()
+        .find_map(Result::err)
+    {
+        Some(message) => Err(anyhow!(message)),
+        None => Ok(()),
+    }
+}
+
+/// Run every statement, spread over the sessions: each one's outcome (the server's message).
+fn run_each(sessions: &mut [Client], statements: &[String]) -> Vec<Result<(), String>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<Result<(), String>>> =
+        Mutex::new(vec![Err("not run".to_string()); statements.len()]);
+    std::thread::scope(|scope| {
+        for client in sessions.iter_mut() {
+            let (next, outcomes) = (&next, &outcomes);
+            scope.spawn(move || {
+                loop {
+                    let idx = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(statement) = statements.get(idx) else {
+                        break;
+                    };
+                    let outcome = client
+                        .batch_execute(statement)
+                        .map_err(|err| crate::pgerror::message(&err));
+                    outcomes.lock().unwrap_or_else(|e| e.into_inner())[idx] = outcome;
+                }
+            });
+        }
+    });
+    outcomes.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Drop the indexes nothing during the load needs: not unique (unique ones reject duplicate
+/// generated values, which are then retried), backing no constraint, on ordinary tables or
+/// leaf partitions but not attached to a partitioned index, with no comment, tablespace,
+/// clustering or extension of their own (what `pg_get_indexdef` would not bring back).
+/// Returns their definitions by the table rows go into (a partition's root).
+fn drop_secondary_indexes(client: &mut Client) -> Result<HashMap<TableName, Vec<String>>> {
+    let rows = client
+        .query(
+            "SELECT format('DROP INDEX %I.%I', n.nspname, ic.relname), pg_get_indexdef(i.indexrelid), \
+                    rn.nspname::text, r.relname::text \
+             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+             JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class r ON r.oid = coalesce(pg_partition_root(c.oid), c.oid) \
+             JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+             WHERE c.relkind = 'r' AND ic.relkind = 'i' AND NOT i.indisunique AND NOT i.indisclustered \
+               AND NOT i.indisreplident AND ic.reltablespace = 0 \
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) \
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) \
+               AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = i.indexrelid) \
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = i.indexrelid AND d.deptype = 'e') \
+             ORDER BY i.indexrelid",
+            &[],
+        )
+        .pg_context("failed to read the indexes of the new database")?;
+    let mut drops = String::new();
+    let mut indexes: HashMap<TableName, Vec<String>> = HashMap::new();
+    for row in &rows {
+        drops.push_str(row.get::<_, &str>(0));
+        drops.push_str(";\n");
+        indexes
+            .entry(TableName::new(row.get::<_, &str>(2), row.get::<_, &str>(3)))
+            .or_default()
+            .push(row.get(1));
+    }
+    if !drops.is_empty() {
+        client
+            .batch_execute(&drops)
+            .pg_context("failed to set the secondary indexes aside for the load")?;
+    }
+    Ok(indexes)
 }
 
 /// What the synthetic step (or a dump) put into the new database.
@@ -447,6 +800,8 @@ struct DroppedKey {
     referenced_columns: Vec<String>,
     /// Every referencing column is nullable: violations become NULL instead of leaving out rows.
     nullable: bool,
+    /// On or referencing a partitioned table: added back the plain way (no `NOT VALID`).
+    partitioned: bool,
 }
 
 fn drop_foreign_keys(client: &mut Client) -> Result<Vec<DroppedKey>> {
@@ -459,7 +814,8 @@ fn drop_foreign_keys(client: &mut Client) -> Result<Vec<DroppedKey>> {
                     array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, o) \
                           JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o), \
                     NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = k.conrelid \
-                                AND a.attnum = ANY (k.conkey) AND a.attnotnull) \
+                                AND a.attnum = ANY (k.conkey) AND a.attnotnull), \
+                    c.relkind = 'p' OR EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = k.confrelid AND r.relkind = 'p') \
              FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE k.contype = 'f' AND k.conparentid = 0 ORDER BY k.oid",
@@ -467,6 +823,7 @@ fn drop_foreign_keys(client: &mut Client) -> Result<Vec<DroppedKey>> {
         )
         .pg_context("failed to read the foreign keys of the new database")?;
     let mut dropped = Vec::new();
+    let mut drops = String::new();
     for row in &rows {
         let key = DroppedKey {
             table: TableName::new(row.get::<_, &str>(0), row.get::<_, &str>(1)),
@@ -476,23 +833,32 @@ fn drop_foreign_keys(client: &mut Client) -> Result<Vec<DroppedKey>> {
             referenced: row.get(5),
             referenced_columns: row.get(6),
             nullable: row.get(7),
+            partitioned: row.get(8),
         };
-        client
-            .batch_execute(&format!(
-                "ALTER TABLE {} DROP CONSTRAINT {}",
-                key.table.quoted(),
-                quote_ident(&key.name)
-            ))
-            .pg_with_context(|| format!("failed to set `{}` aside for the load", key.name))?;
+        drops.push_str(&format!(
+            "ALTER TABLE {} DROP CONSTRAINT {};\n",
+            key.table.quoted(),
+            quote_ident(&key.name)
+        ));
         dropped.push(key);
+    }
+    // One round trip for all of them.
+    if !drops.is_empty() {
+        client
+            .batch_execute(&drops)
+            .pg_context("failed to set the foreign keys aside for the load")?;
     }
     Ok(dropped)
 }
 
-/// Add the foreign keys back, referencing tables in insertion order; rows whose key has no
-/// referenced row get NULL (nullable keys) or are deleted: (table, constraint, rows deleted).
+/// Add the foreign keys back. Generated keys come from the referenced rows, so they usually
+/// hold: every key is added `NOT VALID` and validated, in parallel sessions. When one does not
+/// hold, those keys are dropped again and all are added one by one in insertion order, rows
+/// whose key has no referenced row getting NULL (nullable keys) or deleted before the tables
+/// referencing them get their keys: (table, constraint, rows deleted).
 fn restore_foreign_keys(
     client: &mut Client,
+    sessions: &mut [Client],
     mut keys: Vec<DroppedKey>,
     order: &InsertionOrder,
 ) -> Result<Vec<(TableName, String, u64)>> {
@@ -504,8 +870,57 @@ fn restore_foreign_keys(
             .unwrap_or(usize::MAX)
     };
     keys.sort_by_key(|key| rank(&key.table));
+    let (fast, plain): (Vec<&DroppedKey>, Vec<&DroppedKey>) =
+        keys.iter().partition(|key| !key.partitioned);
+    // A key the schema itself left `NOT VALID` is added back as it was, and not validated.
+    let unvalidated = |key: &DroppedKey| key.definition.ends_with(" NOT VALID");
+    let add_not_valid: String = fast
+        .iter()
+        .map(|key| {
+            format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {}{};\n",
+                key.table.quoted(),
+                quote_ident(&key.name),
+                key.definition,
+                if unvalidated(key) { "" } else { " NOT VALID" }
+            )
+        })
+        .collect();
+    client
+        .batch_execute(&add_not_valid)
+        .pg_context("failed to add the foreign keys back")?;
+    let validate: Vec<String> = fast
+        .iter()
+        .filter(|key| !unvalidated(key))
+        .map(|key| {
+            format!(
+                "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                key.table.quoted(),
+                quote_ident(&key.name)
+            )
+        })
+        .collect();
+    let all_hold = run_each(sessions, &validate).iter().all(Result::is_ok);
+    let one_by_one: Vec<&DroppedKey> = if all_hold {
+        plain
+    } else {
+        let drop_again: String = fast
+            .iter()
+            .map(|key| {
+                format!(
+                    "ALTER TABLE {} DROP CONSTRAINT {};\n",
+                    key.table.quoted(),
+                    quote_ident(&key.name)
+                )
+            })
+            .collect();
+        client
+            .batch_execute(&drop_again)
+            .pg_context("failed to set the foreign keys aside again")?;
+        keys.iter().collect()
+    };
     let mut removed = Vec::new();
-    for key in &keys {
+    for key in one_by_one {
         let add = format!(
             "ALTER TABLE {} ADD CONSTRAINT {} {}",
             key.table.quoted(),
@@ -540,17 +955,25 @@ fn restore_foreign_keys(
                 .join(", ")
         );
         if !(key.nullable && client.batch_execute(&set_null).is_ok()) {
-            let deleted = client
-                .execute(
-                    &format!("DELETE FROM {} t WHERE {missing}", key.table.quoted()),
-                    &[],
-                )
-                .pg_with_context(|| {
-                    format!(
-                        "failed to remove rows of `{}` that break `{}`",
-                        key.table, key.name
+            // Again until none is left: a self-reference's rows may point at rows just removed.
+            let mut deleted = 0;
+            loop {
+                let now_deleted = client
+                    .execute(
+                        &format!("DELETE FROM {} t WHERE {missing}", key.table.quoted()),
+                        &[],
                     )
-                })?;
+                    .pg_with_context(|| {
+                        format!(
+                            "failed to remove rows of `{}` that break `{}`",
+                            key.table, key.name
+                        )
+                    })?;
+                if now_deleted == 0 {
+                    break;
+                }
+                deleted += now_deleted;
+            }
             if deleted > 0 {
                 removed.push((key.table.clone(), key.name.clone(), deleted));
             }
@@ -851,7 +1274,7 @@ fn read_keys(
 }
 
 /// Values read back from inserted rows, per (table, referenced columns): key tuples as text.
-type GeneratedKeys = HashMap<(TableName, Vec<String>), Vec<Vec<Option<String>>>>;
+type GeneratedKeys = HashMap<(TableName, Vec<String>), Arc<Vec<Vec<Option<String>>>>>;
 
 /// How one column gets its values.
 enum Source {
@@ -883,6 +1306,9 @@ struct TableGenerator<'a> {
     /// Referenced key tuples of each foreign key; `None` for a self-reference through NOT NULL
     /// columns (filled from this table's own generated values).
     foreign_keys: Vec<ForeignValues<'a>>,
+    /// Reused buffers for one value, before and after the policy's transform.
+    value: String,
+    transformed: Vec<u8>,
 }
 
 enum ForeignValues<'a> {
@@ -925,7 +1351,7 @@ impl<'a> TableGenerator<'a> {
                 }
             } else {
                 match keys.get(&(fk.referenced_table.clone(), fk.referenced_columns.clone())) {
-                    Some(rows) => ForeignValues::Rows(rows),
+                    Some(rows) => ForeignValues::Rows(rows.as_slice()),
                     // Referenced table not filled yet (a NOT NULL cycle): no rows to pick.
                     None => ForeignValues::Rows(&[]),
                 }
@@ -976,6 +1402,8 @@ impl<'a> TableGenerator<'a> {
             learned: vec![0; n_columns],
             fixes: vec![0; n_columns],
             foreign_keys,
+            value: String::new(),
+            transformed: Vec::new(),
         })
     }
 
@@ -999,9 +1427,15 @@ impl<'a> TableGenerator<'a> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        // Prepared once: each batch is then one round trip.
+        let copy_sql = client
+            .prepare(&copy_sql)
+            .pg_with_context(|| format!("failed to prepare COPY into `{}`", self.table.name))?;
         let mut inserted = 0;
         let mut left_out = 0;
-        let batch = 1000u64;
+        // Batches double while every row fits (fewer round trips and commits); once one
+        // needed retries they stay small, so finding the rows that do not fit stays cheap.
+        let mut batch = FIRST_BATCH;
         let mut start = 0;
         while start < n_rows {
             let end = (start + batch).min(n_rows);
@@ -1010,11 +1444,21 @@ impl<'a> TableGenerator<'a> {
             inserted += ok;
             left_out += failed;
             start = end;
+            batch = if self.retries_left == RETRY_BUDGET {
+                (batch * 2).min(LARGEST_BATCH)
+            } else {
+                FIRST_BATCH
+            };
         }
         Ok((inserted, left_out, self.rejected))
     }
 
-    fn insert(&mut self, client: &mut Client, copy_sql: &str, rows: &[u64]) -> Result<(u64, u64)> {
+    fn insert(
+        &mut self,
+        client: &mut Client,
+        copy_sql: &Statement,
+        rows: &[u64],
+    ) -> Result<(u64, u64)> {
         let mut data = Vec::new();
         let plain = self.learned.clone();
         for &row in rows {
@@ -1050,7 +1494,7 @@ impl<'a> TableGenerator<'a> {
     fn insert_one(
         &mut self,
         client: &mut Client,
-        copy_sql: &str,
+        copy_sql: &Statement,
         row: u64,
     ) -> Result<Option<String>> {
         let mut attempts = self.learned.clone();
@@ -1127,69 +1571,71 @@ impl<'a> TableGenerator<'a> {
         Ok((0..self.columns.len()).collect())
     }
 
-    /// One COPY text line; `attempts[idx]` picks the variant of column `idx`'s value.
+    /// One COPY text line; `attempts[idx]` picks the variant of column `idx`'s value. Values
+    /// are written into reused buffers and escaped straight into `out` (no allocation per field).
     fn write_row(&mut self, row: u64, attempts: &[u32], out: &mut Vec<u8>) {
-        let mut value = String::new();
-        let mut transformed = Vec::new();
         let shapes = &self.shapes[(row % self.shapes.len() as u64) as usize];
+        let value = &mut self.value;
+        let transformed = &mut self.transformed;
         for (idx, &attempt) in attempts.iter().enumerate() {
             if idx > 0 {
                 out.push(b'\t');
             }
             let column = self.columns[idx];
             let shape = &shapes[idx];
-            let field: Option<Vec<u8>> = match &mut self.sources[idx] {
-                _ if shape.null == Some(true) && !column.not_null => None,
-                Source::Deferred => None,
-                Source::Foreign { .. } if attempt >= 3 && !column.not_null => None,
+            value.clear();
+            match &mut self.sources[idx] {
+                _ if shape.null == Some(true) && !column.not_null => text::write_null(out),
+                Source::Deferred => text::write_null(out),
+                Source::Foreign { .. } if attempt >= 3 && !column.not_null => text::write_null(out),
                 Source::Foreign { fk, part } => match &self.foreign_keys[*fk] {
                     ForeignValues::Rows(rows) => {
-                        if rows.is_empty() {
+                        let field = if rows.is_empty() {
                             None
                         } else {
-                            let pick = pick(row, attempt, rows.len());
-                            rows[pick][*part].clone().map(String::into_bytes)
+                            rows[pick(row, attempt, rows.len())][*part].as_deref()
+                        };
+                        match field {
+                            Some(text) => text::escape(text.as_bytes(), out),
+                            None => text::write_null(out),
                         }
                     }
                     ForeignValues::OwnRows(idxs) => {
                         // Row r references row r / 2 (the first references itself): a tree.
-                        let target_row = row / 2;
                         let referenced = self.columns[idxs[*part]];
-                        value.clear();
-                        synthetic_value(referenced, target_row, 0, &mut value)
-                            .then(|| value.clone().into_bytes())
+                        if synthetic_value(referenced, row / 2, 0, value) {
+                            text::escape(value.as_bytes(), out)
+                        } else {
+                            text::write_null(out)
+                        }
                     }
                 },
                 // A constrained column gets a value of its shape, as it is.
                 Source::Generated(_) if !shape.is_free() => {
-                    value.clear();
-                    shaped_value(column, shape, row, attempt, self.n_rows, &mut value)
-                        .then(|| value.clone().into_bytes())
-                }
-                Source::Generated(transform) => {
-                    value.clear();
-                    let has_value = synthetic_value(column, row, attempt, &mut value);
-                    match (has_value, transform) {
-                        (false, _) => None,
-                        (true, None) => Some(value.clone().into_bytes()),
-                        (true, Some(transform)) => {
-                            transformed.clear();
-                            match transform.apply(Some(value.as_bytes()), &mut transformed) {
-                                Ok(Written::Value) => Some(transformed.clone()),
-                                // `null` on a NOT NULL column: keep the synthetic value.
-                                Ok(Written::Null) if column.not_null => {
-                                    Some(value.clone().into_bytes())
-                                }
-                                Ok(Written::Null) => None,
-                                Err(_) => Some(value.clone().into_bytes()),
-                            }
-                        }
+                    if shaped_value(column, shape, row, attempt, self.n_rows, value) {
+                        text::escape(value.as_bytes(), out)
+                    } else {
+                        text::write_null(out)
                     }
                 }
-            };
-            match field {
-                None => text::write_null(out),
-                Some(bytes) => text::escape(&bytes, out),
+                Source::Generated(transform) => {
+                    if !synthetic_value(column, row, attempt, value) {
+                        text::write_null(out);
+                        continue;
+                    }
+                    let Some(transform) = transform else {
+                        text::escape(value.as_bytes(), out);
+                        continue;
+                    };
+                    transformed.clear();
+                    match transform.apply(Some(value.as_bytes()), transformed) {
+                        Ok(Written::Value) => text::escape(transformed, out),
+                        // `null` on a NOT NULL column: keep the synthetic value.
+                        Ok(Written::Null) if column.not_null => text::escape(value.as_bytes(), out),
+                        Ok(Written::Null) => text::write_null(out),
+                        Err(_) => text::escape(value.as_bytes(), out),
+                    }
+                }
             }
         }
         out.push(b'\n');
@@ -1230,6 +1676,12 @@ impl Violation {
     }
 }
 
+/// Rows in a table's first COPY batch, and in every batch once rows needed retries.
+const FIRST_BATCH: u64 = 1000;
+
+/// The most rows in one COPY batch.
+const LARGEST_BATCH: u64 = 16_000;
+
 /// Failed COPY attempts per table before failing batches are left out whole.
 const RETRY_BUDGET: u32 = 1000;
 
@@ -1237,7 +1689,7 @@ const RETRY_BUDGET: u32 = 1000;
 const LEARN_AFTER: u32 = 8;
 
 /// One COPY in its own transaction: `None` if it loaded, else what the server rejected.
-fn try_copy(client: &mut Client, copy_sql: &str, data: &[u8]) -> Result<Option<Violation>> {
+fn try_copy(client: &mut Client, copy_sql: &Statement, data: &[u8]) -> Result<Option<Violation>> {
     use std::io::Write;
     let mut writer = match client.copy_in(copy_sql) {
         Ok(writer) => writer,
@@ -1298,7 +1750,6 @@ pub fn synthetic_value(column: &Column, row: u64, attempt: u32, out: &mut String
         out.push_str("{}");
         return true;
     }
-    let name = column.name.to_ascii_lowercase();
     match &sql_type.base {
         BaseType::Int2 => write!(out, "{}", n % 32_767),
         BaseType::Int4 | BaseType::Int8 => write!(out, "{n}"),
@@ -1329,9 +1780,14 @@ pub fn synthetic_value(column: &Column, row: u64, attempt: u32, out: &mut String
             (n >> 8) & 255,
             n & 255
         ),
-        BaseType::Date => write!(out, "{}", date_text(n)),
-        BaseType::Timestamp => write!(out, "{} {}", date_text(n), time_text(n)),
-        BaseType::Timestamptz => write!(out, "{} {}+00", date_text(n), time_text(n)),
+        BaseType::Date => write_date(out, n),
+        BaseType::Timestamp => write_date(out, n)
+            .and_then(|()| out.write_char(' '))
+            .and_then(|()| write_time(out, n)),
+        BaseType::Timestamptz => write_date(out, n)
+            .and_then(|()| out.write_char(' '))
+            .and_then(|()| write_time(out, n))
+            .and_then(|()| out.write_str("+00")),
         // An even number of hex digits, whatever `n`.
         BaseType::Bytea => write!(out, "\\x{n:016x}"),
         BaseType::Json | BaseType::Jsonb => write!(out, "{{}}"),
@@ -1340,12 +1796,13 @@ pub fn synthetic_value(column: &Column, row: u64, attempt: u32, out: &mut String
             len => write!(out, "{}", sql_type.enum_labels[(n as usize - 1) % len]),
         },
         base if base.is_textual() => {
+            let name = column.name.to_ascii_lowercase();
             textual_value(&name, sql_type, n, attempt, None, out);
             Ok(())
         }
         BaseType::Other(other) => match other.as_str() {
             "interval" => write!(out, "{n} minutes"),
-            "time" | "timetz" => write!(out, "{}", time_text(n)),
+            "time" | "timetz" => write_time(out, n),
             "money" => write!(out, "{n}.00"),
             "oid" => write!(out, "{n}"),
             "tsvector" => write!(out, "{}", WORDS[n as usize % WORDS.len()]),
@@ -1354,7 +1811,12 @@ pub fn synthetic_value(column: &Column, row: u64, attempt: u32, out: &mut String
             "point" => write!(out, "({n},{n})"),
             "macaddr" => write!(out, "08:00:2b:00:{:02x}:{:02x}", (n >> 8) & 255, n & 255),
             "int4range" | "int8range" | "numrange" => write!(out, "[{n},{})", n + 10),
-            "daterange" => write!(out, "[{},{})", date_text(n), date_text(n + 30)),
+            "daterange" => out
+                .write_char('[')
+                .and_then(|()| write_date(out, n))
+                .and_then(|()| out.write_char(','))
+                .and_then(|()| write_date(out, n + 30))
+                .and_then(|()| out.write_char(')')),
             _ => return false,
         },
         _ => return false,
@@ -1379,23 +1841,26 @@ fn textual_value(
     } else {
         max
     };
-    let candidate = if attempt >= 2 {
-        "x".to_string()
+    use std::fmt::Write;
+    // Written in place (every candidate is ASCII: bytes are characters), shortened if too long.
+    let start = out.len();
+    let _ = if attempt >= 2 {
+        out.write_char('x')
     } else if name.contains("email") {
-        format!("user{n}@example.com")
+        write!(out, "user{n}@example.com")
     } else if name.contains("url") || name.contains("website") {
-        format!("https://example.com/{n}")
+        write!(out, "https://example.com/{n}")
     } else if name.contains("phone") {
-        format!("+44 7700 {:06}", n % 1_000_000)
+        write!(out, "+44 7700 {:06}", n % 1_000_000)
     } else {
         let word = WORDS[(n as usize - 1) % WORDS.len()];
         let next = WORDS[(n as usize * 7) % WORDS.len()];
-        format!("{word} {next} {n}")
+        write!(out, "{word} {next} {n}")
     };
-    if candidate.chars().count() <= max {
-        out.push_str(&candidate);
+    if out.len() - start <= max {
         return;
     }
+    out.truncate(start);
     // Too long for `varchar(n)`: a short word and the number, the number's end if need be.
     let number = n.to_string();
     if number.len() >= max {
@@ -1498,15 +1963,23 @@ fn type_high(sql_type: &SqlType) -> i64 {
 }
 
 /// 2020-01-01 plus `n - 1` days.
-fn date_text(n: u64) -> String {
+fn write_date(out: &mut String, n: u64) -> std::fmt::Result {
+    use std::fmt::Write;
     // Days from 1970-01-01 to 2020-01-01.
     let (year, month, day) = dumpfile::civil_from_days(18_262 + (n as i64 - 1));
-    format!("{year:04}-{month:02}-{day:02}")
+    write!(out, "{year:04}-{month:02}-{day:02}")
 }
 
-fn time_text(n: u64) -> String {
+fn write_time(out: &mut String, n: u64) -> std::fmt::Result {
+    use std::fmt::Write;
     let secs = (n * 3_607) % 86_400;
-    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    write!(
+        out,
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Fill a deferred foreign key: each row gets a referenced key (row i the i-th key, modulo);
@@ -1570,8 +2043,10 @@ fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
     Ok(())
 }
 
-/// Serial and identity sequences continue after the generated values.
+/// Serial and identity sequences continue after the generated values (two round trips).
 fn set_sequences(client: &mut Client, catalog: &Catalog) -> Result<()> {
+    let mut tables: Vec<String> = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
     for table in catalog
         .tables
         .iter()
@@ -1582,34 +2057,31 @@ fn set_sequences(client: &mut Client, catalog: &Catalog) -> Result<()> {
             .iter()
             .filter(|c| c.sql_type.base.is_integer() && !c.sql_type.array)
         {
-            let row = client
-                .query_one(
-                    "SELECT pg_get_serial_sequence($1, $2)",
-                    &[&table.name.quoted(), &column.name],
-                )
-                .pg_with_context(|| {
-                    format!(
-                        "failed to look up the sequence of `{}.{}`",
-                        table.name, column.name
-                    )
-                })?;
-            let Some(sequence): Option<String> = row.get(0) else {
-                continue;
-            };
-            let sql = format!(
-                "SELECT pg_catalog.setval($1::text::regclass, coalesce(max({column})::bigint, 0) + 1, false) FROM {table}",
-                column = quote_ident(&column.name),
-                table = table.name.quoted()
-            );
-            client.query_one(&sql, &[&sequence]).pg_with_context(|| {
-                format!(
-                    "failed to set the sequence of `{}.{}`",
-                    table.name, column.name
-                )
-            })?;
+            tables.push(table.name.quoted());
+            columns.push(column.name.clone());
         }
     }
-    Ok(())
+    let rows = client
+        .query(
+            "SELECT u.t, u.c, pg_get_serial_sequence(u.t, u.c) FROM unnest($1::text[], $2::text[]) AS u(t, c)",
+            &[&tables, &columns],
+        )
+        .pg_context("failed to look up the sequences of the new database")?;
+    let mut sql = String::new();
+    for row in &rows {
+        let Some(sequence): Option<&str> = row.get(2) else {
+            continue;
+        };
+        sql.push_str(&format!(
+            "SELECT pg_catalog.setval({}::regclass, coalesce(max({})::bigint, 0) + 1, false) FROM {};\n",
+            crate::sql::quote_literal(sequence),
+            quote_ident(row.get(1)),
+            row.get::<_, &str>(0),
+        ));
+    }
+    client
+        .batch_execute(&sql)
+        .pg_context("failed to set the sequences of the new database")
 }
 
 /// Encoding and locale for the new database: the dev database's own, else `template1`'s.
