@@ -175,11 +175,11 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         &request.source_name,
     )?;
     // G10: the kept columns' values, sampled in this snapshot, before anything is written.
-    let mut sample_phase = Vec::new();
+    let mut early_phases = Vec::new();
     if !request.options.plan_only {
         let started = Instant::now();
         refuse_sensitive_values(&mut coordinator, request, &catalog)?;
-        sample_phase.push(("sample", started.elapsed().as_secs_f64()));
+        early_phases.push(("sample", started.elapsed().as_secs_f64()));
     }
     let source_major = target::server_major(&mut coordinator)?;
 
@@ -230,6 +230,9 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
             started.elapsed().as_secs_f64()
         ));
     }
+    if plan.iter().any(|table| table.subset.is_some()) {
+        early_phases.push(("select", started.elapsed().as_secs_f64()));
+    }
 
     let steps = Steps {
         request,
@@ -260,7 +263,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
     Ok(PullSummary {
         plan,
         copied,
-        phases: sample_phase.into_iter().chain(phases).collect(),
+        phases: early_phases.into_iter().chain(phases).collect(),
         source_could_write,
         subset_rows: Vec::new(),
         written: Some(written),

@@ -13,10 +13,16 @@
 //!    table restricted by closure, the rows whose every reference into non-whole tables is NULL
 //!    or points into their `D`. These are non-recursive CTEs in dependency order (`follow`
 //!    cycles are an error; other cycles are cut conservatively: the reference must be NULL).
-//! 3. The *closure* `C`: one recursive CTE over row identities `(tableoid, ctid)` of every
-//!    non-whole table, seeded with every `D`, that adds the row each chosen row references,
-//!    transitively, through every foreign key not listed in `nullify` (self references and
-//!    cycles across tables terminate: `UNION` keeps each row once, and there are finitely many).
+//!    Each `D` carries the columns other tables' foreign keys reference (`k0`, `k1`, …), so a
+//!    referencing table tests `(user_id) IN (SELECT k0 FROM D)`: one scan per table, one hash
+//!    per reference, no join back to the referenced table.
+//! 3. The *closure* `C`: the row identities `(tableoid, ctid)` of every `D`, plus the rows
+//!    they reference, transitively, through every foreign key not listed in `nullify`. Only
+//!    rows that can reference something new go through the recursive CTE (`pullprod_grow`:
+//!    roots, followers, self-referencing tables and every row it adds; `UNION` keeps each row
+//!    once, so self references and cycles terminate); the `D` of a table restricted by closure
+//!    already references only chosen rows and is appended as it is (merged by `UNION` with
+//!    the rows the recursion adds to that table, if it can add any). Every row appears once.
 //! 4. A table's rows are `C` restricted to it; a `nullify` reference to a row outside `C`
 //!    becomes NULL. `(tableoid, ctid)` names a row for the life of a snapshot, which every worker
 //!    shares, so every worker sees the same slice, and no primary key is needed.
@@ -142,7 +148,7 @@ pub fn materialise<'a>(
         return Ok(Some(0));
     };
     let sql = format!(
-        "{with} SELECT DISTINCT rel, rid::text FROM pullprod_reach LIMIT {}",
+        "{with} SELECT rel, rid::text FROM pullprod_reach LIMIT {}",
         max_rows + 1
     );
     // Per table its TIDs, already as the inside of a `tid[]` literal (`"(0,1)","(0,2)"`: about
@@ -708,6 +714,12 @@ impl<'a> Graph<'a> {
     }
 
     fn selections(&self, catalog: &Catalog, order: &Order) -> Selections {
+        let restricted: Vec<usize> = (0..self.nodes.len())
+            .filter(|&idx| self.nodes[idx].kind != Kind::Whole)
+            .collect();
+        if restricted.is_empty() {
+            return Selections::default();
+        }
         let mut ctes = Vec::new();
         for &idx in &order.nodes {
             if self.nodes[idx].kind == Kind::Whole {
@@ -715,79 +727,139 @@ impl<'a> Graph<'a> {
             }
             // No alias: a `where` condition may name its table (`users.created_at`).
             let table = self.nodes[idx].table.name.quoted();
+            // The referenced columns ride along, so a table referencing this one tests its
+            // keys against the set itself instead of joining the whole table back by TID.
+            let keys: String = self
+                .key_columns(idx)
+                .iter()
+                .enumerate()
+                .map(|(n, column)| format!(", {table}.{} AS k{n}", quote_ident(column)))
+                .collect();
             ctes.push(format!(
-                "{} AS (SELECT {table}.tableoid AS rel, {table}.ctid AS rid FROM {table} WHERE {})",
+                "{} AS (SELECT {table}.tableoid AS rel, {table}.ctid AS rid{keys} FROM {table} WHERE {})",
                 downward_cte(idx),
                 self.downward(idx, &table, &order.cut)
             ));
         }
-        let restricted: Vec<usize> = (0..self.nodes.len())
-            .filter(|&idx| self.nodes[idx].kind != Kind::Whole)
-            .collect();
-        if restricted.is_empty() {
-            return Selections::default();
-        }
         // A row of a table restricted by closure is in its downward set only when every
-        // reference it has (but one to its own table) already points into a downward set: the
-        // seed holds what it references, so expanding it again finds nothing new. Only the
-        // other seed rows, and every row the closure adds, are expanded (`grow`).
-        let anchor = restricted
+        // reference it has (but one to its own table) already points into a downward set:
+        // expanding it finds nothing new (`settled`). Only the other downward sets, and every
+        // row the closure adds, go through the recursive closure (`pullprod_grow`), which
+        // therefore holds a small part of the slice; every other downward set is appended as
+        // it is. A settled table the closure can still add rows to (`reached`: referenced from
+        // a table whose rows grow) has its downward set merged with those rows by `UNION`.
+        let settled = |idx: usize| {
+            self.nodes[idx].kind == Kind::Implicit && self.references(idx).all(|(_, to)| to != idx)
+        };
+        let mut grows: BTreeSet<usize> = restricted
             .iter()
-            .map(|&idx| {
-                let settled = self.nodes[idx].kind == Kind::Implicit
-                    && self.references(idx).all(|(_, to)| to != idx);
-                format!(
-                    "SELECT rel, rid, {} AS grow FROM {}",
-                    !settled,
-                    downward_cte(idx)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let mut steps = Vec::new();
-        for &from in &restricted {
-            // One step per table rows live in (each partition of a partitioned table), gated on
-            // the row's table: `r.rel = …` is a one-time filter, so a row of the closure is
-            // looked up by TID in its own table only, not in every table of every step.
-            let row_tables: Vec<&TableName> = catalog
+            .copied()
+            .filter(|&idx| !settled(idx))
+            .collect();
+        loop {
+            let more: Vec<usize> = grows
+                .iter()
+                .flat_map(|&from| self.references(from).map(|(_, to)| to))
+                .filter(|&to| self.nodes[to].kind != Kind::Whole && !grows.contains(&to))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            grows.extend(more);
+        }
+        // The tables rows live in (each partition of a partitioned table).
+        let row_tables = |idx: usize| -> Vec<&TableName> {
+            catalog
                 .tables
                 .iter()
                 .filter(|table| match table.kind {
                     TableKind::Partitioned => false,
                     TableKind::Partition => {
-                        table.parent.as_ref() == Some(&self.nodes[from].table.name)
+                        table.parent.as_ref() == Some(&self.nodes[idx].table.name)
                     }
-                    TableKind::Ordinary => table.name == self.nodes[from].table.name,
+                    TableKind::Ordinary => table.name == self.nodes[idx].table.name,
                 })
                 .map(|table| &table.name)
-                .collect();
+                .collect()
+        };
+        let regclass =
+            |table: &TableName| format!("{}::regclass", crate::sql::quote_literal(&table.quoted()));
+        let seed = restricted
+            .iter()
+            .filter(|&&idx| !settled(idx))
+            .map(|&idx| format!("SELECT rel, rid FROM {}", downward_cte(idx)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut steps = Vec::new();
+        for &from in &grows {
             for (fk, to) in self.references(from) {
                 if self.nodes[to].kind == Kind::Whole {
                     continue;
                 }
-                for row_table in &row_tables {
+                // One step per table rows live in, gated on the row's table: `r.rel = …` is a
+                // one-time filter, so a row of the closure is looked up by TID in its own table
+                // only, not in every table of every step.
+                for row_table in row_tables(from) {
                     steps.push(format!(
                         "SELECT p.tableoid, p.ctid FROM ONLY {table} c JOIN {} p ON {} \
-                         WHERE r.rel = {}::regclass AND c.ctid = r.rid",
+                         WHERE r.rel = {} AND c.ctid = r.rid",
                         self.nodes[to].table.name.quoted(),
                         key_equals("c", &fk.columns, "p", &fk.referenced_columns),
-                        crate::sql::quote_literal(&row_table.quoted()),
+                        regclass(row_table),
                         table = row_table.quoted(),
                     ));
                 }
             }
         }
-        let reach = if steps.is_empty() {
-            format!("pullprod_reach(rel, rid, grow) AS ({anchor})")
+        let grow = if steps.is_empty() {
+            format!("pullprod_grow(rel, rid) AS ({seed})")
         } else {
             format!(
-                "pullprod_reach(rel, rid, grow) AS (SELECT rel, rid, grow FROM ({anchor}) pullprod_seed UNION \
-                 SELECT n.rel, n.rid, true FROM pullprod_reach r CROSS JOIN LATERAL ({}) n(rel, rid) \
-                 WHERE r.grow)",
+                "pullprod_grow(rel, rid) AS (SELECT rel, rid FROM ({seed}) pullprod_seed UNION \
+                 SELECT n.rel, n.rid FROM pullprod_grow r CROSS JOIN LATERAL ({}) n(rel, rid))",
                 steps.join(" UNION ALL ")
             )
         };
-        ctes.push(reach);
+        ctes.push(grow);
+        let (reached, apart): (Vec<usize>, Vec<usize>) = restricted
+            .iter()
+            .copied()
+            .filter(|&idx| settled(idx))
+            .partition(|idx| grows.contains(idx));
+        let reached_tables: Vec<String> = reached
+            .iter()
+            .flat_map(|&idx| row_tables(idx))
+            .map(regclass)
+            .collect();
+        let mut parts = vec![if reached_tables.is_empty() {
+            "SELECT rel, rid FROM pullprod_grow".to_string()
+        } else {
+            format!(
+                "SELECT rel, rid FROM pullprod_grow WHERE rel NOT IN ({})",
+                reached_tables.join(", ")
+            )
+        }];
+        parts.extend(
+            apart
+                .iter()
+                .map(|&idx| format!("SELECT rel, rid FROM {}", downward_cte(idx))),
+        );
+        if !reached.is_empty() {
+            let own: Vec<String> = reached
+                .iter()
+                .map(|&idx| format!("SELECT rel, rid FROM {}", downward_cte(idx)))
+                .collect();
+            parts.push(format!(
+                "({} UNION SELECT rel, rid FROM pullprod_grow WHERE rel IN ({}))",
+                own.join(" UNION ALL "),
+                reached_tables.join(", ")
+            ));
+        }
+        // Every row once: the parts hold rows of different tables, or are merged by `UNION`.
+        ctes.push(format!(
+            "pullprod_reach(rel, rid) AS ({})",
+            parts.join(" UNION ALL ")
+        ));
         let with = format!("WITH RECURSIVE {}", ctes.join(", "));
 
         let mut by_table = BTreeMap::new();
@@ -805,33 +877,38 @@ impl<'a> Graph<'a> {
                 chosen: None,
             };
             // Rows live in the table itself, or in its partitions.
-            for table in &catalog.tables {
-                let holds_rows = match table.kind {
-                    TableKind::Partitioned => false,
-                    TableKind::Partition => table.parent.as_ref() == Some(&node.table.name),
-                    TableKind::Ordinary => table.name == node.table.name,
-                };
-                if holds_rows {
-                    by_table.insert(table.name.clone(), selection.clone());
-                }
+            for table in row_tables(idx) {
+                by_table.insert(table.clone(), selection.clone());
             }
         }
         Selections { by_table }
     }
 
-    /// The SQL condition on `alias` (a row of node `idx`) for membership in its downward set.
+    /// The columns of node `idx` that foreign keys of copied tables reference, in a fixed
+    /// order: its downward set carries them as `k0`, `k1`, ….
+    fn key_columns(&self, idx: usize) -> Vec<String> {
+        let name = &self.nodes[idx].table.name;
+        let columns: BTreeSet<&String> = self
+            .nodes
+            .iter()
+            .flat_map(|node| &node.table.foreign_keys)
+            .filter(|fk| &fk.referenced_table == name)
+            .flat_map(|fk| &fk.referenced_columns)
+            .collect();
+        columns.into_iter().cloned().collect()
+    }
+
+    /// The SQL condition on `alias` (a row of node `idx`) for membership in its downward set,
+    /// followed by its `limit` (the first rows in key order) if any.
     fn downward(&self, idx: usize, alias: &str, cut: &BTreeSet<(usize, usize)>) -> String {
         let node = &self.nodes[idx];
+        let condition = self.condition(idx, alias, cut);
         match node.rule.subset.limit {
-            None => self.condition(idx, alias, cut),
-            Some(limit) => {
-                let table = node.table.name.quoted();
-                format!(
-                    "({alias}.tableoid, {alias}.ctid) IN (SELECT {table}.tableoid, {table}.ctid FROM {table} WHERE {} ORDER BY {} LIMIT {limit})",
-                    self.condition(idx, &table, cut),
-                    order_key(node.table, &table)
-                )
-            }
+            None => condition,
+            Some(limit) => format!(
+                "{condition} ORDER BY {} LIMIT {limit}",
+                order_key(node.table, alias)
+            ),
         }
     }
 
@@ -911,9 +988,21 @@ impl<'a> Graph<'a> {
                 parent.table.name.quoted()
             )
         } else {
+            let keys = self.key_columns(to);
+            let carried = fk
+                .referenced_columns
+                .iter()
+                .map(|column| {
+                    let n = keys
+                        .iter()
+                        .position(|key| key == column)
+                        .expect("every referenced column is carried");
+                    format!("d.k{n}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
             format!(
-                "({columns}) IN (SELECT {referenced} FROM {} p JOIN {} d ON d.rel = p.tableoid AND d.rid = p.ctid)",
-                parent.table.name.quoted(),
+                "({columns}) IN (SELECT {carried} FROM {} d)",
                 downward_cte(to)
             )
         }

@@ -702,3 +702,80 @@ fn the_closure_is_computed_once_and_each_table_reads_its_rows_by_tid() {
     assert!(restricted >= 5, "{restricted} restricted tables");
     assert_eq!(total, rows, "every chosen row is read by exactly one table");
 }
+
+/// Tables restricted by closure that the closure also adds rows to: `addresses` (other users'
+/// addresses that sampled orders ship to) and `order_items` (items that sampled reviews name).
+/// Their own rows and the added ones are merged, each row copied once, every key valid.
+#[test]
+fn rows_the_closure_adds_to_a_table_restricted_by_closure_are_merged_once() {
+    let source = TestDb::new("subset_reach_src");
+    source.exec(SHOP);
+    let policy_text = SHOP_POLICY
+        .replace("[addresses]\nfollow = \"users\"\n", "[addresses]\n")
+        .replace("[orders]\nfollow = \"users\"\n", "[orders]\npercent = 10\n")
+        .replace("[order_items]\nfollow = [\"orders\"]\n", "[order_items]\n")
+        .replace("limit = 20\nwhere = \"products.price > 0\"\n", "");
+    assert!(!policy_text.contains("follow") && !policy_text.contains("limit"));
+    let policy = parse_policy(&policy_text);
+    let target = TestDb::new("subset_reach_dst");
+    pull::run(&request(&source, &target, policy.clone(), 2)).expect("subset pull");
+    assert_eq!(valid_foreign_keys(&target), 9);
+    let reference = "
+WITH RECURSIVE
+  u0 AS (SELECT id FROM users WHERE (hashtextextended(ROW(id)::text, 0) & 9223372036854775807) % 10000 < 500),
+  o0 AS (SELECT * FROM orders WHERE (hashtextextended(ROW(id)::text, 0) & 9223372036854775807) % 10000 < 1000),
+  rv AS (SELECT * FROM reviews WHERE (hashtextextended(ROW(id)::text, 0) & 9223372036854775807) % 10000 < 1000),
+  i0 AS (SELECT * FROM order_items WHERE order_id IN (SELECT id FROM o0)),
+  i AS (SELECT * FROM order_items WHERE order_id IN (SELECT id FROM o0)
+          OR (order_id, line_no) IN (SELECT order_id, line_no FROM rv)),
+  o AS (SELECT * FROM orders WHERE id IN (SELECT id FROM o0) OR id IN (SELECT order_id FROM i)),
+  a AS (SELECT * FROM addresses WHERE user_id IN (SELECT id FROM u0) OR id IN (SELECT address_id FROM o)),
+  u(id) AS (SELECT id FROM (SELECT id FROM u0 UNION SELECT user_id FROM o UNION SELECT user_id FROM a) s
+            UNION SELECT x.referred_by FROM users x JOIN u ON x.id = u.id WHERE x.referred_by IS NOT NULL),
+  sh AS (SELECT * FROM shipments WHERE (order_id, line_no) IN (SELECT order_id, line_no FROM i0))
+SELECT 'addresses', (SELECT count(*) FROM a)
+UNION ALL SELECT 'order_items', (SELECT count(*) FROM i)
+UNION ALL SELECT 'orders', (SELECT count(*) FROM o)
+UNION ALL SELECT 'reviews', (SELECT count(*) FROM rv)
+UNION ALL SELECT 'shipments', (SELECT count(*) FROM sh)
+UNION ALL SELECT 'users', (SELECT count(*) FROM u)
+ORDER BY 1";
+    let expected = counts_by_query(&source, reference);
+    let tables: Vec<&str> = expected.iter().map(|(table, _)| table.as_str()).collect();
+    assert_eq!(table_counts(&target, &tables), expected);
+    // The closure did add rows to both tables beyond their own downward sets.
+    let added = source.count(
+        "SELECT count(*) FROM orders o WHERE (hashtextextended(ROW(o.id)::text, 0) & 9223372036854775807) % 10000 < 1000 \
+         AND o.address_id IN (SELECT a.id FROM addresses a WHERE (hashtextextended(ROW(a.user_id)::text, 0) & 9223372036854775807) % 10000 >= 500)",
+    );
+    assert!(
+        added > 0,
+        "sampled orders ship to addresses of unsampled users"
+    );
+    assert!(
+        expected[1].1 > source.count("SELECT count(*) FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE (hashtextextended(ROW(id)::text, 0) & 9223372036854775807) % 10000 < 1000)"),
+        "reviews pull in items of unsampled orders"
+    );
+
+    // Computed once: each chosen row is listed once, and read by exactly one table.
+    let mut client = source.client();
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .unwrap();
+    let catalog = pullprod::schema::load(&mut client).unwrap();
+    let mut plans = pullprod::pipeline::plan_tables(
+        &catalog,
+        &policy,
+        pullprod::pipeline::PlanOptions { binary: false },
+    )
+    .unwrap();
+    let rows = pullprod::pipeline::select_subset_rows(&mut client, &catalog, &mut plans)
+        .unwrap()
+        .expect("small enough to hold");
+    let sliced: i64 = expected
+        .iter()
+        .filter(|(table, _)| table != "countries")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(rows, sliced as u64);
+}
