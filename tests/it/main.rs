@@ -17,6 +17,7 @@ mod pull;
 mod pull_cli;
 mod realschema;
 mod schema;
+mod split;
 mod seed;
 mod subset;
 mod support;
