@@ -355,6 +355,30 @@ impl SinkWorker for RecordingWorker {
     }
 }
 
+/// What a progress display was told: per table, `started` and `finished` calls and the last
+/// rows `advanced` reported.
+#[derive(Default)]
+struct RecordingProgress {
+    seen: Mutex<BTreeMap<TableName, (usize, usize, u64)>>,
+}
+
+impl pipeline::Progress for RecordingProgress {
+    fn started(&self, plan: &TablePlan) {
+        self.seen.lock().unwrap().entry(plan.table.clone()).or_default().0 += 1;
+    }
+
+    fn advanced(&self, table: &TableName, _bytes: u64, rows: u64) {
+        let mut seen = self.seen.lock().unwrap();
+        let entry = seen.entry(table.clone()).or_default();
+        assert!(rows >= entry.2, "a table's rows never go back");
+        entry.2 = rows;
+    }
+
+    fn finished(&self, copied: &TableCopied) {
+        self.seen.lock().unwrap().entry(copied.table.clone()).or_default().1 += 1;
+    }
+}
+
 #[test]
 fn loaded_is_called_once_per_table_after_its_last_range() {
     let source = source("split_loaded_src");
@@ -390,7 +414,8 @@ fn loaded_is_called_once_per_table_after_its_last_range() {
         jobs: 2,
         min_range_bytes: SMALL_RANGES,
     };
-    let copied = pipeline::copy_tables(&job, &plans, &sink, &pipeline::NoProgress).unwrap();
+    let progress = RecordingProgress::default();
+    let copied = pipeline::copy_tables(&job, &plans, &sink, &progress).unwrap();
     assert!(
         copied.iter().any(|table| table.units >= 3),
         "a table was split: {copied:?}"
@@ -410,6 +435,16 @@ fn loaded_is_called_once_per_table_after_its_last_range() {
         assert_eq!(
             target.count(&format!("SELECT count(*) FROM ONLY {}", table.quoted())) as u64,
             copied.rows
+        );
+    }
+    // The progress shows each table once, its ranges' rows summed.
+    let seen = progress.seen.into_inner().unwrap();
+    for table in &copied {
+        assert_eq!(
+            seen.get(&table.table),
+            Some(&(1, 1, table.rows)),
+            "`{}` started and finished once, all its rows shown",
+            table.table
         );
     }
 }
