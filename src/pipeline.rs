@@ -320,7 +320,9 @@ pub fn split_units(
         }
     };
     let total: u64 = (0..plans.len()).map(bytes_of).sum();
-    let range_bytes = (total / (jobs.max(1) as u64 * 4)).max(min_range_bytes).max(1);
+    let range_bytes = (total / (jobs.max(1) as u64 * 4))
+        .max(min_range_bytes)
+        .max(1);
     let mut units = Vec::new();
     for (idx, plan) in plans.iter().enumerate() {
         let bytes = bytes_of(idx);
@@ -348,7 +350,7 @@ pub fn split_units(
         }
     }
     // Stable: equal units keep plan and block order.
-    units.sort_by(|a, b| b.estimated_bytes.cmp(&a.estimated_bytes));
+    units.sort_by_key(|unit| std::cmp::Reverse(unit.estimated_bytes));
     units
 }
 
@@ -470,6 +472,11 @@ pub trait Sink: Sync {
     fn loaded(&self, _table: &TableName) -> Result<()> {
         Ok(())
     }
+    /// Large tables may be split into ranges loaded by several workers (`split_units`); a
+    /// sink where that costs more than it gains says no.
+    fn splits(&self) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 /// One worker's end of a `Sink`.
@@ -521,7 +528,7 @@ pub fn copy_tables(
     let jobs = jobs.max(1);
     // The sizes come from the first worker's session, which then copies as the others do.
     let mut first_session = None;
-    let units = if jobs > 1 && plans.iter().any(|plan| plan.subset.is_none()) {
+    let units = if jobs > 1 && plans.iter().any(|plan| plan.subset.is_none()) && sink.splits()? {
         let mut session = open_source_worker(source, snapshot)?;
         let sizes = table_sizes(&mut session, plans)?;
         first_session = Some(session);
@@ -735,6 +742,20 @@ impl Sink for DatabaseSink<'_> {
             client,
             load: self.load,
         }))
+    }
+
+    /// Not into a fresh database on a `wal_level = minimal` server: there a whole table's
+    /// COPY FREEZE in the transaction that truncated it writes no WAL at all, which ranges
+    /// (plain COPYs from several sessions) would all write.
+    fn splits(&self) -> Result<bool> {
+        if self.load == LoadMode::Migrated {
+            return Ok(true);
+        }
+        let level: String = conn::connect_settings(self.target, "the new dev database")?
+            .query_one("SHOW wal_level", &[])
+            .pg_context("failed to read the new database's `wal_level`")?
+            .get(0);
+        Ok(level != "minimal")
     }
 }
 
@@ -1153,7 +1174,12 @@ mod tests {
         // 321 MB / 8 = 40 MB ranges: the big table in 8 (ceil(300 / 40.1)), the others whole.
         let big: Vec<&Unit> = units.iter().filter(|unit| unit.plan == 0).collect();
         assert_eq!(big.len(), 8, "{units:?}");
-        assert!(units.iter().filter(|unit| unit.plan != 0).all(Unit::is_whole));
+        assert!(
+            units
+                .iter()
+                .filter(|unit| unit.plan != 0)
+                .all(Unit::is_whole)
+        );
         // Largest first: the ranges, then the small tables.
         assert!(
             units
@@ -1163,16 +1189,26 @@ mod tests {
         assert_eq!(units.last().map(|unit| unit.plan), Some(2));
         // The ranges tile the table: from block 0, each where the last ended, the last open.
         let blocks = 300 * MB / 8192;
-        assert_eq!(big[0].blocks, Some(BlockRange { start: 0, end: Some(blocks / 8) }));
+        assert_eq!(
+            big[0].blocks,
+            Some(BlockRange {
+                start: 0,
+                end: Some(blocks / 8)
+            })
+        );
         for pair in big.windows(2) {
-            assert_eq!(pair[0].blocks.unwrap().end, Some(pair[1].blocks.unwrap().start));
+            assert_eq!(
+                pair[0].blocks.unwrap().end,
+                Some(pair[1].blocks.unwrap().start)
+            );
             assert_eq!(pair[0].part + 1, pair[1].part);
             assert_eq!(pair[0].seq + 1, pair[1].seq);
         }
         assert_eq!(big[7].blocks.unwrap().end, None);
         assert!(big[7].is_last() && big[0].is_first());
         // Plan order for a dump: the big table's ranges, then the others.
-        let mut seqs: Vec<(usize, usize)> = units.iter().map(|unit| (unit.seq, unit.plan)).collect();
+        let mut seqs: Vec<(usize, usize)> =
+            units.iter().map(|unit| (unit.seq, unit.plan)).collect();
         seqs.sort();
         assert_eq!(
             seqs.iter().map(|(_, plan)| *plan).collect::<Vec<_>>(),
@@ -1184,17 +1220,35 @@ mod tests {
     fn nothing_is_split_for_one_worker_small_tables_unknown_sizes_or_subsets() {
         let plans = [plan("big", 0), plan("small", 0)];
         let sizes = [size(300 * MB), size(MB)];
-        assert!(split_units(&plans, &sizes, 1, MIN_RANGE_BYTES).iter().all(Unit::is_whole));
+        assert!(
+            split_units(&plans, &sizes, 1, MIN_RANGE_BYTES)
+                .iter()
+                .all(Unit::is_whole)
+        );
         // The floor: with 8 workers ranges would be 3 MB; tables under 32 MB stay whole.
         let sizes = [size(30 * MB), size(20 * MB)];
-        assert!(split_units(&plans, &sizes, 8, MIN_RANGE_BYTES).iter().all(Unit::is_whole));
+        assert!(
+            split_units(&plans, &sizes, 8, MIN_RANGE_BYTES)
+                .iter()
+                .all(Unit::is_whole)
+        );
         // No size (a source without TID Range Scans): whole, whatever the estimate.
         let plans = [plan("big", 300 * MB as i64), plan("small", MB as i64)];
         let units = split_units(&plans, &[None, None], 2, MIN_RANGE_BYTES);
         assert_eq!(units.len(), 2);
-        assert!(units.iter().all(|unit| unit.is_whole() && unit.blocks.is_none()));
+        assert!(
+            units
+                .iter()
+                .all(|unit| unit.is_whole() && unit.blocks.is_none())
+        );
         // Never more ranges than blocks.
-        let sizes = [Some(TableSize { blocks: 3, bytes: 300 * MB }), size(MB)];
+        let sizes = [
+            Some(TableSize {
+                blocks: 3,
+                bytes: 300 * MB,
+            }),
+            size(MB),
+        ];
         assert_eq!(split_units(&plans, &sizes, 2, MIN_RANGE_BYTES).len(), 4);
     }
 
@@ -1210,10 +1264,21 @@ mod tests {
             "COPY (SELECT \"id\" FROM ONLY \"public\".\"t\" WHERE ctid >= '(10,0)'::tid AND ctid < '(20,0)'::tid) TO STDOUT (FORMAT text)"
         );
         assert_eq!(
-            BlockRange { start: 0, end: Some(5) }.condition(),
+            BlockRange {
+                start: 0,
+                end: Some(5)
+            }
+            .condition(),
             "ctid < '(5,0)'::tid"
         );
-        assert_eq!(BlockRange { start: 5, end: None }.condition(), "ctid >= '(5,0)'::tid");
+        assert_eq!(
+            BlockRange {
+                start: 5,
+                end: None
+            }
+            .condition(),
+            "ctid >= '(5,0)'::tid"
+        );
         table.filter = Some("id > 1 OR id < 0".into());
         assert_eq!(
             table.copy_out_sql_for(Some(middle)),
@@ -1239,6 +1304,13 @@ mod tests {
         let mut merged = unit(5, 0, 1.0, 3.0);
         merged.merge(unit(7, 1, 0.5, 4.0));
         merged.merge(unit(1, 0, 2.0, 3.5));
-        assert_eq!(merged, TableCopied { worker: 1, units: 3, ..unit(13, 1, 0.5, 4.0) });
+        assert_eq!(
+            merged,
+            TableCopied {
+                worker: 1,
+                units: 3,
+                ..unit(13, 1, 0.5, 4.0)
+            }
+        );
     }
 }

@@ -117,7 +117,11 @@ fn split_tables_copy_the_same_rows_as_unsplit_ones() {
     let one = pull::run(&request(&source, &whole, policy.clone(), 1)).expect("one worker");
     let two = pull::run(&request(&source, &split, policy, 2)).expect("two workers, split");
 
-    assert!(one.copied.iter().all(|table| table.units == 1), "{:?}", one.copied);
+    assert!(
+        one.copied.iter().all(|table| table.units == 1),
+        "{:?}",
+        one.copied
+    );
     for (table, at_least) in [("big", 3), ("readings_2024", 2)] {
         let units = copied(&two, table).units;
         assert!(units >= at_least, "`{table}` is split: {units} ranges");
@@ -210,7 +214,10 @@ fn subsets_are_not_split() {
     for plan in two.plan.iter().filter(|plan| plan.subset.is_some()) {
         assert_eq!(copied(&two, &plan.table.name).units, 1, "`{}`", plan.table);
     }
-    assert!(copied(&two, "readings_2024").units > 1, "other tables still split");
+    assert!(
+        copied(&two, "readings_2024").units > 1,
+        "other tables still split"
+    );
     assert!(copied(&one, "big").rows > 0);
     assert_eq!(fingerprint(&split), fingerprint(&whole));
 }
@@ -332,7 +339,10 @@ impl Sink for RecordingSink {
             .observer
             .lock()
             .unwrap()
-            .query_one(&format!("SELECT count(*) FROM ONLY {}", table.quoted()), &[])?
+            .query_one(
+                &format!("SELECT count(*) FROM ONLY {}", table.quoted()),
+                &[],
+            )?
             .get(0);
         self.loaded.lock().unwrap().push((table.clone(), committed));
         Ok(())
@@ -364,7 +374,12 @@ struct RecordingProgress {
 
 impl pipeline::Progress for RecordingProgress {
     fn started(&self, plan: &TablePlan) {
-        self.seen.lock().unwrap().entry(plan.table.clone()).or_default().0 += 1;
+        self.seen
+            .lock()
+            .unwrap()
+            .entry(plan.table.clone())
+            .or_default()
+            .0 += 1;
     }
 
     fn advanced(&self, table: &TableName, _bytes: u64, rows: u64) {
@@ -375,7 +390,12 @@ impl pipeline::Progress for RecordingProgress {
     }
 
     fn finished(&self, copied: &TableCopied) {
-        self.seen.lock().unwrap().entry(copied.table.clone()).or_default().1 += 1;
+        self.seen
+            .lock()
+            .unwrap()
+            .entry(copied.table.clone())
+            .or_default()
+            .1 += 1;
     }
 }
 
