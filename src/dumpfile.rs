@@ -14,7 +14,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::conn::Settings;
-use crate::pipeline::{Sink, SinkWorker, TableCopied, TablePlan};
+use crate::pipeline::{Sink, SinkWorker, TableCopied, TablePlan, Unit};
 use crate::target;
 
 /// Retention is at most this many days (DESIGN G7).
@@ -389,9 +389,11 @@ impl Write for DumpWriter {
 
 /// A dump file as the destination of a pull: the same steps as the new database (schema,
 /// data, post-data, sequences), written as SQL. The data comes from the pull's parallel
-/// workers (`Sink`): each table goes to an unnamed 0600 temporary file in the dump's private
-/// folder and is appended to the dump, in plan order, once every table before it is there; so
-/// memory stays flat and the file is the same whatever the number of workers.
+/// workers (`Sink`): each unit (a table, or a range of a split table) goes to an unnamed 0600
+/// temporary file in the dump's private folder and is appended to the dump, in plan order,
+/// once every unit before it is there; so memory stays flat and the file is the same whatever
+/// the number of workers. A split table's ranges are one COPY block, as an unsplit table's
+/// rows: the first range writes the `COPY … FROM stdin;` line, the last one the `\.`.
 pub struct DumpSink {
     dir: PathBuf,
     assembly: Mutex<Assembly>,
@@ -399,9 +401,9 @@ pub struct DumpSink {
 
 struct Assembly {
     writer: DumpWriter,
-    /// The plan index to append next.
+    /// The unit (`Unit::seq`) to append next.
     next: usize,
-    /// Tables copied ahead of their turn, rewound.
+    /// Units copied ahead of their turn, rewound.
     done: BTreeMap<usize, File>,
 }
 
@@ -484,7 +486,8 @@ impl DumpSink {
         write(&mut assembly.writer)
     }
 
-    /// Table `idx` is complete in `file`: append it and every later table already waiting.
+    /// Unit `idx` (`Unit::seq`) is complete in `file`: append it and every later unit already
+    /// waiting.
     fn append(&self, idx: usize, file: File) -> Result<()> {
         let mut assembly = self
             .assembly
@@ -519,7 +522,7 @@ struct DumpWorker<'a> {
 impl SinkWorker for DumpWorker<'_> {
     fn table(
         &mut self,
-        idx: usize,
+        unit: &Unit,
         plan: &TablePlan,
         rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
     ) -> Result<TableCopied> {
@@ -530,18 +533,23 @@ impl SinkWorker for DumpWorker<'_> {
                 self.sink.dir.display()
             )
         })?;
-        writeln!(
-            file,
-            "COPY {} ({}) FROM stdin;",
-            plan.table.quoted(),
-            plan.column_list()
-        )
-        .context("failed to write a temporary file of the dump")?;
-        let copied = rows(&mut file)?;
-        file.write_all(b"\\.\n\n")
-            .and_then(|()| file.seek(io::SeekFrom::Start(0)).map(drop))
+        if unit.is_first() {
+            writeln!(
+                file,
+                "COPY {} ({}) FROM stdin;",
+                plan.table.quoted(),
+                plan.column_list()
+            )
             .context("failed to write a temporary file of the dump")?;
-        self.sink.append(idx, file)?;
+        }
+        let copied = rows(&mut file)?;
+        if unit.is_last() {
+            file.write_all(b"\\.\n\n")
+                .context("failed to write a temporary file of the dump")?;
+        }
+        file.seek(io::SeekFrom::Start(0))
+            .context("failed to write a temporary file of the dump")?;
+        self.sink.append(unit.seq, file)?;
         Ok(copied)
     }
 }

@@ -1,11 +1,12 @@
-//! COPY OUT -> decode -> transform -> encode -> COPY IN. One table at a time per worker,
-//! tables in parallel across workers that share one exported snapshot of the source.
+//! COPY OUT -> decode -> transform -> encode -> COPY IN. One unit at a time per worker (a
+//! table, or a block range of a large one), in parallel across workers that share one exported
+//! snapshot of the source.
 
 use std::io::Write;
 
 use futures_util::StreamExt;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -47,26 +48,39 @@ impl TablePlan {
         self.rules.iter().all(Rule::is_keep)
     }
 
-    /// The `COPY … TO STDOUT` statement run on the source.
+    /// The `COPY … TO STDOUT` statement run on the source for the whole table.
     pub fn copy_out_sql(&self) -> String {
+        self.copy_out_sql_for(None)
+    }
+
+    /// The `COPY … TO STDOUT` statement for the rows of `blocks` (the whole table: `None`).
+    /// A range is ANDed to the `where` filter; a subset's rows are never read by range.
+    pub fn copy_out_sql_for(&self, blocks: Option<BlockRange>) -> String {
         let columns = self.column_list();
         let options = self.copy_options();
         if let Some(selection) = &self.subset {
+            assert!(blocks.is_none(), "the rows of a subset are never split");
             return format!(
                 "COPY ({}) TO STDOUT {options}",
                 selection.query(&self.table, &self.columns)
             );
         }
-        match &self.filter {
-            None => format!(
-                "COPY {} ({columns}) TO STDOUT {options}",
-                self.table.quoted()
-            ),
-            Some(filter) => format!(
-                "COPY (SELECT {columns} FROM ONLY {} WHERE ({filter})) TO STDOUT {options}",
-                self.table.quoted()
-            ),
-        }
+        let range = blocks.map(|blocks| blocks.condition());
+        let condition = match (&self.filter, range) {
+            (None, None) => {
+                return format!(
+                    "COPY {} ({columns}) TO STDOUT {options}",
+                    self.table.quoted()
+                );
+            }
+            (Some(filter), None) => format!("({filter})"),
+            (None, Some(range)) => range,
+            (Some(filter), Some(range)) => format!("({filter}) AND {range}"),
+        };
+        format!(
+            "COPY (SELECT {columns} FROM ONLY {} WHERE {condition}) TO STDOUT {options}",
+            self.table.quoted()
+        )
     }
 
     /// The `COPY … FROM STDIN` statement run on the target. `freeze` needs the table to have
@@ -211,22 +225,201 @@ pub fn select_subset_rows(
     )
 }
 
-/// Rows and bytes one table produced.
+/// Heap blocks `[start, end)` of a table, read with a TID Range Scan (PostgreSQL 14+);
+/// `end: None` reads to the table's end, so rows in blocks added after the sizes were read
+/// are never missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRange {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+impl BlockRange {
+    /// The range as a condition on `ctid`: `ctid >= '(a,0)' AND ctid < '(b,0)'`.
+    pub fn condition(&self) -> String {
+        let mut bounds = Vec::new();
+        if self.start > 0 {
+            bounds.push(format!("ctid >= '({},0)'::tid", self.start));
+        }
+        if let Some(end) = self.end {
+            bounds.push(format!("ctid < '({end},0)'::tid"));
+        }
+        if bounds.is_empty() {
+            return "true".to_string();
+        }
+        bounds.join(" AND ")
+    }
+}
+
+/// One piece of the data phase: a whole table, or one block range of a large table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// The table's plan (an index into the plans).
+    pub plan: usize,
+    /// The unit's place in plan order (a table's ranges in block order): a dump appends its
+    /// units in this order, so a split table is one COPY block, as an unsplit one.
+    pub seq: usize,
+    /// This unit is range `part` of `parts` (`0` of `1`: the whole table).
+    pub part: usize,
+    pub parts: usize,
+    /// `None`: the whole table.
+    pub blocks: Option<BlockRange>,
+    /// What the unit is expected to read, for scheduling.
+    pub estimated_bytes: u64,
+}
+
+impl Unit {
+    pub fn is_first(&self) -> bool {
+        self.part == 0
+    }
+
+    pub fn is_last(&self) -> bool {
+        self.part + 1 == self.parts
+    }
+
+    /// The unit is the whole table (not one of several ranges).
+    pub fn is_whole(&self) -> bool {
+        self.parts == 1
+    }
+}
+
+/// A table's size on the source: heap blocks, and bytes of heap and TOAST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSize {
+    pub blocks: u64,
+    pub bytes: u64,
+}
+
+/// Below this a table is never split: each range costs a COPY, a transaction, and the
+/// `FREEZE` an unsplit table loads with (see `split_units`).
+pub const MIN_RANGE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The data phase's units, largest first. `sizes[i]` is plan `i`'s size read on the source
+/// (`None`: unknown, or a source older than PostgreSQL 14, which has no TID Range Scan: never
+/// split).
+///
+/// Workers take units largest first (longest processing time first): the last worker to finish
+/// ends at most one unit after the others, so the phase takes about `total / jobs + largest
+/// unit`. A table larger than `max(total / (jobs * 4), min_range_bytes)` is therefore split
+/// into ranges of about that size: no unit exceeds a quarter of a worker's fair share (the
+/// phase within ~25% of `total / jobs`), and the ranges are few (about `4 * jobs` for the
+/// whole database) and never smaller than `min_range_bytes` (`MIN_RANGE_BYTES`), whose
+/// per-range costs (a COPY and a transaction, and no `COPY FREEZE`: several sessions cannot
+/// share the creating transaction) would outweigh the balance gained. With one worker
+/// nothing is split. Subsets (rows chosen as TID lists) are never split.
+pub fn split_units(
+    plans: &[TablePlan],
+    sizes: &[Option<TableSize>],
+    jobs: usize,
+    min_range_bytes: u64,
+) -> Vec<Unit> {
+    let bytes_of = |idx: usize| -> u64 {
+        match sizes.get(idx).copied().flatten() {
+            Some(size) => size.bytes,
+            None => plans[idx].estimated_bytes.max(0) as u64,
+        }
+    };
+    let total: u64 = (0..plans.len()).map(bytes_of).sum();
+    let range_bytes = (total / (jobs.max(1) as u64 * 4))
+        .max(min_range_bytes)
+        .max(1);
+    let mut units = Vec::new();
+    for (idx, plan) in plans.iter().enumerate() {
+        let bytes = bytes_of(idx);
+        let size = sizes.get(idx).copied().flatten();
+        let parts = match size {
+            Some(size) if jobs > 1 && plan.subset.is_none() && bytes > range_bytes => {
+                bytes.div_ceil(range_bytes).min(size.blocks)
+            }
+            _ => 1,
+        }
+        .max(1);
+        for part in 0..parts {
+            let blocks = size.filter(|_| parts > 1).map(|size| BlockRange {
+                start: size.blocks * part / parts,
+                end: (part + 1 < parts).then(|| size.blocks * (part + 1) / parts),
+            });
+            units.push(Unit {
+                plan: idx,
+                seq: units.len(),
+                part: part as usize,
+                parts: parts as usize,
+                blocks,
+                estimated_bytes: bytes / parts,
+            });
+        }
+    }
+    // Stable: equal units keep plan and block order.
+    units.sort_by_key(|unit| std::cmp::Reverse(unit.estimated_bytes));
+    units
+}
+
+/// Each plan's size on the source (heap blocks, heap and TOAST bytes), read in `session`;
+/// `None` for subsets and for every table of a source older than PostgreSQL 14.
+fn table_sizes(session: &mut AsyncSession, plans: &[TablePlan]) -> Result<Vec<Option<TableSize>>> {
+    let names: Vec<String> = plans.iter().map(|plan| plan.table.quoted()).collect();
+    let AsyncSession { runtime, client } = session;
+    let rows = runtime
+        .block_on(client.query(
+            "SELECT current_setting('server_version_num')::int >= 140000, \
+                    pg_relation_size(c.oid) / current_setting('block_size')::int8, \
+                    pg_relation_size(c.oid) + COALESCE(pg_relation_size(NULLIF(c.reltoastrelid, 0)), 0) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS u(relation, n) \
+             JOIN pg_class c ON c.oid = u.relation::regclass ORDER BY u.n",
+            &[&names],
+        ))
+        .pg_context("failed to read the sizes of the source's tables")?;
+    if rows.len() != plans.len() {
+        bail!("the source's tables changed while they were being copied");
+    }
+    Ok(plans
+        .iter()
+        .zip(&rows)
+        .map(|(plan, row)| {
+            let tid_range_scan: bool = row.get(0);
+            (tid_range_scan && plan.subset.is_none()).then(|| TableSize {
+                blocks: row.get::<_, i64>(1).max(0) as u64,
+                bytes: row.get::<_, i64>(2).max(0) as u64,
+            })
+        })
+        .collect())
+}
+
+/// Rows and bytes one table produced (a split table's ranges summed: one per table).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableCopied {
     pub table: TableName,
     pub rows: u64,
     /// Bytes of COPY data read from the source.
     pub bytes: u64,
-    /// The worker (0-based) that copied it.
+    /// The worker (0-based) that copied it (of a split table: the one that finished it).
     pub worker: usize,
-    /// Seconds from the start of the data phase to when this table's copy began and ended
-    /// (the bench's critical path: which table the pull waited on last).
+    /// Seconds from the start of the data phase to when this table's copy began (its first
+    /// range) and ended (its last range committed): the bench's critical path, which table
+    /// the pull waited on last.
     pub started_at: f64,
     pub finished_at: f64,
+    /// The ranges it was copied as, by as many units (1: not split).
+    pub units: usize,
 }
 
-/// Reports progress; implemented by the terminal progress display.
+impl TableCopied {
+    /// Add one more range of the same table.
+    fn merge(&mut self, unit: TableCopied) {
+        self.rows += unit.rows;
+        self.bytes += unit.bytes;
+        self.started_at = self.started_at.min(unit.started_at);
+        if unit.finished_at >= self.finished_at {
+            self.finished_at = unit.finished_at;
+            self.worker = unit.worker;
+        }
+        self.units += unit.units;
+    }
+}
+
+/// Reports progress; implemented by the terminal progress display. Each table is shown once,
+/// split or not: `started` when its first unit starts, `advanced` with its units' totals,
+/// `finished` once its last unit is in.
 pub trait Progress: Sync {
     fn started(&self, plan: &TablePlan);
     /// `bytes` read and `rows` copied so far for `table`.
@@ -267,26 +460,33 @@ pub fn open_source_worker(source: &Settings, snapshot: &str) -> Result<AsyncSess
 }
 
 /// Where the table data goes: the new database, or a dump file. Each worker opens its own
-/// `SinkWorker` (a database session, or nothing for a file) and hands it one table at a time.
+/// `SinkWorker` (a database session, or nothing for a file) and hands it one unit at a time.
 pub trait Sink: Sync {
     /// Named in errors: ``failed to write the rows to {name}``.
     fn name(&self) -> &str;
     /// What one worker writes through.
     fn open(&self) -> Result<Box<dyn SinkWorker + '_>>;
     /// Every row of `table` is in (committed, for a database): its indexes and constraints
-    /// may start while other tables still copy. Called once per table, from any worker.
+    /// may start while other tables still copy. Called once per table, from any worker, after
+    /// its last unit (of a split table: the last range to commit, whichever it is).
     fn loaded(&self, _table: &TableName) -> Result<()> {
         Ok(())
+    }
+    /// Large tables may be split into ranges loaded by several workers (`split_units`); a
+    /// sink where that costs more than it gains says no.
+    fn splits(&self) -> Result<bool> {
+        Ok(true)
     }
 }
 
 /// One worker's end of a `Sink`.
 pub trait SinkWorker {
-    /// Load plan number `idx`: `rows` streams the table's transformed COPY data into the writer
-    /// it is given and says what it copied.
+    /// Load `unit` (a whole table, or one range of plan `unit.plan`; the ranges of a table
+    /// may load at the same time on other workers): `rows` streams the unit's transformed
+    /// COPY data into the writer it is given and says what it copied.
     fn table(
         &mut self,
-        idx: usize,
+        unit: &Unit,
         plan: &TablePlan,
         rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
     ) -> Result<TableCopied>;
@@ -299,13 +499,19 @@ pub struct CopyJob<'a> {
     /// The exported snapshot every worker joins.
     pub snapshot: &'a str,
     pub salt: &'a Salt,
-    /// Parallel workers (at most one per table).
+    /// Parallel workers (at most one per unit).
     pub jobs: usize,
+    /// Large tables are split into ranges of at least this many bytes (`MIN_RANGE_BYTES`;
+    /// tests lower it to split small tables).
+    pub min_range_bytes: u64,
 }
 
 /// Copy every planned table into `sink` with `job.jobs` workers in parallel, each with its own
-/// source session in the shared snapshot. Worker `n` starts with plan `n` (so every worker has
-/// a table when there are enough), then takes the next one not yet taken.
+/// source session in the shared snapshot. Large tables are split into block ranges
+/// (`split_units`, sizes read in the snapshot); worker `n` starts with unit `n` (so every
+/// worker has one when there are enough), then takes the next one not yet taken, largest
+/// first. Whatever the split, each table is one `TableCopied`, shown once by `progress`, and
+/// `sink.loaded` is called once for it, after its last unit.
 pub fn copy_tables(
     job: &CopyJob,
     plans: &[TablePlan],
@@ -317,8 +523,34 @@ pub fn copy_tables(
         snapshot,
         salt,
         jobs,
+        min_range_bytes,
     } = *job;
-    let jobs = jobs.clamp(1, plans.len().max(1));
+    let jobs = jobs.max(1);
+    // The sizes come from the first worker's session, which then copies as the others do.
+    let mut first_session = None;
+    let units = if jobs > 1 && plans.iter().any(|plan| plan.subset.is_none()) && sink.splits()? {
+        let mut session = open_source_worker(source, snapshot)?;
+        let sizes = table_sizes(&mut session, plans)?;
+        first_session = Some(session);
+        split_units(plans, &sizes, jobs, min_range_bytes)
+    } else {
+        split_units(plans, &[], 1, min_range_bytes)
+    };
+    let first_session = std::sync::Mutex::new(first_session);
+    let tables: Vec<TableState> = plans
+        .iter()
+        .enumerate()
+        .map(|(idx, _)| TableState {
+            parts: std::sync::Mutex::new((
+                units.iter().filter(|unit| unit.plan == idx).count(),
+                None,
+            )),
+            started: AtomicBool::new(false),
+            bytes: AtomicU64::new(0),
+            rows: AtomicU64::new(0),
+        })
+        .collect();
+    let jobs = jobs.clamp(1, units.len().max(1));
     let next = AtomicUsize::new(jobs);
     let cancel = AtomicBool::new(false);
     let first_failure = std::sync::Mutex::new(None::<anyhow::Error>);
@@ -329,42 +561,78 @@ pub fn copy_tables(
             .map(|worker| {
                 let (next, cancel, first_failure, results) =
                     (&next, &cancel, &first_failure, &results);
+                let (units, tables, first_session) = (&units, &tables, &first_session);
                 scope.spawn(move || -> Result<()> {
                     let outcome = (|| -> Result<()> {
-                        let mut source_client = open_source_worker(source, snapshot)?;
+                        let session = first_session
+                            .lock()
+                            .expect("no worker panics holding the lock")
+                            .take();
+                        let mut source_client = match session {
+                            Some(session) => session,
+                            None => open_source_worker(source, snapshot)?,
+                        };
                         let mut sink_worker = sink.open()?;
                         let mut idx = worker;
                         loop {
                             if cancel.load(Ordering::Relaxed) {
                                 return Ok(());
                             }
-                            let Some(plan) = plans.get(idx) else {
+                            let Some(unit) = units.get(idx) else {
                                 return Ok(());
                             };
-                            progress.started(plan);
+                            let plan = &plans[unit.plan];
+                            let table = &tables[unit.plan];
+                            if !table.started.swap(true, Ordering::Relaxed) {
+                                progress.started(plan);
+                            }
+                            let unit_progress = UnitProgress {
+                                inner: progress,
+                                table,
+                                bytes: AtomicU64::new(0),
+                                rows: AtomicU64::new(0),
+                            };
                             let started_at = phase_started.elapsed().as_secs_f64();
                             let mut copied = sink_worker
-                                .table(idx, plan, &mut |writer| {
+                                .table(unit, plan, &mut |writer| {
                                     copy_table(
                                         &mut source_client,
                                         plan,
+                                        unit.blocks,
                                         salt,
                                         (writer, sink.name()),
                                         cancel,
-                                        progress,
+                                        &unit_progress,
                                     )
                                 })
                                 .with_context(|| format!("failed to copy `{}`", plan.table))?;
                             copied.worker = worker;
                             copied.started_at = started_at;
                             copied.finished_at = phase_started.elapsed().as_secs_f64();
-                            sink.loaded(&plan.table)?;
-                            progress.finished(&copied);
-                            crate::fault::point("data-table-done");
-                            results
-                                .lock()
-                                .expect("no worker panics holding the lock")
-                                .push(copied);
+                            // The last unit of the table to be in (whichever range it is)
+                            // reports the whole table.
+                            let done = {
+                                let mut parts = table
+                                    .parts
+                                    .lock()
+                                    .expect("no worker panics holding the lock");
+                                let (remaining, merged) = &mut *parts;
+                                match merged {
+                                    Some(merged) => merged.merge(copied),
+                                    None => *merged = Some(copied),
+                                }
+                                *remaining -= 1;
+                                if *remaining == 0 { merged.take() } else { None }
+                            };
+                            if let Some(copied) = done {
+                                sink.loaded(&plan.table)?;
+                                progress.finished(&copied);
+                                crate::fault::point("data-table-done");
+                                results
+                                    .lock()
+                                    .expect("no worker panics holding the lock")
+                                    .push(copied);
+                            }
                             idx = next.fetch_add(1, Ordering::Relaxed);
                         }
                     })();
@@ -410,6 +678,44 @@ pub fn copy_tables(
 
 /// Told that a table's rows are committed (`postdata::Pool::loaded` starts its indexes).
 pub type OnLoaded<'a> = &'a (dyn Fn(&TableName) -> Result<()> + Sync);
+
+/// One table's units as they come in.
+struct TableState {
+    /// Units not yet in, and what those in copied (merged).
+    parts: std::sync::Mutex<(usize, Option<TableCopied>)>,
+    /// `Progress::started` was called.
+    started: AtomicBool,
+    /// Read and copied so far by all its units, for `Progress::advanced`.
+    bytes: AtomicU64,
+    rows: AtomicU64,
+}
+
+/// One unit's progress, reported as its table's (the sum of the table's units).
+struct UnitProgress<'a> {
+    inner: &'a dyn Progress,
+    table: &'a TableState,
+    /// This unit's last report.
+    bytes: AtomicU64,
+    rows: AtomicU64,
+}
+
+impl Progress for UnitProgress<'_> {
+    fn started(&self, plan: &TablePlan) {
+        self.inner.started(plan);
+    }
+
+    fn advanced(&self, table: &TableName, bytes: u64, rows: u64) {
+        let new_bytes = bytes.saturating_sub(self.bytes.swap(bytes, Ordering::Relaxed));
+        let new_rows = rows.saturating_sub(self.rows.swap(rows, Ordering::Relaxed));
+        let bytes = self.table.bytes.fetch_add(new_bytes, Ordering::Relaxed) + new_bytes;
+        let rows = self.table.rows.fetch_add(new_rows, Ordering::Relaxed) + new_rows;
+        self.inner.advanced(table, bytes, rows);
+    }
+
+    fn finished(&self, copied: &TableCopied) {
+        self.inner.finished(copied);
+    }
+}
 
 /// The new database as a `Sink`: one session per worker, each table loaded in one transaction.
 #[derive(Clone, Copy)]
@@ -459,6 +765,20 @@ impl Sink for DatabaseSink<'_> {
             load: self.load,
         }))
     }
+
+    /// Not into a fresh database on a `wal_level = minimal` server: there a whole table's
+    /// COPY FREEZE in the transaction that truncated it writes no WAL at all, which ranges
+    /// (plain COPYs from several sessions) would all write.
+    fn splits(&self) -> Result<bool> {
+        if self.load == LoadMode::Migrated {
+            return Ok(true);
+        }
+        let level: String = conn::connect_settings(self.target, "the new dev database")?
+            .query_one("SHOW wal_level", &[])
+            .pg_context("failed to read the new database's `wal_level`")?
+            .get(0);
+        Ok(level != "minimal")
+    }
 }
 
 struct DatabaseWorker {
@@ -467,10 +787,14 @@ struct DatabaseWorker {
 }
 
 impl SinkWorker for DatabaseWorker {
-    /// TRUNCATE + COPY FREEZE in one transaction (plain COPY into a migrated schema).
+    /// A whole table: TRUNCATE + COPY FREEZE in one transaction (plain COPY into a migrated
+    /// schema). A range of a split table: plain COPY in a transaction of its own, in either
+    /// mode; several sessions cannot share the transaction FREEZE needs, and a TRUNCATE
+    /// would wait for the other ranges, then empty them. A fresh table is empty already
+    /// (created by the pre-data), a migrated one was emptied before the data phase.
     fn table(
         &mut self,
-        _idx: usize,
+        unit: &Unit,
         plan: &TablePlan,
         rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
     ) -> Result<TableCopied> {
@@ -478,7 +802,7 @@ impl SinkWorker for DatabaseWorker {
             .client
             .transaction()
             .pg_context("failed to begin a transaction on the new database")?;
-        let freeze = self.load == LoadMode::Fresh;
+        let freeze = self.load == LoadMode::Fresh && unit.is_whole();
         if freeze {
             transaction
                 // ONLY: a plain TRUNCATE of an inheritance parent would empty its (loaded) children.
@@ -524,12 +848,14 @@ const BLOCK: usize = 256 * 1024;
 /// Output is flushed to the sink in writes of about this size.
 const FLUSH_AT: usize = 1024 * 1024;
 
-/// Stream one table from `source` (in its current transaction) through the transforms into
-/// `sink` (a writer, and its name for errors: `the new database`), in `plan.format`. Reading runs on its own thread, overlapped with transforming and
-/// writing; memory stays at a few blocks whatever the table's size.
+/// Stream one table, or its heap `blocks`, from `source` (in its current transaction) through
+/// the transforms into `sink` (a writer, and its name for errors: `the new database`), in
+/// `plan.format`. Reading runs on its own thread, overlapped with transforming and writing;
+/// memory stays at a few blocks whatever the table's size.
 pub fn copy_table(
     source: &mut AsyncSession,
     plan: &TablePlan,
+    blocks: Option<BlockRange>,
     salt: &Salt,
     sink: (&mut dyn Write, &str),
     cancel: &AtomicBool,
@@ -537,7 +863,7 @@ pub fn copy_table(
 ) -> Result<TableCopied> {
     let (sink, name) = sink;
     let mut rows = RowTransformer::new(plan, salt)?;
-    let sql = plan.copy_out_sql();
+    let sql = plan.copy_out_sql_for(blocks);
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     let mut bytes = 0u64;
@@ -630,6 +956,7 @@ pub fn copy_table(
         worker: 0,
         started_at: 0.0,
         finished_at: 0.0,
+        units: 1,
     })
 }
 
@@ -829,4 +1156,183 @@ impl RowTransformer {
 
 fn column_error(table: &TableName, column: &str, err: &transform::TransformError) -> anyhow::Error {
     anyhow!("failed to transform a value of `{table}.{column}`: {err}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(name: &str, bytes: i64) -> TablePlan {
+        TablePlan {
+            table: TableName {
+                schema: "public".into(),
+                name: name.into(),
+            },
+            columns: vec!["id".into()],
+            rules: Vec::new(),
+            column_types: Vec::new(),
+            filter: None,
+            subset: None,
+            format: Format::Text,
+            estimated_rows: 0,
+            estimated_bytes: bytes,
+        }
+    }
+
+    const MB: u64 = 1 << 20;
+
+    fn size(bytes: u64) -> Option<TableSize> {
+        Some(TableSize {
+            blocks: bytes / 8192,
+            bytes,
+        })
+    }
+
+    #[test]
+    fn a_skewed_database_is_split_into_about_four_units_per_worker() {
+        let plans = [plan("big", 0), plan("small", 0), plan("tiny", 0)];
+        let sizes = [size(300 * MB), size(20 * MB), size(MB)];
+        let units = split_units(&plans, &sizes, 2, MIN_RANGE_BYTES);
+        // 321 MB / 8 = 40 MB ranges: the big table in 8 (ceil(300 / 40.1)), the others whole.
+        let big: Vec<&Unit> = units.iter().filter(|unit| unit.plan == 0).collect();
+        assert_eq!(big.len(), 8, "{units:?}");
+        assert!(
+            units
+                .iter()
+                .filter(|unit| unit.plan != 0)
+                .all(Unit::is_whole)
+        );
+        // Largest first: the ranges, then the small tables.
+        assert!(
+            units
+                .windows(2)
+                .all(|pair| pair[0].estimated_bytes >= pair[1].estimated_bytes)
+        );
+        assert_eq!(units.last().map(|unit| unit.plan), Some(2));
+        // The ranges tile the table: from block 0, each where the last ended, the last open.
+        let blocks = 300 * MB / 8192;
+        assert_eq!(
+            big[0].blocks,
+            Some(BlockRange {
+                start: 0,
+                end: Some(blocks / 8)
+            })
+        );
+        for pair in big.windows(2) {
+            assert_eq!(
+                pair[0].blocks.unwrap().end,
+                Some(pair[1].blocks.unwrap().start)
+            );
+            assert_eq!(pair[0].part + 1, pair[1].part);
+            assert_eq!(pair[0].seq + 1, pair[1].seq);
+        }
+        assert_eq!(big[7].blocks.unwrap().end, None);
+        assert!(big[7].is_last() && big[0].is_first());
+        // Plan order for a dump: the big table's ranges, then the others.
+        let mut seqs: Vec<(usize, usize)> =
+            units.iter().map(|unit| (unit.seq, unit.plan)).collect();
+        seqs.sort();
+        assert_eq!(
+            seqs.iter().map(|(_, plan)| *plan).collect::<Vec<_>>(),
+            [0, 0, 0, 0, 0, 0, 0, 0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn nothing_is_split_for_one_worker_small_tables_unknown_sizes_or_subsets() {
+        let plans = [plan("big", 0), plan("small", 0)];
+        let sizes = [size(300 * MB), size(MB)];
+        assert!(
+            split_units(&plans, &sizes, 1, MIN_RANGE_BYTES)
+                .iter()
+                .all(Unit::is_whole)
+        );
+        // The floor: with 8 workers ranges would be 3 MB; tables under 32 MB stay whole.
+        let sizes = [size(30 * MB), size(20 * MB)];
+        assert!(
+            split_units(&plans, &sizes, 8, MIN_RANGE_BYTES)
+                .iter()
+                .all(Unit::is_whole)
+        );
+        // No size (a source without TID Range Scans): whole, whatever the estimate.
+        let plans = [plan("big", 300 * MB as i64), plan("small", MB as i64)];
+        let units = split_units(&plans, &[None, None], 2, MIN_RANGE_BYTES);
+        assert_eq!(units.len(), 2);
+        assert!(
+            units
+                .iter()
+                .all(|unit| unit.is_whole() && unit.blocks.is_none())
+        );
+        // Never more ranges than blocks.
+        let sizes = [
+            Some(TableSize {
+                blocks: 3,
+                bytes: 300 * MB,
+            }),
+            size(MB),
+        ];
+        assert_eq!(split_units(&plans, &sizes, 2, MIN_RANGE_BYTES).len(), 4);
+    }
+
+    #[test]
+    fn a_range_is_anded_to_the_where_filter() {
+        let mut table = plan("t", 0);
+        let middle = BlockRange {
+            start: 10,
+            end: Some(20),
+        };
+        assert_eq!(
+            table.copy_out_sql_for(Some(middle)),
+            "COPY (SELECT \"id\" FROM ONLY \"public\".\"t\" WHERE ctid >= '(10,0)'::tid AND ctid < '(20,0)'::tid) TO STDOUT (FORMAT text)"
+        );
+        assert_eq!(
+            BlockRange {
+                start: 0,
+                end: Some(5)
+            }
+            .condition(),
+            "ctid < '(5,0)'::tid"
+        );
+        assert_eq!(
+            BlockRange {
+                start: 5,
+                end: None
+            }
+            .condition(),
+            "ctid >= '(5,0)'::tid"
+        );
+        table.filter = Some("id > 1 OR id < 0".into());
+        assert_eq!(
+            table.copy_out_sql_for(Some(middle)),
+            "COPY (SELECT \"id\" FROM ONLY \"public\".\"t\" WHERE (id > 1 OR id < 0) AND ctid >= '(10,0)'::tid AND ctid < '(20,0)'::tid) TO STDOUT (FORMAT text)"
+        );
+        assert_eq!(
+            table.copy_out_sql(),
+            "COPY (SELECT \"id\" FROM ONLY \"public\".\"t\" WHERE (id > 1 OR id < 0)) TO STDOUT (FORMAT text)"
+        );
+    }
+
+    #[test]
+    fn ranges_of_one_table_merge_into_one_result() {
+        let unit = |rows, worker, started_at, finished_at| TableCopied {
+            table: plan("t", 0).table,
+            rows,
+            bytes: rows * 10,
+            worker,
+            started_at,
+            finished_at,
+            units: 1,
+        };
+        let mut merged = unit(5, 0, 1.0, 3.0);
+        merged.merge(unit(7, 1, 0.5, 4.0));
+        merged.merge(unit(1, 0, 2.0, 3.5));
+        assert_eq!(
+            merged,
+            TableCopied {
+                worker: 1,
+                units: 3,
+                ..unit(13, 1, 0.5, 4.0)
+            }
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Progress of a pull on the terminal: a bar per table (rows, MB/s, ETA) when stderr is a
-//! terminal, one plain line per finished table otherwise.
+//! terminal, one plain line per finished table otherwise; a table split into ranges is one
+//! bar and one line, its ranges summed (`pipeline::copy_tables` reports it so).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -95,8 +96,13 @@ impl Progress for TableProgress {
             bar.finish_and_clear();
         }
         let megabytes = copied.bytes as f64 / 1e6;
+        let ranges = if copied.units > 1 {
+            format!(", as {} ranges", copied.units)
+        } else {
+            String::new()
+        };
         self.line(&format!(
-            "copied `{}`: {} rows, {:.1} MB in {:.1}s ({:.1} MB/s)",
+            "copied `{}`: {} rows, {:.1} MB in {:.1}s ({:.1} MB/s{ranges})",
             copied.table,
             copied.rows,
             megabytes,

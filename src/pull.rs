@@ -102,6 +102,9 @@ pub struct PullOptions {
     pub policy_sources: Sources,
     /// Paths in refusals print relative to this folder.
     pub project_dir: Option<PathBuf>,
+    /// The smallest range a large table is split into (`None`: `pipeline::MIN_RANGE_BYTES`;
+    /// tests lower it to split small tables).
+    pub min_range_bytes: Option<u64>,
 }
 
 pub use crate::progress::Phases;
@@ -467,6 +470,10 @@ fn build(
         snapshot,
         salt: &request.salt,
         jobs,
+        min_range_bytes: request
+            .options
+            .min_range_bytes
+            .unwrap_or(pipeline::MIN_RANGE_BYTES),
     };
     let copied = match output {
         Output::Database(new_settings) => {
@@ -1044,7 +1051,7 @@ pub fn write_summary_json(
         "phases": summary.phases.iter().map(|(name, secs)| serde_json::json!({"name": name, "seconds": secs})).collect::<Vec<_>>(),
         "rows": summary.copied.iter().map(|t| t.rows).sum::<u64>(),
         "bytes": summary.copied.iter().map(|t| t.bytes).sum::<u64>(),
-        "tables": summary.copied.iter().map(|t| serde_json::json!({"table": t.table.to_string(), "rows": t.rows, "bytes": t.bytes, "worker": t.worker, "started_at": t.started_at, "finished_at": t.finished_at})).collect::<Vec<_>>(),
+        "tables": summary.copied.iter().map(|t| serde_json::json!({"table": t.table.to_string(), "rows": t.rows, "bytes": t.bytes, "worker": t.worker, "started_at": t.started_at, "finished_at": t.finished_at, "units": t.units})).collect::<Vec<_>>(),
         "workers": (0..summary.workers).map(|worker| {
             let tables = summary.copied.iter().filter(|t| t.worker == worker);
             serde_json::json!({

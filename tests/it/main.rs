@@ -19,6 +19,7 @@ mod pull_cli;
 mod realschema;
 mod schema;
 mod seed;
+mod split;
 mod subset;
 mod support;
 mod tidy;
