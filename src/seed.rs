@@ -1249,7 +1249,8 @@ fn referenced_keys(catalog: &Catalog) -> HashMap<TableName, Vec<Vec<String>>> {
     referenced
 }
 
-/// The referenced columns' values as text, in physical order (at most 100 000 rows).
+/// The referenced columns' values as text, in the values' order (at most 100 000 rows): the
+/// same every run, wherever the rows physically are.
 fn read_keys(
     client: &mut Client,
     table: &TableName,
@@ -1259,10 +1260,12 @@ fn read_keys(
         .iter()
         .map(|column| format!("{}::text", quote_ident(column)))
         .collect();
+    let order: Vec<String> = columns.iter().map(|column| quote_ident(column)).collect();
     let sql = format!(
-        "SELECT {} FROM {} ORDER BY ctid LIMIT 100000",
+        "SELECT {} FROM {} ORDER BY {} LIMIT 100000",
         list.join(", "),
-        table.quoted()
+        table.quoted(),
+        order.join(", ")
     );
     let rows = client
         .query(&sql, &[])
@@ -2002,10 +2005,18 @@ fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
         .enumerate()
         .map(|(idx, c)| format!("{c} = m.v{idx}"))
         .collect();
+    // Rows pair by content and key, never by ctid: where an earlier update (or a page pruned
+    // while other sessions' transactions were open, or not) put a row is timing, and the seeded
+    // rows must be the same every run.
+    let key_order: Vec<String> = key
+        .referenced_columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect();
     // One join (row i gets key i + 1, modulo), not a sub-select per row.
     let all_at_once = format!(
-        "WITH src AS (SELECT ctid AS c, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {table}), \
-              ref AS (SELECT {values}, row_number() OVER (ORDER BY ctid) - 1 AS rn FROM {referenced_table}), \
+        "WITH src AS (SELECT ctid AS c, row_number() OVER (ORDER BY s::text, ctid) - 1 AS rn FROM {table} s), \
+              ref AS (SELECT {values}, row_number() OVER (ORDER BY {key_order}, ctid) - 1 AS rn FROM {referenced_table}), \
               total AS (SELECT count(*) AS n FROM ref) \
          UPDATE {table} t SET {set} \
          FROM (SELECT src.c, ref.* FROM src CROSS JOIN total JOIN ref ON ref.rn = (src.rn + 1) % total.n) m \
@@ -2013,6 +2024,7 @@ fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
         table = key.table.quoted(),
         referenced_table = key.referenced_table.quoted(),
         values = values.join(", "),
+        key_order = key_order.join(", "),
         set = set.join(", "),
     );
     if client.batch_execute(&all_at_once).is_ok() {
@@ -2022,7 +2034,10 @@ fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
     // reads the referenced table, so only the first rows are tried.
     let ctids: Vec<String> = client
         .query(
-            &format!("SELECT ctid::text FROM {} LIMIT 1000", key.table.quoted()),
+            &format!(
+                "SELECT ctid::text FROM {} s ORDER BY s::text, ctid LIMIT 1000",
+                key.table.quoted()
+            ),
             &[],
         )
         .pg_with_context(|| format!("failed to read the rows of `{}`", key.table))?
@@ -2032,7 +2047,7 @@ fn close_cycle(client: &mut Client, key: &DeferredKey) -> Result<()> {
     for (idx, ctid) in ctids.iter().enumerate() {
         let sql = format!(
             "UPDATE {table} SET ({columns}) = (SELECT {referenced} FROM {referenced_table} r \
-             ORDER BY r.ctid OFFSET $1 LIMIT 1) WHERE ctid = $2::text::tid",
+             ORDER BY {referenced}, r.ctid OFFSET $1 LIMIT 1) WHERE ctid = $2::text::tid",
             table = key.table.quoted(),
             referenced_table = key.referenced_table.quoted(),
             columns = columns.join(", "),

@@ -67,26 +67,8 @@ fn dump_options(dir: &Path, state: &Path, project: &str, days: u32) -> DumpOptio
 
 /// md5 of every user table's rows, plus sequence positions: the database's whole content.
 pub(crate) fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
+    let mut out = crate::support::table_digests(db);
     let mut client = db.client();
-    let tables: Vec<String> = client
-        .query(
-            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pullprod') \
-               AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    let mut out = Vec::new();
-    for table in tables {
-        let sql = format!(
-            "SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM {table} t"
-        );
-        out.push((table, client.query_one(&sql, &[]).unwrap().get(0)));
-    }
     for sequence in [
         "public.orders_id_seq",
         "public.invoice_seq",

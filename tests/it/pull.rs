@@ -84,27 +84,7 @@ fn pull_small_shop_end_to_end() {
 
 /// md5 of every user table's rows, in a stable order, for comparing two databases.
 pub fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
-    let mut client = db.client();
-    let tables: Vec<String> = client
-        .query(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
-             WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pullprod') ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    tables
-        .into_iter()
-        .map(|table| {
-            let sql = format!(
-                "SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM {table} t"
-            );
-            let digest: String = client.query_one(&sql, &[]).unwrap().get(0);
-            (table, digest)
-        })
-        .collect()
+    crate::support::table_digests(db)
 }
 
 #[test]

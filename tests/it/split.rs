@@ -75,29 +75,8 @@ fn request(source: &TestDb, target: &TestDb, policy: Policy, jobs: usize) -> Pul
 }
 
 /// Rows per table (`count:md5` of the rows in order): the whole content, row for row.
-fn fingerprint(db: &TestDb) -> BTreeMap<String, String> {
-    let mut client = db.client();
-    let tables: Vec<String> = client
-        .query(
-            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind = 'r' AND n.nspname = 'public' ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    tables
-        .into_iter()
-        .map(|table| {
-            let sql = format!(
-                "SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM {table} t"
-            );
-            let digest: String = client.query_one(&sql, &[]).unwrap().get(0);
-            (table, digest)
-        })
-        .collect()
+fn fingerprint(db: &TestDb) -> Vec<(String, String)> {
+    crate::support::table_digests(db)
 }
 
 fn copied<'a>(summary: &'a PullSummary, table: &str) -> &'a TableCopied {

@@ -531,3 +531,31 @@ impl PullSetup {
         assert_eq!(marker, 42, "{context}");
     }
 }
+
+/// `count:md5` of every user table's (and materialized view's) rows in a stable order, outside
+/// the system schemas and pullprod's audit: a database's whole content, row for row.
+pub fn table_digests(db: &TestDb) -> Vec<(String, String)> {
+    let mut client = db.client();
+    let tables: Vec<String> = client
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pullprod') \
+               AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    tables
+        .into_iter()
+        .map(|table| {
+            let sql = format!(
+                "SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM {table} t"
+            );
+            let digest: String = client.query_one(&sql, &[]).unwrap().get(0);
+            (table, digest)
+        })
+        .collect()
+}

@@ -134,6 +134,12 @@ pub fn demo_prod(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
 /// The scale a complete demo database was filled at, from its comment. `None` when the
 /// database does not exist, or was not (completely) made by `demo-prod`.
 pub fn demo_scale(conninfo: &str) -> anyhow::Result<Option<u64>> {
+    comment_number(conninfo, SCALE_COMMENT_PREFIX)
+}
+
+/// The number after `prefix` in the database's comment (how `demo-prod` and the skewed
+/// database record what they were made with, once complete).
+fn comment_number(conninfo: &str, prefix: &str) -> anyhow::Result<Option<u64>> {
     let settings = Settings::parse(conninfo)
         .with_context(|| format!("invalid connection settings `{}`", conn::redact(conninfo)))?;
     let mut admin = connect_maintenance(&settings)?;
@@ -146,8 +152,8 @@ pub fn demo_scale(conninfo: &str) -> anyhow::Result<Option<u64>> {
         .and_then(|row| row.get(0));
     Ok(comment
         .as_deref()
-        .and_then(|comment| comment.strip_prefix(SCALE_COMMENT_PREFIX))
-        .and_then(|scale| scale.trim().parse().ok()))
+        .and_then(|comment| comment.strip_prefix(prefix))
+        .and_then(|number| number.trim().parse().ok()))
 }
 
 /// Rows `demo_prod` creates per table at `scale`, in `TABLES` order.
@@ -972,20 +978,7 @@ FROM generate_series(1::bigint, {alerts}) AS g (a);
 
 /// The rows a complete skewed database was made with, from its comment.
 pub fn skew_rows(conninfo: &str) -> anyhow::Result<Option<u64>> {
-    let settings = Settings::parse(conninfo)
-        .with_context(|| format!("invalid connection settings `{}`", conn::redact(conninfo)))?;
-    let mut admin = connect_maintenance(&settings)?;
-    let comment: Option<String> = admin
-        .query_opt(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
-            &[&settings.dbname],
-        )
-        .pg_with_context(|| format!("failed to read the comment of `{}`", settings.dbname))?
-        .and_then(|row| row.get(0));
-    Ok(comment
-        .as_deref()
-        .and_then(|comment| comment.strip_prefix(SKEW_COMMENT_PREFIX))
-        .and_then(|rows| rows.trim().parse().ok()))
+    comment_number(conninfo, SKEW_COMMENT_PREFIX)
 }
 
 #[cfg(test)]
