@@ -300,12 +300,15 @@ pub const MIN_RANGE_BYTES: u64 = 32 * 1024 * 1024;
 ///
 /// Workers take units largest first (longest processing time first): the last worker to finish
 /// ends at most one unit after the others, so the phase takes about `total / jobs + largest
-/// unit`. A table larger than `max(total / (jobs * 4), min_range_bytes)` is therefore split
-/// into ranges of about that size: no unit exceeds a quarter of a worker's fair share (the
-/// phase within ~25% of `total / jobs`), and the ranges are few (about `4 * jobs` for the
-/// whole database) and never smaller than `min_range_bytes` (`MIN_RANGE_BYTES`), whose
-/// per-range costs (a COPY and a transaction, and no `COPY FREEZE`: several sessions cannot
-/// share the creating transaction) would outweigh the balance gained. With one worker
+/// unit`. Only a table larger than half a worker's fair share (`total / (jobs * 2)`) can hold
+/// the phase up that way, so only such a table is split, into ranges of about a quarter of
+/// the fair share (`total / (jobs * 4)`): about `4 * jobs` ranges for a database that is one
+/// table, the phase within ~25 % of `total / jobs`. Smaller tables stay whole: each range
+/// costs a COPY and a transaction, and loses the `COPY FREEZE` a whole table loads with
+/// (several sessions cannot share the creating transaction), so its rows need their hint bits
+/// set by the first scan (the index builds) and a later vacuum; measured at demo scale 200000,
+/// where the largest table is a fifth of the data, splitting it cost more than it balanced.
+/// Ranges are never smaller than `min_range_bytes` (`MIN_RANGE_BYTES`). With one worker
 /// nothing is split. Subsets (rows chosen as TID lists) are never split.
 pub fn split_units(
     plans: &[TablePlan],
@@ -320,15 +323,15 @@ pub fn split_units(
         }
     };
     let total: u64 = (0..plans.len()).map(bytes_of).sum();
-    let range_bytes = (total / (jobs.max(1) as u64 * 4))
-        .max(min_range_bytes)
-        .max(1);
+    let jobs_u64 = jobs.max(1) as u64;
+    let range_bytes = (total / (jobs_u64 * 4)).max(min_range_bytes).max(1);
+    let split_above = (total / (jobs_u64 * 2)).max(range_bytes);
     let mut units = Vec::new();
     for (idx, plan) in plans.iter().enumerate() {
         let bytes = bytes_of(idx);
         let size = sizes.get(idx).copied().flatten();
         let parts = match size {
-            Some(size) if jobs > 1 && plan.subset.is_none() && bytes > range_bytes => {
+            Some(size) if jobs > 1 && plan.subset.is_none() && bytes > split_above => {
                 bytes.div_ceil(range_bytes).min(size.blocks)
             }
             _ => 1,
@@ -1235,6 +1238,31 @@ mod tests {
         assert_eq!(
             seqs.iter().map(|(_, plan)| *plan).collect::<Vec<_>>(),
             [0, 0, 0, 0, 0, 0, 0, 0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn tables_under_half_a_workers_share_stay_whole() {
+        // The demo at scale 200000: the largest table is a fifth of the data, under
+        // total / (2 * 2), so no table loses its COPY FREEZE.
+        let mbs = [220, 220, 176, 150, 119, 56, 44];
+        let plans: Vec<TablePlan> = mbs.iter().map(|_| plan("t", 0)).collect();
+        let sizes: Vec<Option<TableSize>> = mbs.iter().map(|mb| size(mb * MB)).collect();
+        let units = split_units(&plans, &sizes, 2, MIN_RANGE_BYTES);
+        assert_eq!(units.len(), mbs.len());
+        assert!(units.iter().all(Unit::is_whole));
+        // One more large table makes the largest more than half a worker's share: split.
+        let mbs = [600, 220, 176];
+        let plans: Vec<TablePlan> = mbs.iter().map(|_| plan("t", 0)).collect();
+        let sizes: Vec<Option<TableSize>> = mbs.iter().map(|mb| size(mb * MB)).collect();
+        let units = split_units(&plans, &sizes, 2, MIN_RANGE_BYTES);
+        // 996 MB: split above 249 MB, in ranges of 124.5 MB: 600 MB in 5, the others whole.
+        assert_eq!(units.iter().filter(|unit| unit.plan == 0).count(), 5);
+        assert!(
+            units
+                .iter()
+                .filter(|unit| unit.plan != 0)
+                .all(Unit::is_whole)
         );
     }
 

@@ -1,11 +1,13 @@
 //! Post-data overlapped with the copy (a database output whose schema came from `pg_dump`):
 //! the source's post-data section is read in the snapshot when the data phase starts, and each
 //! table's own indexes and keys are built by a pool of index sessions as soon as that table's
-//! rows are committed (`Pool::loaded`), while other tables still copy. `Pool::finish` then runs
-//! the rest in order (`target::build_post_data_rest`): the other indexes, partition index
-//! attachments, foreign keys, triggers, rules, policies.
+//! rows are committed (`Pool::loaded`), while other tables still copy, the largest table's
+//! first; a foreign key between two loaded tables is added (`NOT VALID`, then validated) as soon
+//! as both tables' own indexes and keys are built. `Pool::finish` then runs the rest in order
+//! (`target::build_post_data_rest`): the other indexes, partition index attachments, the other
+//! foreign keys, triggers, rules, policies.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -15,6 +17,7 @@ use postgres::Client;
 use crate::conn::{self, Settings};
 use crate::pgerror::PgContext;
 use crate::policy::model::TableName;
+use crate::sql::quote_ident;
 use crate::target::{self, DumpEntry, Privileges};
 
 /// The table a per-table post-data entry builds on: `CREATE [UNIQUE] INDEX … ON [ONLY] t` (kind
@@ -37,14 +40,42 @@ pub fn entry_table(entry: &DumpEntry) -> Option<TableName> {
         _ => return None,
     }
     words.keyword("ONLY");
-    let schema = words.identifier()?;
-    words.0 = words.0.strip_prefix('.')?;
-    let name = words.identifier()?;
+    let table = words.qualified()?;
     if entry.kind == "CONSTRAINT" {
         words.keyword("ADD")?;
         words.keyword("CONSTRAINT")?;
     }
-    Some(TableName { schema, name })
+    Some(table)
+}
+
+/// A foreign key as pg_dump writes it (`ALTER TABLE [ONLY] t ADD CONSTRAINT k FOREIGN KEY (…)
+/// REFERENCES r(…)…`, kind `FK CONSTRAINT`): its table, name and referenced table. `None` for
+/// anything else, and for keys already `NOT VALID` in the source (they stay unvalidated).
+pub fn foreign_key(entry: &DumpEntry) -> Option<(TableName, String, TableName)> {
+    if entry.kind != "FK CONSTRAINT" || entry.sql.contains("NOT VALID") {
+        return None;
+    }
+    let mut words = Words(entry.sql.trim_start());
+    words.keyword("ALTER")?;
+    words.keyword("TABLE")?;
+    words.keyword("ONLY");
+    let table = words.qualified()?;
+    words.keyword("ADD")?;
+    words.keyword("CONSTRAINT")?;
+    let name = words.identifier()?;
+    words.keyword("FOREIGN")?;
+    words.keyword("KEY")?;
+    words.punct('(')?;
+    loop {
+        words.identifier()?;
+        if words.punct(')').is_some() {
+            break;
+        }
+        words.punct(',')?;
+    }
+    words.keyword("REFERENCES")?;
+    let referenced = words.qualified()?;
+    Some((table, name, referenced))
 }
 
 /// A cursor over SQL as pg_dump writes it: keywords and (quoted) identifiers.
@@ -59,6 +90,20 @@ impl Words<'_> {
         }
         self.0 = rest.trim_start();
         Some(())
+    }
+
+    /// Consume `c` (and the whitespace after it) when it comes next.
+    fn punct(&mut self, c: char) -> Option<()> {
+        self.0 = self.0.strip_prefix(c)?.trim_start();
+        Some(())
+    }
+
+    /// Consume `schema.name`.
+    fn qualified(&mut self) -> Option<TableName> {
+        let schema = self.identifier()?;
+        self.0 = self.0.strip_prefix('.')?;
+        let name = self.identifier()?;
+        Some(TableName { schema, name })
     }
 
     /// Consume one identifier, quoted (`"a ""b"""`) or plain, and the whitespace after it.
@@ -141,16 +186,135 @@ impl IndexSettings {
 #[error("stopped because building an index or key failed")]
 pub struct PoolFailed;
 
+/// Statements a session runs one after the other (each its own transaction): one of a table's
+/// own indexes or keys, or a foreign key.
+#[derive(Debug, PartialEq, Eq)]
+struct Job {
+    /// Bytes of the table it reads: the largest job first, so the last to finish is small.
+    cost: u64,
+    /// The table it locks.
+    table: TableName,
+    /// Whether its lock excludes every other job on the table: `ALTER TABLE … ADD CONSTRAINT`
+    /// (primary keys, unique constraints: ACCESS EXCLUSIVE) and foreign keys (validation's
+    /// SHARE UPDATE EXCLUSIVE); `CREATE INDEX`es (SHARE) share the table with each other.
+    exclusive: bool,
+    /// Whether finishing it counts towards its table being built (not a foreign key).
+    builds_table: bool,
+    statements: Vec<String>,
+}
+
+impl Job {
+    fn conflicts(&self, running: &(TableName, bool)) -> bool {
+        self.table == running.0 && (self.exclusive || running.1)
+    }
+}
+
+/// A foreign key between two tables that get rows, waiting for both to be built.
+#[derive(Debug)]
+struct WaitingKey {
+    table: TableName,
+    referenced: TableName,
+    entry: DumpEntry,
+    statements: Vec<String>,
+}
+
 #[derive(Default)]
 struct State {
     /// Per-table statements whose table is not loaded yet.
     waiting: HashMap<TableName, Vec<String>>,
-    ready: VecDeque<String>,
-    /// No more tables will be loaded: the sessions stop when `ready` is empty.
+    /// Each table's size on the source, for `Job::cost`.
+    bytes: HashMap<TableName, u64>,
+    /// For each loaded table, how many of its own statements are not done yet (0: built).
+    unbuilt: HashMap<TableName, usize>,
+    keys: Vec<WaitingKey>,
+    /// Jobs to run, in the order they became ready.
+    ready: Vec<Job>,
+    /// The table and exclusivity of each job a session is running.
+    running: Vec<(TableName, bool)>,
+    /// No more tables will be loaded: the sessions stop when nothing is ready or running.
     closed: bool,
     /// The sessions stop at once (a failure, or the pull is abandoned).
     stopped: bool,
     failure: Option<anyhow::Error>,
+}
+
+impl State {
+    fn push(
+        &mut self,
+        table: &TableName,
+        exclusive: bool,
+        builds_table: bool,
+        statements: Vec<String>,
+    ) {
+        self.ready.push(Job {
+            cost: self.bytes.get(table).copied().unwrap_or(0),
+            table: table.clone(),
+            exclusive,
+            builds_table,
+            statements,
+        });
+    }
+
+    /// The largest ready job whose lock does not conflict with a running one (a conflicting
+    /// job would only wait for the lock, holding a session); the earliest among equals.
+    fn take(&mut self) -> Option<Job> {
+        let mut best: Option<usize> = None;
+        for (at, job) in self.ready.iter().enumerate() {
+            if self.running.iter().any(|running| job.conflicts(running)) {
+                continue;
+            }
+            if best.is_none_or(|best| job.cost > self.ready[best].cost) {
+                best = Some(at);
+            }
+        }
+        let job = self.ready.remove(best?);
+        self.running.push((job.table.clone(), job.exclusive));
+        Some(job)
+    }
+
+    /// A session finished `job`.
+    fn done(&mut self, job: &Job) {
+        if let Some(at) = self
+            .running
+            .iter()
+            .position(|running| running.0 == job.table && running.1 == job.exclusive)
+        {
+            self.running.remove(at);
+        }
+        if job.builds_table {
+            if let Some(left) = self.unbuilt.get_mut(&job.table) {
+                *left = left.saturating_sub(1);
+            }
+            self.release_keys();
+        }
+    }
+
+    /// `table`'s rows are in: its statements become ready (one job each).
+    fn load(&mut self, table: &TableName) {
+        let Some(statements) = self.waiting.remove(table) else {
+            return;
+        };
+        self.unbuilt.insert(table.clone(), statements.len());
+        for statement in statements {
+            let exclusive = !statement.trim_start().starts_with("CREATE");
+            self.push(table, exclusive, true, vec![statement]);
+        }
+        self.release_keys();
+    }
+
+    /// Foreign keys whose two tables are built become ready.
+    fn release_keys(&mut self) {
+        let is_built =
+            |unbuilt: &HashMap<TableName, usize>, table: &TableName| unbuilt.get(table) == Some(&0);
+        let (ready, waiting): (Vec<WaitingKey>, Vec<WaitingKey>) =
+            std::mem::take(&mut self.keys).into_iter().partition(|key| {
+                is_built(&self.unbuilt, &key.table) && is_built(&self.unbuilt, &key.referenced)
+            });
+        self.keys = waiting;
+        for key in ready {
+            self.push(&key.table, true, false, key.statements);
+        }
+    }
 }
 
 struct Shared {
@@ -166,11 +330,23 @@ impl Shared {
     }
 }
 
+/// A table that gets rows, as the pool needs it.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: TableName,
+    /// Its size on the source: the larger, the earlier its indexes and keys are built.
+    pub bytes: u64,
+    /// A partition: its own foreign keys wait for `finish` (pg_dump's order there attaches
+    /// them to the keys their parent declares).
+    pub partition: bool,
+}
+
 /// The index sessions building each table's own indexes and keys while the copy runs.
 pub struct Pool {
     shared: Arc<Shared>,
     sessions: Vec<JoinHandle<Option<Client>>>,
-    /// Every entry that is not a loaded table's own index or key, in pg_dump's order.
+    /// Every entry that is not a loaded table's own index or key, nor a foreign key between two
+    /// loaded tables, in pg_dump's order.
     rest: Vec<DumpEntry>,
 }
 
@@ -185,21 +361,42 @@ impl std::fmt::Debug for Pool {
 impl Pool {
     /// Open `jobs` index sessions on `target` (each with `preamble` and `settings`), waiting for
     /// the per-table entries of `tables` (the tables that get rows). Entries on other tables
-    /// (schema only, partitioned parents, materialized views) wait for `finish`, with the rest.
+    /// (schema only, partitioned parents, materialized views), foreign keys that involve one and
+    /// those of partitions wait for `finish`, with the rest.
     pub fn start(
         preamble: &str,
         entries: Vec<DumpEntry>,
-        tables: &[TableName],
+        tables: &[Table],
         target: &Settings,
         jobs: usize,
         settings: &IndexSettings,
     ) -> Result<Pool> {
         let mut state = State::default();
         for table in tables {
-            state.waiting.insert(table.clone(), Vec::new());
+            state.waiting.insert(table.name.clone(), Vec::new());
+            state.bytes.insert(table.name.clone(), table.bytes);
         }
+        let whole = |name: &TableName| tables.iter().any(|t| t.name == *name && !t.partition);
         let mut rest = Vec::new();
         for entry in entries {
+            if let Some((table, name, referenced)) = foreign_key(&entry)
+                && whole(&table)
+                && state.waiting.contains_key(&referenced)
+            {
+                let add = format!("{} NOT VALID;", entry.sql.trim_end().trim_end_matches(';'));
+                let validate = format!(
+                    "ALTER TABLE ONLY {} VALIDATE CONSTRAINT {};",
+                    table.quoted(),
+                    quote_ident(&name)
+                );
+                state.keys.push(WaitingKey {
+                    table,
+                    referenced,
+                    entry,
+                    statements: vec![add, validate],
+                });
+                continue;
+            }
             match entry_table(&entry).and_then(|table| state.waiting.get_mut(&table)) {
                 Some(statements) => statements.push(entry.sql),
                 None => rest.push(entry),
@@ -232,10 +429,8 @@ impl Pool {
         if state.failure.is_some() {
             return Err(PoolFailed.into());
         }
-        if let Some(statements) = state.waiting.remove(table) {
-            state.ready.extend(statements);
-            self.shared.wake.notify_all();
-        }
+        state.load(table);
+        self.shared.wake.notify_all();
         Ok(())
     }
 
@@ -245,14 +440,16 @@ impl Pool {
         self.shared.lock().failure.take()
     }
 
-    /// Wait for every table's indexes and keys, then build the rest (`target::build_post_data_rest`)
-    /// on the same sessions.
+    /// Wait for every table's indexes and keys and the foreign keys between them, then build
+    /// the rest (`target::build_post_data_rest`) on the same sessions.
     pub fn finish(mut self, privileges: &mut Privileges) -> Result<()> {
         {
             let mut state = self.shared.lock();
             // Tables with no `loaded` call (none, after a complete copy) are built now.
-            let left: Vec<String> = state.waiting.drain().flat_map(|(_, sql)| sql).collect();
-            state.ready.extend(left);
+            let left: Vec<TableName> = state.waiting.keys().cloned().collect();
+            for table in &left {
+                state.load(table);
+            }
             state.closed = true;
             self.shared.wake.notify_all();
         }
@@ -269,10 +466,21 @@ impl Pool {
                 }
             }
         }
-        if let Some(err) = self.shared.lock().failure.take() {
-            return Err(err);
+        let unreleased = {
+            let mut state = self.shared.lock();
+            if let Some(err) = state.failure.take() {
+                return Err(err);
+            }
+            std::mem::take(&mut state.keys)
+        };
+        // Keys whose tables never got built (none once every table is) go the ordinary way.
+        #[allow(clippy::print_stderr)]
+        if std::env::var_os("PP_DEBUG").is_some() {
+            eprintln!("UNRELEASED {:?}", unreleased);
         }
-        target::build_post_data_rest(&mut sessions, &self.rest, privileges)
+        let mut rest = std::mem::take(&mut self.rest);
+        rest.extend(unreleased.into_iter().map(|key| key.entry));
+        target::build_post_data_rest(&mut sessions, &rest, privileges)
     }
 }
 
@@ -285,20 +493,22 @@ impl Drop for Pool {
     }
 }
 
-/// One index session: take ready statements until the pool is closed and drained, or stopped.
-/// Returns the session for the steps after the copy (`None` once it failed).
+/// One index session: take the largest ready job until the pool is closed and nothing is ready
+/// or running (a running job may release foreign keys), or stopped. Returns the session for the
+/// steps after the copy (`None` once it failed).
 fn build(shared: &Shared, mut client: Client) -> Option<Client> {
     loop {
-        let statement = {
+        let job = {
             let mut state = shared.lock();
             loop {
                 if state.stopped || state.failure.is_some() {
                     return Some(client);
                 }
-                if let Some(statement) = state.ready.pop_front() {
-                    break statement;
+                if let Some(job) = state.take() {
+                    break job;
                 }
-                if state.closed {
+                if state.closed && state.ready.is_empty() && state.running.is_empty() {
+                    shared.wake.notify_all();
                     return Some(client);
                 }
                 state = shared
@@ -307,8 +517,17 @@ fn build(shared: &Shared, mut client: Client) -> Option<Client> {
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
         };
-        if let Err(err) = client.batch_execute(&statement) {
-            let mut state = shared.lock();
+        #[allow(clippy::print_stderr)]
+        if std::env::var_os("PP_DEBUG").is_some() {
+            eprintln!("JOB {:?}", job.statements);
+        }
+        let outcome = job
+            .statements
+            .iter()
+            .try_for_each(|statement| client.batch_execute(statement));
+        let mut state = shared.lock();
+        state.done(&job);
+        if let Err(err) = outcome {
             if !state.stopped {
                 state
                     .failure
@@ -317,6 +536,7 @@ fn build(shared: &Shared, mut client: Client) -> Option<Client> {
             shared.wake.notify_all();
             return None;
         }
+        shared.wake.notify_all();
     }
 }
 
@@ -375,6 +595,97 @@ mod tests {
         ] {
             assert_eq!(entry_table(&entry(kind, sql)), expected, "{sql}");
         }
+    }
+
+    #[test]
+    fn foreign_keys_name_their_table_and_the_table_they_reference() {
+        let key = |sql: &str| foreign_key(&entry("FK CONSTRAINT", sql));
+        assert_eq!(
+            key(
+                "ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);\n"
+            ),
+            Some((
+                table("public", "orders").unwrap(),
+                "orders_user_id_fkey".into(),
+                table("public", "users").unwrap()
+            ))
+        );
+        assert_eq!(
+            key(
+                "ALTER TABLE \"S\".\"T t\"\n    ADD CONSTRAINT \"k\"\"1\" FOREIGN KEY (a, \"B (x)\") REFERENCES \"S\".\"P\"(a, b) ON DELETE CASCADE;\n"
+            ),
+            Some((
+                table("S", "T t").unwrap(),
+                "k\"1".into(),
+                table("S", "P").unwrap()
+            ))
+        );
+        // Left unvalidated in the source: not ours to validate.
+        assert_eq!(
+            key(
+                "ALTER TABLE ONLY public.o\n    ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES public.p(id) NOT VALID;\n"
+            ),
+            None
+        );
+        assert_eq!(
+            foreign_key(&entry(
+                "CONSTRAINT",
+                "ALTER TABLE ONLY public.p\n    ADD CONSTRAINT p_pkey PRIMARY KEY (id);\n"
+            )),
+            None
+        );
+    }
+
+    fn job_sql(job: &Job) -> &str {
+        job.statements[0].as_str()
+    }
+
+    #[test]
+    fn the_largest_job_goes_first_unless_its_table_is_locked_and_keys_wait_for_both_tables() {
+        let t = |name: &str| table("public", name).unwrap();
+        let mut state = State::default();
+        for (name, bytes) in [("big", 100), ("small", 10)] {
+            state.bytes.insert(t(name), bytes);
+        }
+        state.waiting.insert(
+            t("big"),
+            vec![
+                "ALTER TABLE ONLY public.big ADD CONSTRAINT big_pkey PRIMARY KEY (id);".into(),
+                "CREATE INDEX big_a ON public.big (a);".into(),
+                "CREATE INDEX big_b ON public.big (b);".into(),
+            ],
+        );
+        state.waiting.insert(
+            t("small"),
+            vec!["CREATE INDEX small_a ON public.small (a);".into()],
+        );
+        state.keys.push(WaitingKey {
+            table: t("small"),
+            referenced: t("big"),
+            entry: entry("FK CONSTRAINT", "fk"),
+            statements: vec!["ADD".into(), "VALIDATE".into()],
+        });
+        state.load(&t("small"));
+        state.load(&t("big"));
+        // The primary key locks `big` whole: the next session takes `small`, not `big_a`.
+        let pkey = state.take().unwrap();
+        assert!(job_sql(&pkey).contains("big_pkey"));
+        let small = state.take().unwrap();
+        assert!(job_sql(&small).contains("small_a"));
+        assert_eq!(state.take(), None, "every other job would wait for a lock");
+        state.done(&small);
+        assert_eq!(state.take(), None, "the key waits for `big` to be built");
+        state.done(&pkey);
+        // Index builds share their table.
+        let first = state.take().unwrap();
+        let second = state.take().unwrap();
+        assert!(job_sql(&first).contains("big_a") && job_sql(&second).contains("big_b"));
+        state.done(&first);
+        assert_eq!(state.take(), None);
+        state.done(&second);
+        let key = state.take().unwrap();
+        assert_eq!(key.statements, ["ADD", "VALIDATE"]);
+        assert!(state.ready.is_empty() && state.keys.is_empty());
     }
 
     #[test]

@@ -410,6 +410,16 @@ fn build(
     } = *steps;
     let mut phases = Vec::new();
     let started = Instant::now();
+    // A database built from pg_dump's schema also needs the post-data and the privileges: read
+    // while the pre-data loads.
+    let (post_data, privileges_sql) = match (output, &request.schema) {
+        (Output::Database(_), SchemaMode::PgDump) => {
+            let (post_data, privileges) =
+                target::start_schema_reads(pg_dump, &request.source, snapshot);
+            (Some(post_data), Some(privileges))
+        }
+        _ => (None, None),
+    };
     let load = match (output, &request.schema) {
         (Output::Database(new_settings), SchemaMode::PgDump) => {
             let psql = target::find_tool("psql", 0)?;
@@ -446,14 +456,22 @@ fn build(
     let started = Instant::now();
     // A database built from pg_dump's schema gets each table's indexes and keys as soon as the
     // table is loaded, from a pool of index sessions, while the other tables still copy.
-    let pool = match output {
-        Output::Database(new_settings) if load == LoadMode::Fresh => {
-            let (preamble, entries) =
-                target::read_post_data(pg_dump, &request.source, Some(snapshot))?;
+    let pool = match (output, post_data) {
+        (Output::Database(new_settings), Some(post_data)) => {
+            let (preamble, entries) = post_data.wait()?;
             let mut client = conn::connect_settings(new_settings, "the new dev database")?;
             let settings = postdata::IndexSettings::for_server(&mut client)?;
             drop(client);
-            let tables: Vec<TableName> = plan.iter().map(|table| table.table.clone()).collect();
+            let tables: Vec<postdata::Table> = plan
+                .iter()
+                .map(|table| postdata::Table {
+                    name: table.table.clone(),
+                    bytes: table.estimated_bytes.max(0) as u64,
+                    partition: catalog
+                        .table(&table.table)
+                        .is_some_and(|t| t.parent.is_some()),
+                })
+                .collect();
             Some(postdata::Pool::start(
                 &preamble,
                 entries,
@@ -515,14 +533,8 @@ fn build(
             let mut new_client = conn::connect_settings(new_settings, "the new dev database")?;
             target::set_sequences(&mut new_client, &sequences)?;
             target::advance_sequences(&mut new_client, &advanced)?;
-            if load == LoadMode::Fresh {
-                target::apply_privileges(
-                    pg_dump,
-                    &request.source,
-                    Some(snapshot),
-                    &mut new_client,
-                    &mut privileges,
-                )?;
+            if let Some(sql) = privileges_sql {
+                target::apply_privileges(&sql.wait()?, &mut new_client, &mut privileges)?;
                 if let Some(line) = privileges.skipped_line() {
                     progress.line(&format!("note: {line}"));
                 }

@@ -127,10 +127,50 @@ pub fn create_database(admin: &mut Client, name: &str, locale: &DatabaseLocale) 
         .pg_with_context(|| format!("failed to create the new database `{name}`"))
 }
 
-/// `pg_dump` for this server's major version: the one on PATH if new enough, else Debian's
-/// `/usr/lib/postgresql/<major>/bin/pg_dump`.
+/// `pg_dump` (or `psql`) for this server's major version: the one on PATH if new enough, else
+/// Debian's `/usr/lib/postgresql/<major>/bin/<tool>`. Where the one on PATH is Debian's
+/// `pg_wrapper` (a Perl script choosing a version on every call, 30–100 ms each time), the
+/// versioned binaries are tried first, the oldest new enough first (its SQL suits the oldest
+/// servers). Found once per process.
 pub fn find_tool(tool: &str, server_major: u32) -> Result<PathBuf> {
-    let mut candidates = vec![PathBuf::from(tool)];
+    type Found = Vec<((String, u32, Option<std::ffi::OsString>), PathBuf)>;
+    static FOUND: std::sync::Mutex<Found> = std::sync::Mutex::new(Vec::new());
+    let key = (tool.to_string(), server_major, std::env::var_os("PATH"));
+    let found = |found: &Found| {
+        found
+            .iter()
+            .find(|(at, _)| *at == key)
+            .map(|(_, path)| path.clone())
+    };
+    if let Some(path) = found(&FOUND.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(path);
+    }
+    let path = search_tool(tool, server_major)?;
+    FOUND
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((key, path.clone()));
+    Ok(path)
+}
+
+/// Whether `tool` as PATH finds it is Debian's `pg_wrapper`.
+fn is_pg_wrapper(tool: &str) -> bool {
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+        .and_then(|candidate| std::fs::canonicalize(candidate).ok())
+        .is_some_and(|real| real.file_name().is_some_and(|name| name == "pg_wrapper"))
+}
+
+fn search_tool(tool: &str, server_major: u32) -> Result<PathBuf> {
+    let mut candidates = Vec::new();
+    let wrapper = is_pg_wrapper(tool);
+    if !wrapper {
+        candidates.push(PathBuf::from(tool));
+    }
     if let Ok(dir) = std::fs::read_dir("/usr/lib/postgresql") {
         let mut versions: Vec<u32> = dir
             .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
@@ -142,6 +182,9 @@ pub fn find_tool(tool: &str, server_major: u32) -> Result<PathBuf> {
                 .iter()
                 .map(|major| PathBuf::from(format!("/usr/lib/postgresql/{major}/bin/{tool}"))),
         );
+    }
+    if wrapper {
+        candidates.push(PathBuf::from(tool));
     }
     let mut found_older = None;
     for candidate in candidates {
@@ -759,6 +802,39 @@ pub fn read_post_data(
     Ok(split_dump(&sql))
 }
 
+/// A `pg_dump` read running in a thread of its own.
+#[derive(Debug)]
+pub struct Pending<T>(std::thread::JoinHandle<Result<T>>);
+
+impl<T: Send + 'static> Pending<T> {
+    fn start(read: impl FnOnce() -> Result<T> + Send + 'static) -> Pending<T> {
+        Pending(std::thread::spawn(read))
+    }
+
+    /// Wait for the read and take its result.
+    pub fn wait(self) -> Result<T> {
+        self.0
+            .join()
+            .map_err(|_| anyhow!("reading the source's schema with `pg_dump` panicked"))?
+    }
+}
+
+/// What a database built from pg_dump's schema reads besides its pre-data, started together so
+/// both run while the pre-data loads: the post-data section (`read_post_data`) and the
+/// privileges (`read_privileges`), in `snapshot`.
+pub fn start_schema_reads(
+    pg_dump: &std::path::Path,
+    source: &Settings,
+    snapshot: &str,
+) -> (Pending<(String, Vec<DumpEntry>)>, Pending<String>) {
+    let args = || (pg_dump.to_path_buf(), source.clone(), snapshot.to_string());
+    let (dump, settings, at) = args();
+    let post_data = Pending::start(move || read_post_data(&dump, &settings, Some(&at)));
+    let (dump, settings, at) = args();
+    let privileges = Pending::start(move || read_privileges(&dump, &settings, Some(&at)));
+    (post_data, privileges)
+}
+
 /// The kinds of post-data entry `build_post_data_rest` runs in its own steps; any other kind
 /// (triggers, rules, policies, NOT VALID checks…) runs last, in pg_dump's order.
 const STEPPED_KINDS: [&str; 4] = ["CONSTRAINT", "INDEX", "INDEX ATTACH", "FK CONSTRAINT"];
@@ -944,15 +1020,13 @@ pub fn privilege_statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
-/// Give the new database the source's GRANTs and owners, for the roles the dev server has
-/// (policies were created with the post-data); the others are counted in `privileges`.
-pub fn apply_privileges(
+/// The source's GRANTs and owners as `pg_dump` writes them (a whole schema dump, in `snapshot`),
+/// for `apply_privileges`.
+pub fn read_privileges(
     pg_dump: &std::path::Path,
     source: &Settings,
     snapshot: Option<&str>,
-    target: &mut Client,
-    privileges: &mut Privileges,
-) -> Result<()> {
+) -> Result<String> {
     let mut dump = Command::new(pg_dump);
     dump.args([
         "--schema-only",
@@ -974,9 +1048,15 @@ pub fn apply_privileges(
             first_lines(&String::from_utf8_lossy(&output.stderr))
         );
     }
-    let sql = String::from_utf8(output.stdout).context("`pg_dump` wrote text that is not UTF-8")?;
+    String::from_utf8(output.stdout).context("`pg_dump` wrote text that is not UTF-8")
+}
+
+/// Give the new database the GRANTs and owners of `sql` (`read_privileges`), for the roles the
+/// dev server has (policies were created with the post-data); the others are counted in
+/// `privileges`.
+pub fn apply_privileges(sql: &str, target: &mut Client, privileges: &mut Privileges) -> Result<()> {
     let roles = server_roles(target)?;
-    for statement in privilege_statements(&sql) {
+    for statement in privilege_statements(sql) {
         let named = statement_roles(&statement).unwrap_or_default();
         let missing: Vec<&String> = named.iter().filter(|role| !roles.contains(*role)).collect();
         if !missing.is_empty() {

@@ -9,8 +9,9 @@ use pullprod::pull;
 
 use crate::support::{self, Project, TestDb};
 
-/// `big` (whose copy sleeps 4 s on its first row, through its `where` condition) and `small`,
-/// whose rows are in long before: `small`'s indexes should not wait for `big`.
+/// `big` (whose copy sleeps 4 s on its first row, through its `where` condition), `small` and
+/// `kinds`, whose rows are in long before: `small`'s indexes and its key to `kinds` should not
+/// wait for `big`.
 const OVERLAP_SQL: &str = r#"
 CREATE FUNCTION slow_gate(id int) RETURNS boolean IMMUTABLE LANGUAGE plpgsql AS $$
 BEGIN
@@ -19,10 +20,13 @@ BEGIN
 END $$;
 CREATE TABLE big (id int PRIMARY KEY, payload text NOT NULL);
 CREATE INDEX big_payload_idx ON big (payload);
-CREATE TABLE small (id int PRIMARY KEY, big_id int NOT NULL REFERENCES big (id), code text NOT NULL);
+CREATE TABLE kinds (id int PRIMARY KEY, label text NOT NULL);
+CREATE TABLE small (id int PRIMARY KEY, big_id int NOT NULL REFERENCES big (id), code text NOT NULL,
+    kind_id int NOT NULL REFERENCES kinds (id));
 CREATE UNIQUE INDEX small_code_idx ON small (code);
 INSERT INTO big SELECT i, 'lorem ipsum dolor sit amet ' || i FROM generate_series(1, 40000) i;
-INSERT INTO small SELECT i, 1 + i % 40000, 'c' || i FROM generate_series(1, 500) i;
+INSERT INTO kinds SELECT i, 'kind ' || i FROM generate_series(1, 5) i;
+INSERT INTO small SELECT i, 1 + i % 40000, 'c' || i, 1 + i % 5 FROM generate_series(1, 500) i;
 ANALYZE;
 "#;
 
@@ -36,6 +40,10 @@ payload = "keep"
 id = "keep"
 big_id = "keep"
 code = "keep"
+kind_id = "keep"
+
+[kinds]
+keep = { reason = "test fixture" }
 "#;
 
 /// The name of the database the pull is building for `target`, once it exists.
@@ -49,8 +57,9 @@ fn new_database(target: &TestDb) -> Option<String> {
         .map(|row| row.get(0))
 }
 
-/// Poll the database being built until `small_code_idx` exists while `big` is still being
-/// copied into it (pg_stat_progress_copy). True when that was seen.
+/// Poll the database being built until `small_code_idx` exists and `small`'s key to `kinds` is
+/// validated while `big` is still being copied into it (pg_stat_progress_copy), and `small`'s
+/// key to `big` is not there yet. True when that was seen.
 fn saw_index_during_copy(target: &TestDb, pull: &std::thread::JoinHandle<impl Send>) -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !pull.is_finished() && Instant::now() < deadline {
@@ -71,7 +80,10 @@ fn saw_index_during_copy(target: &TestDb, pull: &std::thread::JoinHandle<impl Se
                 "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_copy \
                    WHERE relid = to_regclass('public.big') AND command = 'COPY FROM'), \
                  EXISTS (SELECT 1 FROM pg_index WHERE indisvalid \
-                   AND indexrelid = to_regclass('public.small_code_idx'))",
+                   AND indexrelid = to_regclass('public.small_code_idx')) \
+                 AND EXISTS (SELECT 1 FROM pg_constraint WHERE convalidated \
+                   AND conname = 'small_kind_id_fkey') \
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'small_big_id_fkey')",
                 &[],
             );
             let Ok(row) = seen else {
@@ -126,7 +138,7 @@ fn schema_objects(db: &TestDb) -> Vec<String> {
 }
 
 #[test]
-fn a_loaded_tables_indexes_are_built_while_a_larger_table_still_copies() {
+fn a_loaded_tables_indexes_and_keys_are_built_while_a_larger_table_still_copies() {
     let source = TestDb::new("ov_overlap_src");
     source.exec(OVERLAP_SQL);
     let target = TestDb::new("ov_overlap_dst");
@@ -145,9 +157,9 @@ fn a_loaded_tables_indexes_are_built_while_a_larger_table_still_copies() {
         .expect("the pull succeeds");
     assert!(
         overlapped,
-        "`small_code_idx` existed while `big` was still being copied"
+        "`small_code_idx` and the key `small` -> `kinds` existed while `big` was still being copied"
     );
-    assert_eq!(summary.copied.len(), 2);
+    assert_eq!(summary.copied.len(), 3);
     assert_eq!(schema_objects(&target), schema_objects(&source));
     assert_eq!(
         crate::pull::fingerprint(&target),

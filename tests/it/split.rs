@@ -16,8 +16,8 @@ use pullprod::pull::{self, Destination, PullRequest, PullSummary, SchemaMode};
 
 use crate::support::{TestDb, policy_from_toml};
 
-/// The tables; `big` and the partition `readings_2024` are large enough to split with the
-/// tests' small ranges.
+/// The tables; `big` and the partition `readings_2024` each hold more than a quarter of the
+/// data, so both split with two workers and the tests' small ranges.
 const SCHEMA: &str = "
 CREATE TABLE big (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, note text, n int NOT NULL);
 CREATE TABLE small (id int PRIMARY KEY, big_id bigint REFERENCES big (id), label text);
@@ -34,7 +34,7 @@ DELETE FROM big WHERE id % 7 = 0 OR id BETWEEN 12000 AND 14000;
 UPDATE big SET note = 'moved ' || id WHERE id % 11 = 0;
 INSERT INTO small SELECT row_number() OVER (ORDER BY id), id, 'label ' || id
   FROM big WHERE n <> 3 AND id % 5 <> 1 AND id % 3 = 0 ORDER BY id LIMIT 300;
-INSERT INTO readings SELECT g, date '2024-01-01' + g % 366, g * 1.5 FROM generate_series(1, 20000) g;
+INSERT INTO readings SELECT g, date '2024-01-01' + g % 366, g * 1.5 FROM generate_series(1, 40000) g;
 INSERT INTO readings SELECT g, date '2023-06-01' + g % 100, g FROM generate_series(1, 500) g;
 ";
 
@@ -54,8 +54,8 @@ keep = { reason = "test data" }
 keep = { reason = "test data" }
 "#;
 
-/// Small enough that the test tables split (the ranges are then about an eighth of the data
-/// with two workers, see `pipeline::split_units`).
+/// Small enough that the test tables split (tables above a quarter of the data, in ranges of
+/// about an eighth, with two workers: see `pipeline::split_units`).
 const SMALL_RANGES: u64 = 64 * 1024;
 
 fn source(test: &str) -> TestDb {
