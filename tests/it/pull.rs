@@ -229,3 +229,22 @@ fn an_old_pg_dump_is_refused_with_the_fix() {
     let found = pullprod::target::find_tool("pg_dump", 15).expect("this machine's pg_dump");
     assert!(found.to_string_lossy().contains("pg_dump"));
 }
+
+/// Debian's `pg_wrapper` (what `pg_dump` and `psql` on PATH are on this machine, a Perl script
+/// costing tens of milliseconds per call) is bypassed for the versioned binary it would run.
+#[test]
+fn debians_pg_wrapper_is_bypassed() {
+    let on_path = std::fs::canonicalize("/usr/bin/pg_dump").expect("this machine's pg_dump");
+    assert!(
+        on_path.ends_with("pg_wrapper"),
+        "the test machine has Debian's wrapper: {on_path:?}"
+    );
+    for tool in ["pg_dump", "psql"] {
+        let found = pullprod::target::find_tool(tool, 15).expect("this machine's tool");
+        assert!(
+            found.starts_with("/usr/lib/postgresql/") && found.ends_with(tool),
+            "{tool}: {found:?}"
+        );
+        assert_eq!(pullprod::target::find_tool(tool, 15).unwrap(), found);
+    }
+}
