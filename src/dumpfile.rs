@@ -524,7 +524,7 @@ impl SinkWorker for DumpWorker<'_> {
         &mut self,
         unit: &Unit,
         plan: &TablePlan,
-        rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
+        rows: &mut dyn FnMut(&mut (dyn Write + Send)) -> Result<TableCopied>,
     ) -> Result<TableCopied> {
         // No name, owner-only, in the private folder: gone with the process whatever happens.
         let mut file = tempfile::tempfile_in(&self.sink.dir).with_context(|| {

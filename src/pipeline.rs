@@ -491,7 +491,7 @@ pub trait SinkWorker {
         &mut self,
         unit: &Unit,
         plan: &TablePlan,
-        rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
+        rows: &mut dyn FnMut(&mut (dyn Write + Send)) -> Result<TableCopied>,
     ) -> Result<TableCopied>;
 }
 
@@ -799,7 +799,7 @@ impl SinkWorker for DatabaseWorker {
         &mut self,
         unit: &Unit,
         plan: &TablePlan,
-        rows: &mut dyn FnMut(&mut dyn Write) -> Result<TableCopied>,
+        rows: &mut dyn FnMut(&mut (dyn Write + Send)) -> Result<TableCopied>,
     ) -> Result<TableCopied> {
         let mut transaction = self
             .client
@@ -860,7 +860,7 @@ pub fn copy_table(
     plan: &TablePlan,
     blocks: Option<BlockRange>,
     salt: &Salt,
-    sink: (&mut dyn Write, &str),
+    sink: (&mut (dyn Write + Send), &str),
     cancel: &AtomicBool,
     progress: &dyn Progress,
 ) -> Result<TableCopied> {
@@ -869,6 +869,10 @@ pub fn copy_table(
     let sql = plan.copy_out_sql_for(blocks);
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    // Transformed output goes to a writer thread, so the target parses one buffer while the
+    // next is transformed (a write blocks while the target is busy).
+    let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(1);
+    let (spent_tx, spent_rx) = mpsc::channel::<Vec<u8>>();
     let mut bytes = 0u64;
     let mut out = Vec::with_capacity(FLUSH_AT + BLOCK);
     let mut pending: Vec<u8> = Vec::with_capacity(2 * BLOCK);
@@ -909,6 +913,15 @@ pub fn copy_table(
                 Ok(())
             })
         });
+        let writer = scope.spawn(move || -> Result<()> {
+            for buffer in out_rx {
+                sink.write_all(&buffer)
+                    .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
+                    .with_context(|| format!("failed to write the rows to {name}"))?;
+                let _ = spent_tx.send(buffer);
+            }
+            Ok(())
+        });
         let consumed = (|| -> Result<()> {
             for block in &full_rx {
                 if cancel.load(Ordering::Relaxed) {
@@ -932,25 +945,32 @@ pub fn copy_table(
                 debug_assert_eq!(pending.len(), rest);
                 let _ = empty_tx.send(block);
                 if out.len() >= FLUSH_AT {
-                    sink.write_all(&out)
-                        .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
-                        .with_context(|| format!("failed to write the rows to {name}"))?;
+                    let next = spent_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(FLUSH_AT + BLOCK));
+                    // The writer stopped: its error is the one to report.
+                    if out_tx.send(std::mem::replace(&mut out, next)).is_err() {
+                        return Ok(());
+                    }
                     out.clear();
                 }
             }
+            rows.finish(&pending, &mut out)?;
+            let _ = out_tx.send(std::mem::take(&mut out));
             Ok(())
         })();
         drop(full_rx);
+        drop(out_tx);
+        let written = writer
+            .join()
+            .map_err(|_| anyhow!("the target writer panicked"))?;
         let read = reader
             .join()
             .map_err(|_| anyhow!("the source reader panicked"))?;
+        written?;
         read?;
         consumed
     })?;
-    rows.finish(&pending, &mut out)?;
-    sink.write_all(&out)
-        .map_err(|err| pgerror::io_data_error(err, &plan.table, &plan.columns))
-        .with_context(|| format!("failed to write the rows to {name}"))?;
     crate::fault::point("data-first-block");
     Ok(TableCopied {
         table: plan.table.clone(),

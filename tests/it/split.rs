@@ -333,7 +333,7 @@ impl SinkWorker for RecordingWorker {
         &mut self,
         _unit: &Unit,
         plan: &TablePlan,
-        rows: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<TableCopied>,
+        rows: &mut dyn FnMut(&mut (dyn Write + Send)) -> anyhow::Result<TableCopied>,
     ) -> anyhow::Result<TableCopied> {
         let mut transaction = self.client.transaction()?;
         let mut writer = transaction.copy_in(&plan.copy_in_sql(false))?;
