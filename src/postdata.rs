@@ -78,6 +78,53 @@ pub fn foreign_key(entry: &DumpEntry) -> Option<(TableName, String, TableName)> 
     Some((table, name, referenced))
 }
 
+/// A primary key or unique constraint as pg_dump writes it in its plainest form (`ALTER TABLE
+/// [ONLY] t ADD CONSTRAINT k PRIMARY KEY|UNIQUE (a, b);`, nothing else) as two statements: `CREATE
+/// UNIQUE INDEX k ON t USING btree (a, b)`, then `ALTER TABLE ONLY t ADD CONSTRAINT k … USING
+/// INDEX k`, the same key and index. `ALTER TABLE … ADD CONSTRAINT` holds its table ACCESS
+/// EXCLUSIVE for the whole index build, so a table's keys and indexes would be built one after
+/// the other; `CREATE INDEX` shares the table with the other index builds, and adding the key
+/// on the built index is instant. `None` for anything else (INCLUDE, WITH, DEFERRABLE, NULLS NOT
+/// DISTINCT, exclusion constraints…), which runs as written.
+pub fn index_then_key(sql: &str) -> Option<(String, String)> {
+    let mut words = Words(sql.trim_start());
+    words.keyword("ALTER")?;
+    words.keyword("TABLE")?;
+    words.keyword("ONLY");
+    let table = words.qualified()?;
+    words.keyword("ADD")?;
+    words.keyword("CONSTRAINT")?;
+    let name = words.identifier()?;
+    let kind = if words.keyword("PRIMARY").is_some() {
+        words.keyword("KEY")?;
+        "PRIMARY KEY"
+    } else {
+        words.keyword("UNIQUE")?;
+        "UNIQUE"
+    };
+    words.punct('(')?;
+    let mut columns = Vec::new();
+    loop {
+        columns.push(quote_ident(&words.identifier()?));
+        if words.punct(')').is_some() {
+            break;
+        }
+        words.punct(',')?;
+    }
+    words.punct(';')?;
+    if !words.0.trim().is_empty() {
+        return None;
+    }
+    let (table, name) = (table.quoted(), quote_ident(&name));
+    Some((
+        format!(
+            "CREATE UNIQUE INDEX {name} ON {table} USING btree ({});",
+            columns.join(", ")
+        ),
+        format!("ALTER TABLE ONLY {table} ADD CONSTRAINT {name} {kind} USING INDEX {name};"),
+    ))
+}
+
 /// A cursor over SQL as pg_dump writes it: keywords and (quoted) identifiers.
 struct Words<'a>(&'a str);
 
@@ -201,6 +248,9 @@ struct Job {
     /// Whether finishing it counts towards its table being built (not a foreign key).
     builds_table: bool,
     statements: Vec<String>,
+    /// A statement that becomes a job of its own (exclusive, building the table) once this one
+    /// is done: a key added `USING INDEX` the job built.
+    then: Option<String>,
 }
 
 impl Job {
@@ -252,6 +302,7 @@ impl State {
             exclusive,
             builds_table,
             statements,
+            then: None,
         });
     }
 
@@ -281,7 +332,9 @@ impl State {
         {
             self.running.remove(at);
         }
-        if job.builds_table {
+        if let Some(then) = &job.then {
+            self.push(&job.table, true, true, vec![then.clone()]);
+        } else if job.builds_table {
             if let Some(left) = self.unbuilt.get_mut(&job.table) {
                 *left = left.saturating_sub(1);
             }
@@ -296,6 +349,13 @@ impl State {
         };
         self.unbuilt.insert(table.clone(), statements.len());
         for statement in statements {
+            if let Some((create, add)) = index_then_key(&statement) {
+                self.push(table, false, true, vec![create]);
+                if let Some(job) = self.ready.last_mut() {
+                    job.then = Some(add);
+                }
+                continue;
+            }
             let exclusive = !statement.trim_start().starts_with("CREATE");
             self.push(table, exclusive, true, vec![statement]);
         }
@@ -650,7 +710,8 @@ mod tests {
         state.waiting.insert(
             t("big"),
             vec![
-                "ALTER TABLE ONLY public.big ADD CONSTRAINT big_pkey PRIMARY KEY (id);".into(),
+                "ALTER TABLE ONLY public.big ADD CONSTRAINT big_excl EXCLUDE USING gist (a WITH =);"
+                    .into(),
                 "CREATE INDEX big_a ON public.big (a);".into(),
                 "CREATE INDEX big_b ON public.big (b);".into(),
             ],
@@ -667,9 +728,9 @@ mod tests {
         });
         state.load(&t("small"));
         state.load(&t("big"));
-        // The primary key locks `big` whole: the next session takes `small`, not `big_a`.
+        // The exclusion constraint locks `big` whole: the next session takes `small`, not `big_a`.
         let pkey = state.take().unwrap();
-        assert!(job_sql(&pkey).contains("big_pkey"));
+        assert!(job_sql(&pkey).contains("big_excl"));
         let small = state.take().unwrap();
         assert!(job_sql(&small).contains("small_a"));
         assert_eq!(state.take(), None, "every other job would wait for a lock");
@@ -686,6 +747,66 @@ mod tests {
         let key = state.take().unwrap();
         assert_eq!(key.statements, ["ADD", "VALIDATE"]);
         assert!(state.ready.is_empty() && state.keys.is_empty());
+    }
+
+    #[test]
+    fn plain_keys_are_built_as_unique_indexes_then_added_using_them() {
+        assert_eq!(
+            index_then_key(
+                "\nALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_pkey PRIMARY KEY (id);\n\n\n"
+            ),
+            Some((
+                "CREATE UNIQUE INDEX \"users_pkey\" ON \"public\".\"users\" USING btree (\"id\");".into(),
+                "ALTER TABLE ONLY \"public\".\"users\" ADD CONSTRAINT \"users_pkey\" PRIMARY KEY USING INDEX \"users_pkey\";".into()
+            ))
+        );
+        assert_eq!(
+            index_then_key(
+                "ALTER TABLE ONLY \"S\".\"T\"\n    ADD CONSTRAINT \"T key\" UNIQUE (a, \"B c\");\n"
+            ),
+            Some((
+                "CREATE UNIQUE INDEX \"T key\" ON \"S\".\"T\" USING btree (\"a\", \"B c\");".into(),
+                "ALTER TABLE ONLY \"S\".\"T\" ADD CONSTRAINT \"T key\" UNIQUE USING INDEX \"T key\";".into()
+            ))
+        );
+        for other in [
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT k UNIQUE (a) INCLUDE (b);",
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT k UNIQUE (a) DEFERRABLE;",
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT k UNIQUE NULLS NOT DISTINCT (a);",
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT k PRIMARY KEY (a) WITH (fillfactor='50');",
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT k EXCLUDE USING gist (a WITH =);",
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT k CHECK (a > 0);",
+            "CREATE INDEX i ON public.t USING btree (a);",
+        ] {
+            assert_eq!(index_then_key(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_key_built_as_an_index_shares_its_table_then_is_added_alone() {
+        let t = |name: &str| table("public", name).unwrap();
+        let mut state = State::default();
+        state.bytes.insert(t("big"), 100);
+        state.waiting.insert(
+            t("big"),
+            vec![
+                "ALTER TABLE ONLY public.big ADD CONSTRAINT big_pkey PRIMARY KEY (id);".into(),
+                "CREATE INDEX big_a ON public.big (a);".into(),
+            ],
+        );
+        state.load(&t("big"));
+        let pkey = state.take().unwrap();
+        assert!(job_sql(&pkey).starts_with("CREATE UNIQUE INDEX \"big_pkey\""));
+        let index = state.take().unwrap();
+        assert!(job_sql(&index).contains("big_a"), "both build at once");
+        state.done(&pkey);
+        assert_eq!(state.take(), None, "the key waits for the other build");
+        state.done(&index);
+        assert_eq!(state.unbuilt.get(&t("big")), Some(&1));
+        let add = state.take().unwrap();
+        assert!(job_sql(&add).contains("PRIMARY KEY USING INDEX \"big_pkey\""));
+        state.done(&add);
+        assert_eq!(state.unbuilt.get(&t("big")), Some(&0));
     }
 
     #[test]
