@@ -294,7 +294,8 @@ pub struct TableSize {
 /// `FREEZE` an unsplit table loads with (see `split_units`).
 pub const MIN_RANGE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// The data phase's units, largest first. `sizes[i]` is plan `i`'s size read on the source
+/// The data phase's units: tables under 1 % of the data first, then largest first. `sizes[i]` is
+/// plan `i`'s size read on the source
 /// (`None`: unknown, or a source older than PostgreSQL 14, which has no TID Range Scan: never
 /// split).
 ///
@@ -352,8 +353,16 @@ pub fn split_units(
             });
         }
     }
-    // Stable: equal units keep plan and block order.
-    units.sort_by_key(|unit| std::cmp::Reverse(unit.estimated_bytes));
+    // Tiny tables (under 1 % of the data) first: they cost the balance nothing, and the keys
+    // that reference them (lookup tables, mostly) can then be validated while the copy goes on.
+    // Then largest first. Stable: equal units keep plan and block order.
+    let tiny = total / 100;
+    units.sort_by_key(|unit| {
+        (
+            unit.estimated_bytes >= tiny,
+            std::cmp::Reverse(unit.estimated_bytes),
+        )
+    });
     units
 }
 
@@ -1225,13 +1234,14 @@ mod tests {
                 .filter(|unit| unit.plan != 0)
                 .all(Unit::is_whole)
         );
-        // Largest first: the ranges, then the small tables.
+        // `tiny` (under 1 % of the data) first, then largest first: the ranges, then `small`.
+        assert_eq!(units[0].plan, 2);
         assert!(
-            units
+            units[1..]
                 .windows(2)
                 .all(|pair| pair[0].estimated_bytes >= pair[1].estimated_bytes)
         );
-        assert_eq!(units.last().map(|unit| unit.plan), Some(2));
+        assert_eq!(units.last().map(|unit| unit.plan), Some(1));
         // The ranges tile the table: from block 0, each where the last ended, the last open.
         let blocks = 300 * MB / 8192;
         assert_eq!(
