@@ -56,23 +56,10 @@ pub fn foreign_key(entry: &DumpEntry) -> Option<(TableName, String, TableName)> 
         return None;
     }
     let mut words = Words(entry.sql.trim_start());
-    words.keyword("ALTER")?;
-    words.keyword("TABLE")?;
-    words.keyword("ONLY");
-    let table = words.qualified()?;
-    words.keyword("ADD")?;
-    words.keyword("CONSTRAINT")?;
-    let name = words.identifier()?;
+    let (table, name) = words.add_constraint()?;
     words.keyword("FOREIGN")?;
     words.keyword("KEY")?;
-    words.punct('(')?;
-    loop {
-        words.identifier()?;
-        if words.punct(')').is_some() {
-            break;
-        }
-        words.punct(',')?;
-    }
+    words.columns()?;
     words.keyword("REFERENCES")?;
     let referenced = words.qualified()?;
     Some((table, name, referenced))
@@ -88,13 +75,7 @@ pub fn foreign_key(entry: &DumpEntry) -> Option<(TableName, String, TableName)> 
 /// DISTINCT, exclusion constraints…), which runs as written.
 pub fn index_then_key(sql: &str) -> Option<(String, String)> {
     let mut words = Words(sql.trim_start());
-    words.keyword("ALTER")?;
-    words.keyword("TABLE")?;
-    words.keyword("ONLY");
-    let table = words.qualified()?;
-    words.keyword("ADD")?;
-    words.keyword("CONSTRAINT")?;
-    let name = words.identifier()?;
+    let (table, name) = words.add_constraint()?;
     let kind = if words.keyword("PRIMARY").is_some() {
         words.keyword("KEY")?;
         "PRIMARY KEY"
@@ -102,15 +83,7 @@ pub fn index_then_key(sql: &str) -> Option<(String, String)> {
         words.keyword("UNIQUE")?;
         "UNIQUE"
     };
-    words.punct('(')?;
-    let mut columns = Vec::new();
-    loop {
-        columns.push(quote_ident(&words.identifier()?));
-        if words.punct(')').is_some() {
-            break;
-        }
-        words.punct(',')?;
-    }
+    let columns: Vec<String> = words.columns()?.iter().map(|c| quote_ident(c)).collect();
     words.punct(';')?;
     if !words.0.trim().is_empty() {
         return None;
@@ -143,6 +116,30 @@ impl Words<'_> {
     fn punct(&mut self, c: char) -> Option<()> {
         self.0 = self.0.strip_prefix(c)?.trim_start();
         Some(())
+    }
+
+    /// Consume `ALTER TABLE [ONLY] t ADD CONSTRAINT k`: the table and the constraint's name.
+    fn add_constraint(&mut self) -> Option<(TableName, String)> {
+        self.keyword("ALTER")?;
+        self.keyword("TABLE")?;
+        self.keyword("ONLY");
+        let table = self.qualified()?;
+        self.keyword("ADD")?;
+        self.keyword("CONSTRAINT")?;
+        Some((table, self.identifier()?))
+    }
+
+    /// Consume a parenthesised list of column names.
+    fn columns(&mut self) -> Option<Vec<String>> {
+        self.punct('(')?;
+        let mut columns = Vec::new();
+        loop {
+            columns.push(self.identifier()?);
+            if self.punct(')').is_some() {
+                return Some(columns);
+            }
+            self.punct(',')?;
+        }
     }
 
     /// Consume `schema.name`.
@@ -660,26 +657,31 @@ mod tests {
     #[test]
     fn foreign_keys_name_their_table_and_the_table_they_reference() {
         let key = |sql: &str| foreign_key(&entry("FK CONSTRAINT", sql));
-        assert_eq!(
-            key(
-                "ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);\n"
+        for (sql, (schema, name), constraint, (to_schema, to_name)) in [
+            (
+                "ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);\n",
+                ("public", "orders"),
+                "orders_user_id_fkey",
+                ("public", "users"),
             ),
-            Some((
-                table("public", "orders").unwrap(),
-                "orders_user_id_fkey".into(),
-                table("public", "users").unwrap()
-            ))
-        );
-        assert_eq!(
-            key(
-                "ALTER TABLE \"S\".\"T t\"\n    ADD CONSTRAINT \"k\"\"1\" FOREIGN KEY (a, \"B (x)\") REFERENCES \"S\".\"P\"(a, b) ON DELETE CASCADE;\n"
+            (
+                "ALTER TABLE \"S\".\"T t\"\n    ADD CONSTRAINT \"k\"\"1\" FOREIGN KEY (a, \"B (x)\") REFERENCES \"S\".\"P\"(a, b) ON DELETE CASCADE;\n",
+                ("S", "T t"),
+                "k\"1",
+                ("S", "P"),
             ),
-            Some((
-                table("S", "T t").unwrap(),
-                "k\"1".into(),
-                table("S", "P").unwrap()
-            ))
-        );
+        ] {
+            let expected = (
+                table(schema, name),
+                constraint.to_string(),
+                table(to_schema, to_name),
+            );
+            assert_eq!(
+                key(sql).map(|(t, k, r)| (Some(t), k, Some(r))),
+                Some(expected),
+                "{sql}"
+            );
+        }
         // Left unvalidated in the source: not ours to validate.
         assert_eq!(
             key(
