@@ -434,9 +434,15 @@ impl Pool {
             state.bytes.insert(table.name.clone(), table.bytes);
         }
         let whole = |name: &TableName| tables.iter().any(|t| t.name == *name && !t.partition);
+        // An index or key whose table cannot be read from its SQL might be the one a foreign
+        // key needs: then every key waits for `finish`.
+        let all_read = entries.iter().all(|entry| {
+            !matches!(entry.kind.as_str(), "INDEX" | "CONSTRAINT") || entry_table(entry).is_some()
+        });
         let mut rest = Vec::new();
         for entry in entries {
             if let Some((table, name, referenced)) = foreign_key(&entry)
+                && all_read
                 && whole(&table)
                 && state.waiting.contains_key(&referenced)
             {
