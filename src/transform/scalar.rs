@@ -381,12 +381,23 @@ fn digest_of(keyed: &Keyed, input: &Val<'_>, fold_case: bool, lower: &mut String
     if let (true, Val::Text(text)) = (fold_case, input)
         && text.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
     {
-        lower.clear();
-        lower.extend(text.chars().flat_map(char::to_lowercase));
+        lower_case_into(text, lower);
         return keyed.digest(lower.as_bytes());
     }
     let mut small = [0u8; 20];
     keyed.digest(value::canonical(input, &mut small))
+}
+
+/// `text` in lower case (Unicode's `to_lowercase` per character) in `lower`; ASCII text,
+/// the usual case, is copied and folded byte by byte.
+fn lower_case_into(text: &str, lower: &mut String) {
+    lower.clear();
+    if text.is_ascii() {
+        lower.push_str(text);
+        lower.make_ascii_lowercase();
+    } else {
+        lower.extend(text.chars().flat_map(char::to_lowercase));
+    }
 }
 
 fn truncate_day(day: i64, year_only: bool) -> i64 {
@@ -920,4 +931,30 @@ fn bucket<'c>(
         }
         other => other,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_case_into_is_unicode_to_lowercase() {
+        let mut lower = String::from("left over");
+        for text in [
+            "",
+            "bob@example.com",
+            "Bob@Example.COM",
+            "MiXeD.Case_123+tag@Sub.Example.ORG",
+            "ÉLODIE@exemple.fr",
+            "İstanbul@örnek.com.TR",
+            "ΣΟΦΙΑ@παράδειγμα.gr",
+            "ẞtraße@beispiel.DE",
+            "\u{0}\u{7f}@A",
+            "ǅemal@x.y",
+        ] {
+            lower_case_into(text, &mut lower);
+            let expected: String = text.chars().flat_map(char::to_lowercase).collect();
+            assert_eq!(lower, expected, "{text}");
+        }
+    }
 }
