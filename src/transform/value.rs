@@ -845,10 +845,51 @@ pub(crate) fn write_inet(out: &mut Vec<u8>, inet: &Inet, cidr: bool) {
     if inet.v6 {
         let _ = write!(out, "{}", Ipv6Addr::from(inet.addr));
     } else {
-        let [a, b, c, d, ..] = inet.addr;
-        let _ = write!(out, "{a}.{b}.{c}.{d}");
+        for (i, octet) in inet.addr[..4].iter().enumerate() {
+            if i > 0 {
+                out.push(b'.');
+            }
+            write_int(out, i64::from(*octet));
+        }
     }
     if cidr || inet.bits != inet.max_bits() {
-        let _ = write!(out, "/{}", inet.bits);
+        out.push(b'/');
+        write_int(out, i64::from(inet.bits));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_inet_matches_formatting_with_display() {
+        let mut out = Vec::new();
+        for (i, octets) in (0..=255u8)
+            .map(|n| [n, 255 - n, n / 10, n % 100])
+            .chain([[0; 4], [255; 4], [10, 0, 0, 1]])
+            .enumerate()
+        {
+            let mut addr = [0u8; 16];
+            addr[..4].copy_from_slice(&octets);
+            for (bits, cidr) in [(32, false), (32, true), (8, true), ((i % 33) as u8, false)] {
+                out.clear();
+                write_inet(
+                    &mut out,
+                    &Inet {
+                        v6: false,
+                        bits,
+                        addr,
+                    },
+                    cidr,
+                );
+                let [a, b, c, d] = octets;
+                let mut expected = format!("{a}.{b}.{c}.{d}");
+                if cidr || bits != 32 {
+                    expected.push_str(&format!("/{bits}"));
+                }
+                assert_eq!(String::from_utf8_lossy(&out), expected);
+            }
+        }
     }
 }
