@@ -3,6 +3,7 @@
 //! example.com/.org/.net, Ofcom drama phone numbers, 10/8, 2001:db8::/32.
 
 use std::io::Write as _;
+use std::sync::OnceLock;
 
 use fake::locales::{DE_DE, Data, EN, FR_FR};
 
@@ -46,14 +47,21 @@ impl Picks {
     pub fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
         list[self.below(list.len())]
     }
+
+    /// A folded name, picked as `pick` picks from the list it was folded from.
+    fn pick_folded<'a>(&mut self, list: &'a [Box<[u8]>]) -> &'a [u8] {
+        &list[self.below(list.len())]
+    }
 }
 
 /// Append the 16-character unique suffix taken from digest bytes 16..26.
 pub(crate) fn write_unique_suffix(out: &mut Vec<u8>, digest: &[u8; 32]) {
     let bits = u128::from_be_bytes(digest[16..32].try_into().expect("sixteen bytes")) >> 48;
-    for i in (0..UNIQUE_CHARS).rev() {
-        out.push(BASE32[((bits >> (i * 5)) & 31) as usize]);
+    let mut suffix = [0u8; UNIQUE_CHARS];
+    for (i, char) in suffix.iter_mut().enumerate() {
+        *char = BASE32[((bits >> ((UNIQUE_CHARS - 1 - i) * 5)) & 31) as usize];
     }
+    out.extend_from_slice(&suffix);
 }
 
 impl FakeGen {
@@ -166,13 +174,14 @@ impl FakeGen {
         let limit = limit.unwrap_or(usize::MAX);
         match self.kind {
             FakeKind::Email => {
-                let first = picks.pick(first_names(self.locale));
-                let last = picks.pick(last_names(self.locale));
+                let names = folded_names(self.locale);
+                let first = picks.pick_folded(&names.first);
+                let last = picks.pick_folded(&names.last);
                 let domain = picks.pick(&["example.com", "example.org", "example.net"]);
                 let number = picks.below(100);
-                fold_ascii(first, out);
+                out.extend_from_slice(first);
                 out.push(b'.');
-                fold_ascii(last, out);
+                out.extend_from_slice(last);
                 if !unique {
                     value::write_int(out, number as i64);
                 }
@@ -288,11 +297,10 @@ impl FakeGen {
                 }
             }
             FakeKind::Username => {
-                let first = picks.pick(first_names(locale));
-                let last = picks.pick(last_names(locale));
-                fold_ascii(first, out);
+                let names = folded_names(locale);
+                out.extend_from_slice(picks.pick_folded(&names.first));
                 out.push(b'_');
-                fold_ascii(last, out);
+                out.extend_from_slice(picks.pick_folded(&names.last));
                 value::write_int(out, picks.below(100) as i64);
             }
             FakeKind::Url => {
@@ -409,6 +417,39 @@ fn last_names(locale: Locale) -> &'static [&'static str] {
         Locale::FrFr => <FR_FR as Data>::NAME_LAST_NAME,
         Locale::DeDe => <DE_DE as Data>::NAME_LAST_NAME,
     }
+}
+
+/// A locale's first and last names folded by `fold_ascii`, in the order of its lists.
+struct FoldedNames {
+    first: Vec<Box<[u8]>>,
+    last: Vec<Box<[u8]>>,
+}
+
+/// The folded names of emails and user names, built once per process and locale: a name is
+/// picked by the same index as from the locale's own list.
+fn folded_names(locale: Locale) -> &'static FoldedNames {
+    static TABLES: [OnceLock<FoldedNames>; 3] = [const { OnceLock::new() }; 3];
+    let slot = match locale {
+        Locale::EnGb | Locale::EnUs => 0,
+        Locale::FrFr => 1,
+        Locale::DeDe => 2,
+    };
+    TABLES[slot].get_or_init(|| {
+        let fold_all = |names: &[&str]| -> Vec<Box<[u8]>> {
+            names
+                .iter()
+                .map(|name| {
+                    let mut folded = Vec::new();
+                    fold_ascii(name, &mut folded);
+                    folded.into_boxed_slice()
+                })
+                .collect()
+        };
+        FoldedNames {
+            first: fold_all(first_names(locale)),
+            last: fold_all(last_names(locale)),
+        }
+    })
 }
 
 /// Lowercase ASCII for email and user names: accents folded, other characters dropped.
@@ -594,3 +635,105 @@ const DE_CITIES: &[&str] = &[
     "Potsdam",
     "Erfurt",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// The versions the folded-name tables and the suffix buffer replaced: the reference
+    /// for emails' and user names' bytes.
+    mod reference {
+        use super::super::*;
+
+        pub fn write_unique_suffix(out: &mut Vec<u8>, digest: &[u8; 32]) {
+            let bits = u128::from_be_bytes(digest[16..32].try_into().expect("sixteen bytes")) >> 48;
+            for i in (0..UNIQUE_CHARS).rev() {
+                out.push(BASE32[((bits >> (i * 5)) & 31) as usize]);
+            }
+        }
+
+        pub fn text(
+            generator: &FakeGen,
+            digest: &[u8; 32],
+            unique: bool,
+            limit: Option<usize>,
+            out: &mut Vec<u8>,
+        ) {
+            let start = out.len();
+            let mut picks = Picks::new(digest);
+            let limit = limit.unwrap_or(usize::MAX);
+            let locale = generator.locale;
+            if generator.kind == FakeKind::Email {
+                let first = picks.pick(first_names(locale));
+                let last = picks.pick(last_names(locale));
+                let domain = picks.pick(&["example.com", "example.org", "example.net"]);
+                let number = picks.below(100);
+                fold_ascii(first, out);
+                out.push(b'.');
+                fold_ascii(last, out);
+                if !unique {
+                    value::write_int(out, number as i64);
+                }
+                let tail = domain.len() + 1 + if unique { UNIQUE_CHARS + 1 } else { 0 };
+                truncate_chars(out, start, limit.saturating_sub(tail).max(1));
+                if unique {
+                    out.push(b'.');
+                    write_unique_suffix(out, digest);
+                }
+                out.push(b'@');
+                out.extend_from_slice(domain.as_bytes());
+                return;
+            }
+            assert_eq!(generator.kind, FakeKind::Username);
+            let first = picks.pick(first_names(locale));
+            let last = picks.pick(last_names(locale));
+            fold_ascii(first, out);
+            out.push(b'_');
+            fold_ascii(last, out);
+            value::write_int(out, picks.below(100) as i64);
+            if unique {
+                truncate_chars(out, start, limit.saturating_sub(UNIQUE_CHARS + 1));
+                if out.len() > start {
+                    out.push(b'-');
+                }
+                write_unique_suffix(out, digest);
+            } else {
+                truncate_chars(out, start, limit);
+            }
+        }
+    }
+
+    #[test]
+    fn emails_and_user_names_match_folding_per_value() {
+        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
+            for kind in [FakeKind::Email, FakeKind::Username] {
+                let generator = FakeGen::new(&FakeSpec {
+                    kind,
+                    locale,
+                    min: None,
+                    max: None,
+                })
+                .unwrap();
+                for i in 0..3000u32 {
+                    let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
+                    for unique in [false, true] {
+                        for limit in [None, Some(generator.min_chars(unique)), Some(24), Some(40)] {
+                            if limit.is_some_and(|n| n < generator.min_chars(unique)) {
+                                continue;
+                            }
+                            let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
+                            generator.text(&digest, unique, limit, &mut out);
+                            reference::text(&generator, &digest, unique, limit, &mut expected);
+                            assert_eq!(out, expected, "{kind:?} {locale:?} {unique} {limit:?}");
+                        }
+                    }
+                    let (mut out, mut expected) = (Vec::new(), Vec::new());
+                    write_unique_suffix(&mut out, &digest);
+                    reference::write_unique_suffix(&mut expected, &digest);
+                    assert_eq!(out, expected);
+                }
+            }
+        }
+    }
+}
