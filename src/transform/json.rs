@@ -704,6 +704,69 @@ mod tests {
         }
     }
 
+    /// Rules that overlap, repeat a path (the first wins), walk arrays of arrays and reach
+    /// containers, over documents with escaped and repeated keys and unusual spacing.
+    fn walk_cases() -> (Vec<JsonRule>, Vec<&'static str>) {
+        use crate::policy::model::{FakeKind, Generalise, JsonPath, Rule};
+        let rule = |steps: &[&str], strategy: Strategy| JsonRule {
+            path: JsonPath {
+                text: format!("$.{}", steps.join(".")),
+                steps: steps
+                    .iter()
+                    .map(|step| match *step {
+                        "*" => JsonStep::EveryElement,
+                        key => JsonStep::Key(key.into()),
+                    })
+                    .collect(),
+            },
+            rule: Rule::new(strategy),
+        };
+        let rules = vec![
+            rule(&["actor", "email"], Strategy::fake(FakeKind::Email)),
+            rule(&["actor", "email"], Strategy::Redact),
+            rule(&["actor", "ip"], Strategy::fake(FakeKind::Ipv4)),
+            rule(&["actor", "user_agent"], Strategy::Redact),
+            rule(&["items", "*", "email"], Strategy::fake(FakeKind::Email)),
+            rule(&["items", "*"], Strategy::Hash),
+            rule(&["grid", "*", "*"], Strategy::Generalise(Generalise::Bucket(10.0))),
+            rule(&["keep"], Strategy::Keep),
+            rule(&["keep", "inner"], Strategy::Hash),
+            rule(&["gone"], Strategy::Null),
+            rule(&["secret"], Strategy::Redact),
+            rule(&["é\"k"], Strategy::Hash),
+            rule(&["*"], Strategy::Hash),
+            rule(&["deep", "a", "b", "c"], Strategy::Hash),
+        ];
+        let documents = vec![
+            r#"{"kind": "order.placed", "actor": {"ip": "10.1.2.3", "email": "Bob@Example.com"}, "items": [{"qty": 2, "sku": "SKU-1", "email": "gift@example.org"}, {"qty": 1, "email": null}, 7, "x"], "request_id": "r1"}"#,
+            r#"{"actor":{"user_agent":"Mozilla \"5.0\"\n","email":"a\u0040b.c","ip":"::1"},"actor":{"email":"second@x.y"}}"#,
+            r#"{ "act\u006fr" : { "email" : "escaped-key@x.y" } , "grid" : [ [ 1 , 25.5 , -3e2 ] , [ ] , [ [ 4 ] ] ] }"#,
+            r#"{"keep": {"inner": "stays", "n": [1, 2]}, "gone": {"x": 1}, "secret": [1, {"a": 2}], "secret2": "kept"}"#,
+            r#"{"\u00e9\"k": "hashed", "é\"k": "also", "items": {"email": "not an array"}}"#,
+            r#"[{"actor": {"email": "top-level array"}}, "el", 3]"#,
+            r#""just a string""#,
+            "\t{\r\n\"deep\": {\"a\": {\"b\": {\"c\": [\"x\", {\"d\": 1}], \"z\": true}}}, \"items\": [[1], {\"email\": \"E@X.Y\"}]}\n",
+            r#"{"items": [true, false, null, 1.5, -0, 12345678901234567890]}"#,
+            r#"{}"#,
+            r#"[]"#,
+        ];
+        (rules, documents)
+    }
+
+    #[test]
+    fn walks_documents_to_the_same_bytes() {
+        let (rules, documents) = walk_cases();
+        let mut json = JsonTransform::new(&rules, &Salt::new("walk-salt")).unwrap();
+        let mut outputs = String::new();
+        for document in documents {
+            let mut out = Vec::new();
+            json.transform(document.as_bytes(), &mut out).unwrap();
+            outputs.push_str(std::str::from_utf8(&out).unwrap());
+            outputs.push('\n');
+        }
+        insta::assert_snapshot!(outputs);
+    }
+
     #[test]
     fn write_json_string_matches_the_byte_loop() {
         let mut all_bytes: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b, b'x', b]).collect();
