@@ -359,48 +359,55 @@ fn phone(locale: Locale, picks: &mut Picks, out: &mut Vec<u8>) {
     let n = picks.below(1000);
     match locale {
         // Ofcom's numbers reserved for drama: never allocated to anyone.
-        Locale::EnGb => match picks.below(6) {
-            0 => {
-                let _ = write!(out, "07700 900{n:03}");
-            }
-            1 => {
-                let _ = write!(out, "+44 7700 900{n:03}");
-            }
-            2 => {
-                let _ = write!(out, "020 7946 0{n:03}");
-            }
-            3 => {
-                let _ = write!(out, "0161 496 0{n:03}");
-            }
-            4 => {
-                let _ = write!(out, "0113 496 0{n:03}");
-            }
-            _ => {
-                let _ = write!(out, "01632 960{n:03}");
-            }
-        },
+        Locale::EnGb => {
+            let prefix: &[u8] = match picks.below(6) {
+                0 => b"07700 900",
+                1 => b"+44 7700 900",
+                2 => b"020 7946 0",
+                3 => b"0161 496 0",
+                4 => b"0113 496 0",
+                _ => b"01632 960",
+            };
+            out.extend_from_slice(prefix);
+            write_digits(out, n, 3);
+        }
         // 555-0100..555-0199 are reserved for fiction.
         Locale::EnUs => {
             let area = picks.pick(&["202", "212", "312", "415", "617", "713"]);
-            let _ = write!(out, "({area}) 555-01{:02}", n % 100);
+            out.push(b'(');
+            out.extend_from_slice(area.as_bytes());
+            out.extend_from_slice(b") 555-01");
+            write_digits(out, n % 100, 2);
         }
         // ARCEP's numbers reserved for fiction.
         Locale::FrFr => {
             let prefix = picks.pick(&[
                 "01 99 00", "02 61 91", "03 53 01", "04 65 71", "05 36 49", "06 39 98",
             ]);
-            let _ = write!(
-                out,
-                "{prefix} {:02} {:02}",
-                n / 10 % 100,
-                n % 10 * 10 + picks.below(10)
-            );
+            out.extend_from_slice(prefix.as_bytes());
+            out.push(b' ');
+            write_digits(out, n / 10 % 100, 2);
+            out.push(b' ');
+            write_digits(out, n % 10 * 10 + picks.below(10), 2);
         }
         Locale::DeDe => {
             let prefix = picks.pick(&["030 23125", "069 90009", "040 66969", "089 99998"]);
-            let _ = write!(out, "{prefix} {n:03}");
+            out.extend_from_slice(prefix.as_bytes());
+            out.push(b' ');
+            write_digits(out, n, 3);
         }
     }
+}
+
+/// `n` (below 10^width) in exactly `width` decimal digits, zero-padded: `format!("{n:0width$}")`.
+fn write_digits(out: &mut Vec<u8>, n: usize, width: usize) {
+    let mut digits = [b'0'; 3];
+    let mut rest = n;
+    for digit in digits[..width].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.extend_from_slice(&digits[..width]);
 }
 
 fn first_names(locale: Locale) -> &'static [&'static str] {
@@ -646,6 +653,54 @@ mod tests {
     mod reference {
         use super::super::*;
 
+        pub fn phone(locale: Locale, picks: &mut Picks, out: &mut Vec<u8>) {
+            let n = picks.below(1000);
+            match locale {
+                // Ofcom's numbers reserved for drama: never allocated to anyone.
+                Locale::EnGb => match picks.below(6) {
+                    0 => {
+                        let _ = write!(out, "07700 900{n:03}");
+                    }
+                    1 => {
+                        let _ = write!(out, "+44 7700 900{n:03}");
+                    }
+                    2 => {
+                        let _ = write!(out, "020 7946 0{n:03}");
+                    }
+                    3 => {
+                        let _ = write!(out, "0161 496 0{n:03}");
+                    }
+                    4 => {
+                        let _ = write!(out, "0113 496 0{n:03}");
+                    }
+                    _ => {
+                        let _ = write!(out, "01632 960{n:03}");
+                    }
+                },
+                // 555-0100..555-0199 are reserved for fiction.
+                Locale::EnUs => {
+                    let area = picks.pick(&["202", "212", "312", "415", "617", "713"]);
+                    let _ = write!(out, "({area}) 555-01{:02}", n % 100);
+                }
+                // ARCEP's numbers reserved for fiction.
+                Locale::FrFr => {
+                    let prefix = picks.pick(&[
+                        "01 99 00", "02 61 91", "03 53 01", "04 65 71", "05 36 49", "06 39 98",
+                    ]);
+                    let _ = write!(
+                        out,
+                        "{prefix} {:02} {:02}",
+                        n / 10 % 100,
+                        n % 10 * 10 + picks.below(10)
+                    );
+                }
+                Locale::DeDe => {
+                    let prefix = picks.pick(&["030 23125", "069 90009", "040 66969", "089 99998"]);
+                    let _ = write!(out, "{prefix} {n:03}");
+                }
+            }
+        }
+
         pub fn write_unique_suffix(out: &mut Vec<u8>, digest: &[u8; 32]) {
             let bits = u128::from_be_bytes(digest[16..32].try_into().expect("sixteen bytes")) >> 48;
             for i in (0..UNIQUE_CHARS).rev() {
@@ -701,6 +756,25 @@ mod tests {
             } else {
                 truncate_chars(out, start, limit);
             }
+        }
+    }
+
+    #[test]
+    fn phones_match_formatting_with_write() {
+        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
+            for i in 0..5000u32 {
+                let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
+                let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
+                phone(locale, &mut Picks::new(&digest), &mut out);
+                reference::phone(locale, &mut Picks::new(&digest), &mut expected);
+                assert_eq!(out, expected, "{locale:?}");
+            }
+        }
+        let mut out = Vec::new();
+        for (n, width) in [(0, 3), (7, 3), (42, 3), (999, 3), (0, 2), (5, 2), (99, 2)] {
+            out.clear();
+            write_digits(&mut out, n, width);
+            assert_eq!(out, format!("{n:0width$}").into_bytes());
         }
     }
 

@@ -728,7 +728,10 @@ mod tests {
             rule(&["actor", "user_agent"], Strategy::Redact),
             rule(&["items", "*", "email"], Strategy::fake(FakeKind::Email)),
             rule(&["items", "*"], Strategy::Hash),
-            rule(&["grid", "*", "*"], Strategy::Generalise(Generalise::Bucket(10.0))),
+            rule(
+                &["grid", "*", "*"],
+                Strategy::Generalise(Generalise::Bucket(10.0)),
+            ),
             rule(&["keep"], Strategy::Keep),
             rule(&["keep", "inner"], Strategy::Hash),
             rule(&["gone"], Strategy::Null),
