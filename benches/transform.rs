@@ -119,6 +119,20 @@ fn main() {
             Format::Text,
         ),
         (
+            "fake.street_address",
+            fake(FakeKind::StreetAddress),
+            false,
+            text.clone(),
+            Format::Text,
+        ),
+        (
+            "fake.postcode",
+            fake(FakeKind::Postcode),
+            false,
+            text.clone(),
+            Format::Text,
+        ),
+        (
             "fake.sentence",
             fake(FakeKind::Sentence),
             false,

@@ -227,24 +227,27 @@ impl FakeGen {
             }
             FakeKind::Phone => phone(locale, picks, out),
             FakeKind::StreetAddress => {
-                let number = picks.below(250) + 1;
-                let name = picks.pick(last_names(locale));
+                let number = picks.below(250) as i64 + 1;
+                let name = picks.pick(last_names(locale)).as_bytes();
+                let suffix = match locale {
+                    Locale::EnGb => picks.pick(UK_STREET_SUFFIXES),
+                    Locale::EnUs => picks.pick(<EN as Data>::ADDRESS_STREET_SUFFIX),
+                    Locale::FrFr => picks.pick(<FR_FR as Data>::ADDRESS_STREET_SUFFIX),
+                    Locale::DeDe => picks.pick(&["straße", "weg", "allee", "gasse"]),
+                }
+                .as_bytes();
                 match locale {
-                    Locale::EnGb => {
-                        let suffix = picks.pick(UK_STREET_SUFFIXES);
-                        let _ = write!(out, "{number} {name} {suffix}");
-                    }
-                    Locale::EnUs => {
-                        let suffix = picks.pick(<EN as Data>::ADDRESS_STREET_SUFFIX);
-                        let _ = write!(out, "{number} {name} {suffix}");
+                    Locale::EnGb | Locale::EnUs => {
+                        value::write_int(out, number);
+                        push_all(out, &[b" ", name, b" ", suffix]);
                     }
                     Locale::FrFr => {
-                        let suffix = picks.pick(<FR_FR as Data>::ADDRESS_STREET_SUFFIX);
-                        let _ = write!(out, "{number} {suffix} {name}");
+                        value::write_int(out, number);
+                        push_all(out, &[b" ", suffix, b" ", name]);
                     }
                     Locale::DeDe => {
-                        let suffix = picks.pick(&["straße", "weg", "allee", "gasse"]);
-                        let _ = write!(out, "{name}{suffix} {number}");
+                        push_all(out, &[name, suffix, b" "]);
+                        value::write_int(out, number);
                     }
                 }
             }
@@ -287,13 +290,13 @@ impl FakeGen {
                     Locale::FrFr => &["SA", "SARL", "SAS", "et Fils"],
                     Locale::DeDe => <DE_DE as Data>::COMPANY_SUFFIX,
                 };
-                let name = picks.pick(last_names(locale));
-                let suffix = picks.pick(suffixes);
+                let name = picks.pick(last_names(locale)).as_bytes();
+                let suffix = picks.pick(suffixes).as_bytes();
                 if picks.below(3) == 0 {
-                    let other = picks.pick(last_names(locale));
-                    let _ = write!(out, "{name} & {other} {suffix}");
+                    let other = picks.pick(last_names(locale)).as_bytes();
+                    push_all(out, &[name, b" & ", other, b" ", suffix]);
                 } else {
-                    let _ = write!(out, "{name} {suffix}");
+                    push_all(out, &[name, b" ", suffix]);
                 }
             }
             FakeKind::Username => {
@@ -335,6 +338,13 @@ impl FakeGen {
             }
             FakeKind::Date | FakeKind::DateOfBirth => value::write_date(out, self.day(digest)),
         }
+    }
+}
+
+/// Append the parts one after another (what `write!` with only `{}` and literals does).
+fn push_all(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    for part in parts {
+        out.extend_from_slice(part);
     }
 }
 
@@ -653,6 +663,51 @@ mod tests {
     mod reference {
         use super::super::*;
 
+        /// The `write!`-based street addresses and company names.
+        pub fn formatted(kind: FakeKind, locale: Locale, picks: &mut Picks, out: &mut Vec<u8>) {
+            match kind {
+                FakeKind::StreetAddress => {
+                    let number = picks.below(250) + 1;
+                    let name = picks.pick(last_names(locale));
+                    match locale {
+                        Locale::EnGb => {
+                            let suffix = picks.pick(UK_STREET_SUFFIXES);
+                            let _ = write!(out, "{number} {name} {suffix}");
+                        }
+                        Locale::EnUs => {
+                            let suffix = picks.pick(<EN as Data>::ADDRESS_STREET_SUFFIX);
+                            let _ = write!(out, "{number} {name} {suffix}");
+                        }
+                        Locale::FrFr => {
+                            let suffix = picks.pick(<FR_FR as Data>::ADDRESS_STREET_SUFFIX);
+                            let _ = write!(out, "{number} {suffix} {name}");
+                        }
+                        Locale::DeDe => {
+                            let suffix = picks.pick(&["straße", "weg", "allee", "gasse"]);
+                            let _ = write!(out, "{name}{suffix} {number}");
+                        }
+                    }
+                }
+                FakeKind::Company => {
+                    let suffixes: &[&str] = match locale {
+                        Locale::EnGb => &["Ltd", "PLC", "LLP", "& Co", "Group"],
+                        Locale::EnUs => <EN as Data>::COMPANY_SUFFIX,
+                        Locale::FrFr => &["SA", "SARL", "SAS", "et Fils"],
+                        Locale::DeDe => <DE_DE as Data>::COMPANY_SUFFIX,
+                    };
+                    let name = picks.pick(last_names(locale));
+                    let suffix = picks.pick(suffixes);
+                    if picks.below(3) == 0 {
+                        let other = picks.pick(last_names(locale));
+                        let _ = write!(out, "{name} & {other} {suffix}");
+                    } else {
+                        let _ = write!(out, "{name} {suffix}");
+                    }
+                }
+                _ => unreachable!("street addresses and companies only"),
+            }
+        }
+
         pub fn phone(locale: Locale, picks: &mut Picks, out: &mut Vec<u8>) {
             let n = picks.below(1000);
             match locale {
@@ -755,6 +810,28 @@ mod tests {
                 write_unique_suffix(out, digest);
             } else {
                 truncate_chars(out, start, limit);
+            }
+        }
+    }
+
+    #[test]
+    fn street_addresses_and_companies_match_formatting_with_write() {
+        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
+            for kind in [FakeKind::StreetAddress, FakeKind::Company] {
+                let generator = FakeGen::new(&FakeSpec {
+                    kind,
+                    locale,
+                    min: None,
+                    max: None,
+                })
+                .unwrap();
+                for i in 0..5000u32 {
+                    let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
+                    let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
+                    generator.plain_text(&digest, &mut Picks::new(&digest), &mut out);
+                    reference::formatted(kind, locale, &mut Picks::new(&digest), &mut expected);
+                    assert_eq!(out, expected, "{kind:?} {locale:?}");
+                }
             }
         }
     }
