@@ -375,6 +375,7 @@ impl Keyed {
         self.digest_parts(canonical, &[])
     }
 
+    /// HMAC(salt, "pullprod/" tag 0x00 first second).
     pub fn digest_parts(&self, first: &[u8], second: &[u8]) -> [u8; 32] {
         let mut state = self.inner;
         let mut block = self.inner_tail;
@@ -383,7 +384,7 @@ impl Keyed {
             while filled + data.len() >= 64 {
                 let (head, rest) = data.split_at(64 - filled);
                 block[filled..].copy_from_slice(head);
-                compress256(&mut state, &[block]);
+                compress256(&mut state, std::slice::from_ref(&block));
                 filled = 0;
                 data = rest;
             }
