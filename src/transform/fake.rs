@@ -3,6 +3,7 @@
 //! example.com/.org/.net, Ofcom drama phone numbers, 10/8, 2001:db8::/32.
 
 use std::io::Write as _;
+use std::sync::OnceLock;
 
 use fake::locales::{DE_DE, Data, EN, FR_FR};
 
@@ -46,14 +47,21 @@ impl Picks {
     pub fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
         list[self.below(list.len())]
     }
+
+    /// A folded name, picked as `pick` picks from the list it was folded from.
+    fn pick_folded<'a>(&mut self, list: &'a [Box<[u8]>]) -> &'a [u8] {
+        &list[self.below(list.len())]
+    }
 }
 
 /// Append the 16-character unique suffix taken from digest bytes 16..26.
 pub(crate) fn write_unique_suffix(out: &mut Vec<u8>, digest: &[u8; 32]) {
     let bits = u128::from_be_bytes(digest[16..32].try_into().expect("sixteen bytes")) >> 48;
-    for i in (0..UNIQUE_CHARS).rev() {
-        out.push(BASE32[((bits >> (i * 5)) & 31) as usize]);
+    let mut suffix = [0u8; UNIQUE_CHARS];
+    for (i, char) in suffix.iter_mut().enumerate() {
+        *char = BASE32[((bits >> ((UNIQUE_CHARS - 1 - i) * 5)) & 31) as usize];
     }
+    out.extend_from_slice(&suffix);
 }
 
 impl FakeGen {
@@ -166,13 +174,14 @@ impl FakeGen {
         let limit = limit.unwrap_or(usize::MAX);
         match self.kind {
             FakeKind::Email => {
-                let first = picks.pick(first_names(self.locale));
-                let last = picks.pick(last_names(self.locale));
+                let names = folded_names(self.locale);
+                let first = picks.pick_folded(&names.first);
+                let last = picks.pick_folded(&names.last);
                 let domain = picks.pick(&["example.com", "example.org", "example.net"]);
                 let number = picks.below(100);
-                fold_ascii(first, out);
+                out.extend_from_slice(first);
                 out.push(b'.');
-                fold_ascii(last, out);
+                out.extend_from_slice(last);
                 if !unique {
                     value::write_int(out, number as i64);
                 }
@@ -218,24 +227,27 @@ impl FakeGen {
             }
             FakeKind::Phone => phone(locale, picks, out),
             FakeKind::StreetAddress => {
-                let number = picks.below(250) + 1;
-                let name = picks.pick(last_names(locale));
+                let number = picks.below(250) as i64 + 1;
+                let name = picks.pick(last_names(locale)).as_bytes();
+                let suffix = match locale {
+                    Locale::EnGb => picks.pick(UK_STREET_SUFFIXES),
+                    Locale::EnUs => picks.pick(<EN as Data>::ADDRESS_STREET_SUFFIX),
+                    Locale::FrFr => picks.pick(<FR_FR as Data>::ADDRESS_STREET_SUFFIX),
+                    Locale::DeDe => picks.pick(&["straße", "weg", "allee", "gasse"]),
+                }
+                .as_bytes();
                 match locale {
-                    Locale::EnGb => {
-                        let suffix = picks.pick(UK_STREET_SUFFIXES);
-                        let _ = write!(out, "{number} {name} {suffix}");
-                    }
-                    Locale::EnUs => {
-                        let suffix = picks.pick(<EN as Data>::ADDRESS_STREET_SUFFIX);
-                        let _ = write!(out, "{number} {name} {suffix}");
+                    Locale::EnGb | Locale::EnUs => {
+                        value::write_int(out, number);
+                        push_all(out, &[b" ", name, b" ", suffix]);
                     }
                     Locale::FrFr => {
-                        let suffix = picks.pick(<FR_FR as Data>::ADDRESS_STREET_SUFFIX);
-                        let _ = write!(out, "{number} {suffix} {name}");
+                        value::write_int(out, number);
+                        push_all(out, &[b" ", suffix, b" ", name]);
                     }
                     Locale::DeDe => {
-                        let suffix = picks.pick(&["straße", "weg", "allee", "gasse"]);
-                        let _ = write!(out, "{name}{suffix} {number}");
+                        push_all(out, &[name, suffix, b" "]);
+                        value::write_int(out, number);
                     }
                 }
             }
@@ -278,21 +290,20 @@ impl FakeGen {
                     Locale::FrFr => &["SA", "SARL", "SAS", "et Fils"],
                     Locale::DeDe => <DE_DE as Data>::COMPANY_SUFFIX,
                 };
-                let name = picks.pick(last_names(locale));
-                let suffix = picks.pick(suffixes);
+                let name = picks.pick(last_names(locale)).as_bytes();
+                let suffix = picks.pick(suffixes).as_bytes();
                 if picks.below(3) == 0 {
-                    let other = picks.pick(last_names(locale));
-                    let _ = write!(out, "{name} & {other} {suffix}");
+                    let other = picks.pick(last_names(locale)).as_bytes();
+                    push_all(out, &[name, b" & ", other, b" ", suffix]);
                 } else {
-                    let _ = write!(out, "{name} {suffix}");
+                    push_all(out, &[name, b" ", suffix]);
                 }
             }
             FakeKind::Username => {
-                let first = picks.pick(first_names(locale));
-                let last = picks.pick(last_names(locale));
-                fold_ascii(first, out);
+                let names = folded_names(locale);
+                out.extend_from_slice(picks.pick_folded(&names.first));
                 out.push(b'_');
-                fold_ascii(last, out);
+                out.extend_from_slice(picks.pick_folded(&names.last));
                 value::write_int(out, picks.below(100) as i64);
             }
             FakeKind::Url => {
@@ -330,6 +341,13 @@ impl FakeGen {
     }
 }
 
+/// Append the parts one after another (what `write!` with only `{}` and literals does).
+fn push_all(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+}
+
 fn words(picks: &mut Picks, n: usize, out: &mut Vec<u8>) {
     for i in 0..n {
         if i > 0 {
@@ -351,48 +369,55 @@ fn phone(locale: Locale, picks: &mut Picks, out: &mut Vec<u8>) {
     let n = picks.below(1000);
     match locale {
         // Ofcom's numbers reserved for drama: never allocated to anyone.
-        Locale::EnGb => match picks.below(6) {
-            0 => {
-                let _ = write!(out, "07700 900{n:03}");
-            }
-            1 => {
-                let _ = write!(out, "+44 7700 900{n:03}");
-            }
-            2 => {
-                let _ = write!(out, "020 7946 0{n:03}");
-            }
-            3 => {
-                let _ = write!(out, "0161 496 0{n:03}");
-            }
-            4 => {
-                let _ = write!(out, "0113 496 0{n:03}");
-            }
-            _ => {
-                let _ = write!(out, "01632 960{n:03}");
-            }
-        },
+        Locale::EnGb => {
+            let prefix: &[u8] = match picks.below(6) {
+                0 => b"07700 900",
+                1 => b"+44 7700 900",
+                2 => b"020 7946 0",
+                3 => b"0161 496 0",
+                4 => b"0113 496 0",
+                _ => b"01632 960",
+            };
+            out.extend_from_slice(prefix);
+            write_digits(out, n, 3);
+        }
         // 555-0100..555-0199 are reserved for fiction.
         Locale::EnUs => {
             let area = picks.pick(&["202", "212", "312", "415", "617", "713"]);
-            let _ = write!(out, "({area}) 555-01{:02}", n % 100);
+            out.push(b'(');
+            out.extend_from_slice(area.as_bytes());
+            out.extend_from_slice(b") 555-01");
+            write_digits(out, n % 100, 2);
         }
         // ARCEP's numbers reserved for fiction.
         Locale::FrFr => {
             let prefix = picks.pick(&[
                 "01 99 00", "02 61 91", "03 53 01", "04 65 71", "05 36 49", "06 39 98",
             ]);
-            let _ = write!(
-                out,
-                "{prefix} {:02} {:02}",
-                n / 10 % 100,
-                n % 10 * 10 + picks.below(10)
-            );
+            out.extend_from_slice(prefix.as_bytes());
+            out.push(b' ');
+            write_digits(out, n / 10 % 100, 2);
+            out.push(b' ');
+            write_digits(out, n % 10 * 10 + picks.below(10), 2);
         }
         Locale::DeDe => {
             let prefix = picks.pick(&["030 23125", "069 90009", "040 66969", "089 99998"]);
-            let _ = write!(out, "{prefix} {n:03}");
+            out.extend_from_slice(prefix.as_bytes());
+            out.push(b' ');
+            write_digits(out, n, 3);
         }
     }
+}
+
+/// `n` (below 10^width) in exactly `width` decimal digits, zero-padded: `format!("{n:0width$}")`.
+fn write_digits(out: &mut Vec<u8>, n: usize, width: usize) {
+    let mut digits = [b'0'; 3];
+    let mut rest = n;
+    for digit in digits[..width].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.extend_from_slice(&digits[..width]);
 }
 
 fn first_names(locale: Locale) -> &'static [&'static str] {
@@ -409,6 +434,39 @@ fn last_names(locale: Locale) -> &'static [&'static str] {
         Locale::FrFr => <FR_FR as Data>::NAME_LAST_NAME,
         Locale::DeDe => <DE_DE as Data>::NAME_LAST_NAME,
     }
+}
+
+/// A locale's first and last names folded by `fold_ascii`, in the order of its lists.
+struct FoldedNames {
+    first: Vec<Box<[u8]>>,
+    last: Vec<Box<[u8]>>,
+}
+
+/// The folded names of emails and user names, built once per process and locale: a name is
+/// picked by the same index as from the locale's own list.
+fn folded_names(locale: Locale) -> &'static FoldedNames {
+    static TABLES: [OnceLock<FoldedNames>; 3] = [const { OnceLock::new() }; 3];
+    let slot = match locale {
+        Locale::EnGb | Locale::EnUs => 0,
+        Locale::FrFr => 1,
+        Locale::DeDe => 2,
+    };
+    TABLES[slot].get_or_init(|| {
+        let fold_all = |names: &[&str]| -> Vec<Box<[u8]>> {
+            names
+                .iter()
+                .map(|name| {
+                    let mut folded = Vec::new();
+                    fold_ascii(name, &mut folded);
+                    folded.into_boxed_slice()
+                })
+                .collect()
+        };
+        FoldedNames {
+            first: fold_all(first_names(locale)),
+            last: fold_all(last_names(locale)),
+        }
+    })
 }
 
 /// Lowercase ASCII for email and user names: accents folded, other characters dropped.
@@ -594,3 +652,239 @@ const DE_CITIES: &[&str] = &[
     "Potsdam",
     "Erfurt",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// The versions the folded-name tables and the suffix buffer replaced: the reference
+    /// for emails' and user names' bytes.
+    mod reference {
+        use super::super::*;
+
+        /// The `write!`-based street addresses and company names.
+        pub fn formatted(kind: FakeKind, locale: Locale, picks: &mut Picks, out: &mut Vec<u8>) {
+            match kind {
+                FakeKind::StreetAddress => {
+                    let number = picks.below(250) + 1;
+                    let name = picks.pick(last_names(locale));
+                    match locale {
+                        Locale::EnGb => {
+                            let suffix = picks.pick(UK_STREET_SUFFIXES);
+                            let _ = write!(out, "{number} {name} {suffix}");
+                        }
+                        Locale::EnUs => {
+                            let suffix = picks.pick(<EN as Data>::ADDRESS_STREET_SUFFIX);
+                            let _ = write!(out, "{number} {name} {suffix}");
+                        }
+                        Locale::FrFr => {
+                            let suffix = picks.pick(<FR_FR as Data>::ADDRESS_STREET_SUFFIX);
+                            let _ = write!(out, "{number} {suffix} {name}");
+                        }
+                        Locale::DeDe => {
+                            let suffix = picks.pick(&["straße", "weg", "allee", "gasse"]);
+                            let _ = write!(out, "{name}{suffix} {number}");
+                        }
+                    }
+                }
+                FakeKind::Company => {
+                    let suffixes: &[&str] = match locale {
+                        Locale::EnGb => &["Ltd", "PLC", "LLP", "& Co", "Group"],
+                        Locale::EnUs => <EN as Data>::COMPANY_SUFFIX,
+                        Locale::FrFr => &["SA", "SARL", "SAS", "et Fils"],
+                        Locale::DeDe => <DE_DE as Data>::COMPANY_SUFFIX,
+                    };
+                    let name = picks.pick(last_names(locale));
+                    let suffix = picks.pick(suffixes);
+                    if picks.below(3) == 0 {
+                        let other = picks.pick(last_names(locale));
+                        let _ = write!(out, "{name} & {other} {suffix}");
+                    } else {
+                        let _ = write!(out, "{name} {suffix}");
+                    }
+                }
+                _ => unreachable!("street addresses and companies only"),
+            }
+        }
+
+        pub fn phone(locale: Locale, picks: &mut Picks, out: &mut Vec<u8>) {
+            let n = picks.below(1000);
+            match locale {
+                // Ofcom's numbers reserved for drama: never allocated to anyone.
+                Locale::EnGb => match picks.below(6) {
+                    0 => {
+                        let _ = write!(out, "07700 900{n:03}");
+                    }
+                    1 => {
+                        let _ = write!(out, "+44 7700 900{n:03}");
+                    }
+                    2 => {
+                        let _ = write!(out, "020 7946 0{n:03}");
+                    }
+                    3 => {
+                        let _ = write!(out, "0161 496 0{n:03}");
+                    }
+                    4 => {
+                        let _ = write!(out, "0113 496 0{n:03}");
+                    }
+                    _ => {
+                        let _ = write!(out, "01632 960{n:03}");
+                    }
+                },
+                // 555-0100..555-0199 are reserved for fiction.
+                Locale::EnUs => {
+                    let area = picks.pick(&["202", "212", "312", "415", "617", "713"]);
+                    let _ = write!(out, "({area}) 555-01{:02}", n % 100);
+                }
+                // ARCEP's numbers reserved for fiction.
+                Locale::FrFr => {
+                    let prefix = picks.pick(&[
+                        "01 99 00", "02 61 91", "03 53 01", "04 65 71", "05 36 49", "06 39 98",
+                    ]);
+                    let _ = write!(
+                        out,
+                        "{prefix} {:02} {:02}",
+                        n / 10 % 100,
+                        n % 10 * 10 + picks.below(10)
+                    );
+                }
+                Locale::DeDe => {
+                    let prefix = picks.pick(&["030 23125", "069 90009", "040 66969", "089 99998"]);
+                    let _ = write!(out, "{prefix} {n:03}");
+                }
+            }
+        }
+
+        pub fn write_unique_suffix(out: &mut Vec<u8>, digest: &[u8; 32]) {
+            let bits = u128::from_be_bytes(digest[16..32].try_into().expect("sixteen bytes")) >> 48;
+            for i in (0..UNIQUE_CHARS).rev() {
+                out.push(BASE32[((bits >> (i * 5)) & 31) as usize]);
+            }
+        }
+
+        pub fn text(
+            generator: &FakeGen,
+            digest: &[u8; 32],
+            unique: bool,
+            limit: Option<usize>,
+            out: &mut Vec<u8>,
+        ) {
+            let start = out.len();
+            let mut picks = Picks::new(digest);
+            let limit = limit.unwrap_or(usize::MAX);
+            let locale = generator.locale;
+            if generator.kind == FakeKind::Email {
+                let first = picks.pick(first_names(locale));
+                let last = picks.pick(last_names(locale));
+                let domain = picks.pick(&["example.com", "example.org", "example.net"]);
+                let number = picks.below(100);
+                fold_ascii(first, out);
+                out.push(b'.');
+                fold_ascii(last, out);
+                if !unique {
+                    value::write_int(out, number as i64);
+                }
+                let tail = domain.len() + 1 + if unique { UNIQUE_CHARS + 1 } else { 0 };
+                truncate_chars(out, start, limit.saturating_sub(tail).max(1));
+                if unique {
+                    out.push(b'.');
+                    write_unique_suffix(out, digest);
+                }
+                out.push(b'@');
+                out.extend_from_slice(domain.as_bytes());
+                return;
+            }
+            assert_eq!(generator.kind, FakeKind::Username);
+            let first = picks.pick(first_names(locale));
+            let last = picks.pick(last_names(locale));
+            fold_ascii(first, out);
+            out.push(b'_');
+            fold_ascii(last, out);
+            value::write_int(out, picks.below(100) as i64);
+            if unique {
+                truncate_chars(out, start, limit.saturating_sub(UNIQUE_CHARS + 1));
+                if out.len() > start {
+                    out.push(b'-');
+                }
+                write_unique_suffix(out, digest);
+            } else {
+                truncate_chars(out, start, limit);
+            }
+        }
+    }
+
+    #[test]
+    fn street_addresses_and_companies_match_formatting_with_write() {
+        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
+            for kind in [FakeKind::StreetAddress, FakeKind::Company] {
+                let generator = FakeGen::new(&FakeSpec {
+                    kind,
+                    locale,
+                    min: None,
+                    max: None,
+                })
+                .unwrap();
+                for i in 0..5000u32 {
+                    let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
+                    let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
+                    generator.plain_text(&digest, &mut Picks::new(&digest), &mut out);
+                    reference::formatted(kind, locale, &mut Picks::new(&digest), &mut expected);
+                    assert_eq!(out, expected, "{kind:?} {locale:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn phones_match_formatting_with_write() {
+        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
+            for i in 0..5000u32 {
+                let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
+                let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
+                phone(locale, &mut Picks::new(&digest), &mut out);
+                reference::phone(locale, &mut Picks::new(&digest), &mut expected);
+                assert_eq!(out, expected, "{locale:?}");
+            }
+        }
+        let mut out = Vec::new();
+        for (n, width) in [(0, 3), (7, 3), (42, 3), (999, 3), (0, 2), (5, 2), (99, 2)] {
+            out.clear();
+            write_digits(&mut out, n, width);
+            assert_eq!(out, format!("{n:0width$}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn emails_and_user_names_match_folding_per_value() {
+        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
+            for kind in [FakeKind::Email, FakeKind::Username] {
+                let generator = FakeGen::new(&FakeSpec {
+                    kind,
+                    locale,
+                    min: None,
+                    max: None,
+                })
+                .unwrap();
+                for i in 0..3000u32 {
+                    let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
+                    for unique in [false, true] {
+                        for limit in [None, Some(generator.min_chars(unique)), Some(24), Some(40)] {
+                            if limit.is_some_and(|n| n < generator.min_chars(unique)) {
+                                continue;
+                            }
+                            let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
+                            generator.text(&digest, unique, limit, &mut out);
+                            reference::text(&generator, &digest, unique, limit, &mut expected);
+                            assert_eq!(out, expected, "{kind:?} {locale:?} {unique} {limit:?}");
+                        }
+                    }
+                    let (mut out, mut expected) = (Vec::new(), Vec::new());
+                    write_unique_suffix(&mut out, &digest);
+                    reference::write_unique_suffix(&mut expected, &digest);
+                    assert_eq!(out, expected);
+                }
+            }
+        }
+    }
+}

@@ -469,6 +469,7 @@ fn skip_key(s: &[u8], pos: &mut usize) -> Result<(), TransformError> {
 }
 
 /// Move past a JSON string at `pos`, unescaping its content into `into` when given.
+/// Runs without escapes are found with `memchr` and copied as slices.
 fn scan_string(
     s: &[u8],
     pos: &mut usize,
@@ -479,53 +480,47 @@ fn scan_string(
     }
     *pos += 1;
     loop {
-        let b = *s.get(*pos).ok_or_else(malformed)?;
-        *pos += 1;
-        match b {
-            b'"' => return Ok(()),
-            b'\\' => {
-                let escape = *s.get(*pos).ok_or_else(malformed)?;
-                *pos += 1;
-                let Some(into) = into.as_deref_mut() else {
-                    if escape == b'u' {
-                        *pos += 4;
-                    }
-                    continue;
-                };
-                let simple = match escape {
-                    b'"' => b'"',
-                    b'\\' => b'\\',
-                    b'/' => b'/',
-                    b'b' => 8,
-                    b'f' => 12,
-                    b'n' => b'\n',
-                    b'r' => b'\r',
-                    b't' => b'\t',
-                    b'u' => {
-                        let mut code = read_hex4(s, pos)?;
-                        if (0xD800..0xDC00).contains(&code) && s.get(*pos..*pos + 2) == Some(b"\\u")
-                        {
-                            *pos += 2;
-                            let low = read_hex4(s, pos)?;
-                            code = 0x10000
-                                + ((code - 0xD800) << 10)
-                                + (low.wrapping_sub(0xDC00) & 0x3FF);
-                        }
-                        let c = char::from_u32(code).unwrap_or('\u{FFFD}');
-                        let mut utf8 = [0u8; 4];
-                        into.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-                        continue;
-                    }
-                    _ => return Err(malformed()),
-                };
-                into.push(simple);
-            }
-            _ => {
-                if let Some(into) = into.as_deref_mut() {
-                    into.push(b);
-                }
-            }
+        let rest = s.get(*pos..).ok_or_else(malformed)?;
+        let at = memchr::memchr2(b'"', b'\\', rest).ok_or_else(malformed)?;
+        if let Some(into) = into.as_deref_mut() {
+            into.extend_from_slice(&rest[..at]);
         }
+        *pos += at + 1;
+        if rest[at] == b'"' {
+            return Ok(());
+        }
+        let escape = *s.get(*pos).ok_or_else(malformed)?;
+        *pos += 1;
+        let Some(into) = into.as_deref_mut() else {
+            if escape == b'u' {
+                *pos += 4;
+            }
+            continue;
+        };
+        let simple = match escape {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let mut code = read_hex4(s, pos)?;
+                if (0xD800..0xDC00).contains(&code) && s.get(*pos..*pos + 2) == Some(b"\\u") {
+                    *pos += 2;
+                    let low = read_hex4(s, pos)?;
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                }
+                let c = char::from_u32(code).unwrap_or('\u{FFFD}');
+                let mut utf8 = [0u8; 4];
+                into.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                continue;
+            }
+            _ => return Err(malformed()),
+        };
+        into.push(simple);
     }
 }
 
@@ -539,22 +534,251 @@ fn read_hex4(s: &[u8], pos: &mut usize) -> Result<u32, TransformError> {
     Ok(code)
 }
 
-/// Append `text` as a JSON string literal.
+/// Append `text` as a JSON string literal; runs that need no escape are copied as slices.
 pub(crate) fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'"');
-    for &b in text {
-        match b {
+    let mut rest = text;
+    while let Some(at) = rest
+        .iter()
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    {
+        out.extend_from_slice(&rest[..at]);
+        match rest[at] {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.extend_from_slice(b"\\t"),
-            0..0x20 => {
+            control => {
                 out.extend_from_slice(b"\\u00");
-                super::value::write_hex(out, &[b]);
+                super::value::write_hex(out, &[control]);
             }
-            _ => out.push(b),
+        }
+        rest = &rest[at + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte-at-a-time versions these functions replaced: the reference for their output.
+    mod reference {
+        use super::super::{TransformError, malformed, read_hex4};
+
+        pub fn scan_string(
+            s: &[u8],
+            pos: &mut usize,
+            mut into: Option<&mut Vec<u8>>,
+        ) -> Result<(), TransformError> {
+            if s.get(*pos) != Some(&b'"') {
+                return Err(malformed());
+            }
+            *pos += 1;
+            loop {
+                let b = *s.get(*pos).ok_or_else(malformed)?;
+                *pos += 1;
+                match b {
+                    b'"' => return Ok(()),
+                    b'\\' => {
+                        let escape = *s.get(*pos).ok_or_else(malformed)?;
+                        *pos += 1;
+                        let Some(into) = into.as_deref_mut() else {
+                            if escape == b'u' {
+                                *pos += 4;
+                            }
+                            continue;
+                        };
+                        let simple = match escape {
+                            b'"' => b'"',
+                            b'\\' => b'\\',
+                            b'/' => b'/',
+                            b'b' => 8,
+                            b'f' => 12,
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'u' => {
+                                let mut code = read_hex4(s, pos)?;
+                                if (0xD800..0xDC00).contains(&code)
+                                    && s.get(*pos..*pos + 2) == Some(b"\\u")
+                                {
+                                    *pos += 2;
+                                    let low = read_hex4(s, pos)?;
+                                    code = 0x10000
+                                        + ((code - 0xD800) << 10)
+                                        + (low.wrapping_sub(0xDC00) & 0x3FF);
+                                }
+                                let c = char::from_u32(code).unwrap_or('\u{FFFD}');
+                                let mut utf8 = [0u8; 4];
+                                into.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                                continue;
+                            }
+                            _ => return Err(malformed()),
+                        };
+                        into.push(simple);
+                    }
+                    _ => {
+                        if let Some(into) = into.as_deref_mut() {
+                            into.push(b);
+                        }
+                    }
+                }
+            }
+        }
+
+        pub fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
+            out.push(b'"');
+            for &b in text {
+                match b {
+                    b'"' => out.extend_from_slice(b"\\\""),
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    0..0x20 => {
+                        out.extend_from_slice(b"\\u00");
+                        super::super::super::value::write_hex(out, &[b]);
+                    }
+                    _ => out.push(b),
+                }
+            }
+            out.push(b'"');
         }
     }
-    out.push(b'"');
+
+    /// Byte strings built from JSON's special characters and ordinary text: every mix of
+    /// escapes, quotes, control bytes, UTF-8 and truncations.
+    fn samples() -> Vec<Vec<u8>> {
+        let pieces: [&[u8]; 16] = [
+            b"a",
+            b"plain text ",
+            b"\"",
+            b"\\",
+            b"\\\"",
+            b"\\n",
+            b"\\u00e9",
+            b"\\ud83d\\ude00",
+            b"\\ud83d",
+            b"\\uzzzz",
+            b"\\x",
+            b"\n\t\x01\x1f",
+            "é€😀".as_bytes(),
+            b"/",
+            b"\\/\\b\\f\\r\\t",
+            b"\xff\xfe",
+        ];
+        let mut samples = Vec::new();
+        for i in 0..pieces.len() {
+            for j in 0..pieces.len() {
+                for k in [0, 1, 6, 11] {
+                    samples.push([pieces[i], pieces[j], pieces[k]].concat());
+                }
+            }
+        }
+        samples
+    }
+
+    #[test]
+    fn scan_string_matches_the_byte_loop() {
+        for content in samples() {
+            for tail in [&b"\""[..], b"\" : 1}", b"", b"\\"] {
+                let doc = [&b"\""[..], &content, tail].concat();
+                for unescape in [false, true] {
+                    let (mut pos, mut expected_pos) = (0, 0);
+                    let (mut into, mut expected_into) = (b"kept".to_vec(), b"kept".to_vec());
+                    let result = scan_string(&doc, &mut pos, unescape.then_some(&mut into));
+                    let expected = reference::scan_string(
+                        &doc,
+                        &mut expected_pos,
+                        unescape.then_some(&mut expected_into),
+                    );
+                    assert_eq!(result, expected, "{doc:?}");
+                    if result.is_ok() {
+                        assert_eq!((pos, &into), (expected_pos, &expected_into), "{doc:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rules that overlap, repeat a path (the first wins), walk arrays of arrays and reach
+    /// containers, over documents with escaped and repeated keys and unusual spacing.
+    fn walk_cases() -> (Vec<JsonRule>, Vec<&'static str>) {
+        use crate::policy::model::{FakeKind, Generalise, JsonPath, Rule};
+        let rule = |steps: &[&str], strategy: Strategy| JsonRule {
+            path: JsonPath {
+                text: format!("$.{}", steps.join(".")),
+                steps: steps
+                    .iter()
+                    .map(|step| match *step {
+                        "*" => JsonStep::EveryElement,
+                        key => JsonStep::Key(key.into()),
+                    })
+                    .collect(),
+            },
+            rule: Rule::new(strategy),
+        };
+        let rules = vec![
+            rule(&["actor", "email"], Strategy::fake(FakeKind::Email)),
+            rule(&["actor", "email"], Strategy::Redact),
+            rule(&["actor", "ip"], Strategy::fake(FakeKind::Ipv4)),
+            rule(&["actor", "user_agent"], Strategy::Redact),
+            rule(&["items", "*", "email"], Strategy::fake(FakeKind::Email)),
+            rule(&["items", "*"], Strategy::Hash),
+            rule(
+                &["grid", "*", "*"],
+                Strategy::Generalise(Generalise::Bucket(10.0)),
+            ),
+            rule(&["keep"], Strategy::Keep),
+            rule(&["keep", "inner"], Strategy::Hash),
+            rule(&["gone"], Strategy::Null),
+            rule(&["secret"], Strategy::Redact),
+            rule(&["é\"k"], Strategy::Hash),
+            rule(&["*"], Strategy::Hash),
+            rule(&["deep", "a", "b", "c"], Strategy::Hash),
+        ];
+        let documents = vec![
+            r#"{"kind": "order.placed", "actor": {"ip": "10.1.2.3", "email": "Bob@Example.com"}, "items": [{"qty": 2, "sku": "SKU-1", "email": "gift@example.org"}, {"qty": 1, "email": null}, 7, "x"], "request_id": "r1"}"#,
+            r#"{"actor":{"user_agent":"Mozilla \"5.0\"\n","email":"a\u0040b.c","ip":"::1"},"actor":{"email":"second@x.y"}}"#,
+            r#"{ "act\u006fr" : { "email" : "escaped-key@x.y" } , "grid" : [ [ 1 , 25.5 , -3e2 ] , [ ] , [ [ 4 ] ] ] }"#,
+            r#"{"keep": {"inner": "stays", "n": [1, 2]}, "gone": {"x": 1}, "secret": [1, {"a": 2}], "secret2": "kept"}"#,
+            r#"{"\u00e9\"k": "hashed", "é\"k": "also", "items": {"email": "not an array"}}"#,
+            r#"[{"actor": {"email": "top-level array"}}, "el", 3]"#,
+            r#""just a string""#,
+            "\t{\r\n\"deep\": {\"a\": {\"b\": {\"c\": [\"x\", {\"d\": 1}], \"z\": true}}}, \"items\": [[1], {\"email\": \"E@X.Y\"}]}\n",
+            r#"{"items": [true, false, null, 1.5, -0, 12345678901234567890]}"#,
+            r#"{}"#,
+            r#"[]"#,
+        ];
+        (rules, documents)
+    }
+
+    #[test]
+    fn walks_documents_to_the_same_bytes() {
+        let (rules, documents) = walk_cases();
+        let mut json = JsonTransform::new(&rules, &Salt::new("walk-salt")).unwrap();
+        let mut outputs = String::new();
+        for document in documents {
+            let mut out = Vec::new();
+            json.transform(document.as_bytes(), &mut out).unwrap();
+            outputs.push_str(std::str::from_utf8(&out).unwrap());
+            outputs.push('\n');
+        }
+        insta::assert_snapshot!(outputs);
+    }
+
+    #[test]
+    fn write_json_string_matches_the_byte_loop() {
+        let mut all_bytes: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b, b'x', b]).collect();
+        all_bytes.extend(samples());
+        for text in all_bytes {
+            let (mut out, mut expected) = (b"[".to_vec(), b"[".to_vec());
+            write_json_string(&mut out, &text);
+            reference::write_json_string(&mut expected, &text);
+            assert_eq!(out, expected, "{text:?}");
+        }
+    }
 }

@@ -346,11 +346,18 @@ pub(crate) fn hex_val(byte: u8) -> Option<u8> {
     }
 }
 
+/// Lower-case hex digits of `bytes`, built 32 bytes at a time on the stack (one copy into
+/// `out` per chunk rather than a push per digit).
 pub(crate) fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for byte in bytes {
-        out.push(DIGITS[(byte >> 4) as usize]);
-        out.push(DIGITS[(byte & 15) as usize]);
+    out.reserve(2 * bytes.len());
+    for chunk in bytes.chunks(32) {
+        let mut hex = [0u8; 64];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[(byte >> 4) as usize];
+            pair[1] = DIGITS[(byte & 15) as usize];
+        }
+        out.extend_from_slice(&hex[..2 * chunk.len()]);
     }
 }
 
@@ -845,10 +852,62 @@ pub(crate) fn write_inet(out: &mut Vec<u8>, inet: &Inet, cidr: bool) {
     if inet.v6 {
         let _ = write!(out, "{}", Ipv6Addr::from(inet.addr));
     } else {
-        let [a, b, c, d, ..] = inet.addr;
-        let _ = write!(out, "{a}.{b}.{c}.{d}");
+        for (i, octet) in inet.addr[..4].iter().enumerate() {
+            if i > 0 {
+                out.push(b'.');
+            }
+            write_int(out, i64::from(*octet));
+        }
     }
     if cidr || inet.bits != inet.max_bits() {
-        let _ = write!(out, "/{}", inet.bits);
+        out.push(b'/');
+        write_int(out, i64::from(inet.bits));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_hex_matches_two_digits_per_byte() {
+        let bytes: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+        for len in (0..80).chain([255, 256, 511, 512]) {
+            let mut out = b"\\x".to_vec();
+            write_hex(&mut out, &bytes[..len]);
+            let expected: String = bytes[..len].iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(out, format!("\\x{expected}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn write_inet_matches_formatting_with_display() {
+        let mut out = Vec::new();
+        for (i, octets) in (0..=255u8)
+            .map(|n| [n, 255 - n, n / 10, n % 100])
+            .chain([[0; 4], [255; 4], [10, 0, 0, 1]])
+            .enumerate()
+        {
+            let mut addr = [0u8; 16];
+            addr[..4].copy_from_slice(&octets);
+            for (bits, cidr) in [(32, false), (32, true), (8, true), ((i % 33) as u8, false)] {
+                out.clear();
+                write_inet(
+                    &mut out,
+                    &Inet {
+                        v6: false,
+                        bits,
+                        addr,
+                    },
+                    cidr,
+                );
+                let [a, b, c, d] = octets;
+                let mut expected = format!("{a}.{b}.{c}.{d}");
+                if cidr || bits != 32 {
+                    expected.push_str(&format!("/{bits}"));
+                }
+                assert_eq!(String::from_utf8_lossy(&out), expected);
+            }
+        }
     }
 }
