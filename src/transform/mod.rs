@@ -9,8 +9,8 @@ mod value;
 pub(crate) use value::{parse_date, parse_timestamp, write_date, write_timestamp};
 mod xml;
 
-use sha2::block_api::compress256;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 use crate::policy::model::{Rule, Strategy};
 use crate::sqltype::{BaseType, SqlType};
@@ -324,113 +324,37 @@ fn builtin_oid(base: &BaseType) -> u32 {
 }
 
 /// HMAC-SHA256 keyed by the salt, with a strategy family's domain tag already absorbed:
-/// built once per transform and copied per value (no re-keying per row).
-///
-/// The two SHA-256 states after the key blocks (key ⊕ ipad, key ⊕ opad) are kept, and each
-/// digest runs `sha2`'s own compression function on them: the same HMAC as the `hmac` crate
-/// (a test compares them), without its generic buffering.
+/// built once per transform and cloned per value (no re-keying per row).
 #[derive(Clone)]
 pub(crate) struct Keyed {
-    /// After the key ⊕ ipad block and the whole 64-byte blocks of the prefix.
-    inner: [u32; 8],
-    /// The rest of the prefix, at the start of an otherwise zero block.
-    inner_tail: [u8; 64],
-    inner_tail_len: usize,
-    /// Bytes compressed into `inner`.
-    inner_len: u64,
-    /// After the key ⊕ opad block.
-    outer: [u32; 8],
+    mac: Hmac<Sha256>,
 }
 
 impl Keyed {
     pub fn new(salt: &Salt, tag: &[u8]) -> Keyed {
-        let mut key = [0u8; 64];
-        if salt.as_bytes().len() > 64 {
-            key[..32].copy_from_slice(&Sha256::digest(salt.as_bytes()));
-        } else {
-            key[..salt.as_bytes().len()].copy_from_slice(salt.as_bytes());
-        }
-        let after_key = |pad: u8| {
-            let mut state = SHA256_INITIAL;
-            compress256(&mut state, &[key.map(|k| k ^ pad)]);
-            state
-        };
-        let mut inner = after_key(0x36);
-        let prefix = [&b"pullprod/"[..], tag, &[0]].concat();
-        let (blocks, rest) = prefix.as_chunks::<64>();
-        compress256(&mut inner, blocks);
-        let mut inner_tail = [0u8; 64];
-        inner_tail[..rest.len()].copy_from_slice(rest);
-        Keyed {
-            inner,
-            inner_tail,
-            inner_tail_len: rest.len(),
-            inner_len: 64 * (1 + blocks.len() as u64),
-            outer: after_key(0x5c),
-        }
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(salt.as_bytes())
+            .expect("HMAC accepts keys of any length");
+        mac.update(b"pullprod/");
+        mac.update(tag);
+        mac.update(&[0]);
+        Keyed { mac }
     }
 
     /// HMAC(salt, "pullprod/" tag 0x00 canonical-value).
     pub fn digest(&self, canonical: &[u8]) -> [u8; 32] {
-        self.digest_parts(canonical, &[])
+        let mut mac = self.mac.clone();
+        mac.update(canonical);
+        mac.finalize().into_bytes().into()
     }
 
     /// HMAC(salt, "pullprod/" tag 0x00 first second).
     pub fn digest_parts(&self, first: &[u8], second: &[u8]) -> [u8; 32] {
-        let mut state = self.inner;
-        let mut block = self.inner_tail;
-        let mut filled = self.inner_tail_len;
-        for mut data in [first, second] {
-            while filled + data.len() >= 64 {
-                let (head, rest) = data.split_at(64 - filled);
-                block[filled..].copy_from_slice(head);
-                compress256(&mut state, std::slice::from_ref(&block));
-                filled = 0;
-                data = rest;
-            }
-            block[filled..filled + data.len()].copy_from_slice(data);
-            filled += data.len();
-        }
-        let len = self.inner_len + (self.inner_tail_len + first.len() + second.len()) as u64;
-        finish(&mut state, &mut block, filled, len);
-        let mut outer_state = self.outer;
-        let mut outer_block = [0u8; 64];
-        for (bytes, word) in outer_block.chunks_exact_mut(4).zip(state) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
-        finish(&mut outer_state, &mut outer_block, 32, 64 + 32);
-        let mut digest = [0u8; 32];
-        for (bytes, word) in digest.chunks_exact_mut(4).zip(outer_state) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
-        digest
+        let mut mac = self.mac.clone();
+        mac.update(first);
+        mac.update(second);
+        mac.finalize().into_bytes().into()
     }
 }
-
-/// SHA-256's final padding of a message of `len` bytes whose last `filled` bytes (fewer than
-/// 64) start `block`: 0x80, zeros, the length in bits, and the last compressions.
-fn finish(state: &mut [u32; 8], block: &mut [u8; 64], filled: usize, len: u64) {
-    block[filled] = 0x80;
-    block[filled + 1..].fill(0);
-    if filled >= 56 {
-        compress256(state, std::slice::from_ref(block));
-        *block = [0; 64];
-    }
-    block[56..].copy_from_slice(&(len * 8).to_be_bytes());
-    compress256(state, std::slice::from_ref(block));
-}
-
-/// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
-const SHA256_INITIAL: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
 
 #[cfg(test)]
 mod tests {
@@ -625,56 +549,7 @@ mod tests {
     }
 
     #[test]
-    fn keyed_digests_are_the_hmac_crates_hmac_sha256() {
-        use hmac::{Hmac, KeyInit, Mac};
-        let reference = |salt: &[u8], tag: &[u8], parts: &[&[u8]]| -> [u8; 32] {
-            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(salt).unwrap();
-            mac.update(b"pullprod/");
-            mac.update(tag);
-            mac.update(&[0]);
-            for part in parts {
-                mac.update(part);
-            }
-            mac.finalize().into_bytes().into()
-        };
-        let bytes: Vec<u8> = (0..400u32).map(|i| (i * 151 % 251) as u8).collect();
-        let long_tag = [b'x'; 130];
-        for salt_len in [0, 1, 10, 32, 63, 64, 65, 200] {
-            let salt = Salt::new(&bytes[300 - salt_len..300]);
-            for tag in [
-                &b"hash"[..],
-                b"fake.email",
-                b"",
-                &long_tag[..54],
-                &long_tag[..],
-            ] {
-                let keyed = Keyed::new(&salt, tag);
-                for len in 0..200 {
-                    let value = &bytes[..len];
-                    assert_eq!(
-                        keyed.digest(value),
-                        reference(salt.as_bytes(), tag, &[value]),
-                        "salt {salt_len}, tag {}, len {len}",
-                        tag.len()
-                    );
-                    let split = len * 7 % (len + 1);
-                    let (first, second) = value.split_at(split);
-                    assert_eq!(
-                        keyed.digest_parts(first, second),
-                        reference(salt.as_bytes(), tag, &[value]),
-                        "parts {split}+{}",
-                        len - split
-                    );
-                }
-                let long = &bytes[..];
-                assert_eq!(keyed.digest(long), reference(salt.as_bytes(), tag, &[long]));
-            }
-        }
-    }
-
-    #[test]
     fn hmac_matches_rfc_style_vector_and_fixed_pseudonym() {
-        use hmac::{Hmac, KeyInit, Mac};
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"key").unwrap();
         mac.update(b"The quick brown fox jumps over the lazy dog");
         let mut hex = Vec::new();
