@@ -310,19 +310,29 @@ fn into_database(
     let new_name = target::temp_name(&target.dbname, "new", std::process::id());
     let new_settings = target.with_dbname(&new_name);
     let locale = target::source_locale(&mut coordinator)?;
+    // pg_dump's reads of the source start first: they read its catalog while the database is
+    // created.
+    let reads = match request.schema {
+        SchemaMode::PgDump => Some(SchemaReads::start(steps)?),
+        SchemaMode::Migrations { .. } => None,
+    };
     target::create_database(&mut admin, &new_name, &locale)?;
     fault::point("after-create");
 
     // Everything from here builds only the new database; on failure it is dropped and the old
     // dev database was never touched.
-    let (copied, mut phases) =
-        match build(steps, &mut coordinator, &Output::Database(&new_settings)) {
-            Ok(done) => done,
-            Err(err) => {
-                target::drop_quietly(&mut admin, &new_name);
-                return Err(err.context("nothing was changed: the dev database is as it was"));
-            }
-        };
+    let (copied, mut phases) = match build(
+        steps,
+        &mut coordinator,
+        &Output::Database(&new_settings),
+        reads,
+    ) {
+        Ok(done) => done,
+        Err(err) => {
+            target::drop_quietly(&mut admin, &new_name);
+            return Err(err.context("nothing was changed: the dev database is as it was"));
+        }
+    };
     drop(coordinator);
 
     fault::point("before-swap");
@@ -377,7 +387,7 @@ fn into_file(
     dumpfile::prune_expired(&to_file.dump, std::time::SystemTime::now())?;
     let writer = dumpfile::DumpWriter::create(&path, &request.source_name, &to_file.dump)?;
     let dump = DumpSink::new(writer, &request.policy_sha256, request.commit.as_deref())?;
-    let (copied, mut phases) = build(steps, &mut coordinator, &Output::File(&dump))?;
+    let (copied, mut phases) = build(steps, &mut coordinator, &Output::File(&dump), None)?;
     let started = Instant::now();
     let meta = dump.commit()?;
     phases.push(("rename", started.elapsed().as_secs_f64()));
@@ -394,10 +404,37 @@ fn into_file(
 
 /// The steps of every pull, in order, into either destination: schema, data (`jobs` workers in
 /// the snapshot), post-data, sequences, materialized views.
+/// The three `pg_dump` reads of a database built from pg_dump's schema, in the snapshot: the
+/// pre-data (piped into the new database), the post-data and the privileges (read into memory).
+struct SchemaReads {
+    pre_data: target::RunningDump,
+    post_data: target::Pending<(String, Vec<target::DumpEntry>)>,
+    privileges: target::Pending<String>,
+}
+
+impl SchemaReads {
+    fn start(steps: &Steps) -> Result<SchemaReads> {
+        let source = &steps.request.source;
+        let (post_data, privileges) =
+            target::start_schema_reads(&steps.pg_dump, source, steps.snapshot);
+        Ok(SchemaReads {
+            pre_data: target::RunningDump::start(
+                &steps.pg_dump,
+                source,
+                Some(steps.snapshot),
+                Section::PreData,
+            )?,
+            post_data,
+            privileges,
+        })
+    }
+}
+
 fn build(
     steps: &Steps,
     coordinator: &mut Client,
     output: &Output,
+    reads: Option<SchemaReads>,
 ) -> Result<(Vec<TableCopied>, Phases)> {
     let Steps {
         request,
@@ -411,29 +448,36 @@ fn build(
     let mut phases = Vec::new();
     let started = Instant::now();
     // A database built from pg_dump's schema also needs the post-data and the privileges: read
-    // while the pre-data loads.
-    let (post_data, privileges_sql) = match (output, &request.schema) {
-        (Output::Database(_), SchemaMode::PgDump) => {
-            let (post_data, privileges) =
-                target::start_schema_reads(pg_dump, &request.source, snapshot);
-            (Some(post_data), Some(privileges))
-        }
-        _ => (None, None),
+    // while the pre-data loads (started before the database was created, `into_database`).
+    let reads = match (output, &request.schema, reads) {
+        (Output::Database(_), SchemaMode::PgDump, Some(reads)) => Some(reads),
+        (Output::Database(_), SchemaMode::PgDump, None) => Some(SchemaReads::start(steps)?),
+        _ => None,
     };
-    let load = match (output, &request.schema) {
-        (Output::Database(new_settings), SchemaMode::PgDump) => {
+    let (pre_data, post_data, privileges_sql) = match reads {
+        Some(reads) => (
+            Some(reads.pre_data),
+            Some(reads.post_data),
+            Some(reads.privileges),
+        ),
+        None => (None, None, None),
+    };
+    let load = match (output, &request.schema, pre_data) {
+        (Output::Database(new_settings), SchemaMode::PgDump, pre_data) => {
             let psql = target::find_tool("psql", 0)?;
-            target::pipe_schema(
-                pg_dump,
-                &psql,
-                &request.source,
-                Some(snapshot),
-                Section::PreData,
-                new_settings,
-            )?;
+            let pre_data = match pre_data {
+                Some(running) => running,
+                None => target::RunningDump::start(
+                    pg_dump,
+                    &request.source,
+                    Some(snapshot),
+                    Section::PreData,
+                )?,
+            };
+            pre_data.load(&psql, new_settings)?;
             LoadMode::Fresh
         }
-        (Output::Database(new_settings), SchemaMode::Migrations { command, dir }) => {
+        (Output::Database(new_settings), SchemaMode::Migrations { command, dir }, _) => {
             crate::seed::run_migrations_command(command, dir, new_settings)?;
             // Migrations may insert reference rows; the source's rows replace them.
             let tables: Vec<String> = plan.iter().map(|table| table.table.quoted()).collect();
@@ -445,7 +489,7 @@ fn build(
             LoadMode::Migrated
         }
         // A dump file is pg_dump-compatible: its schema always comes from pg_dump.
-        (Output::File(dump), _) => {
+        (Output::File(dump), _, _) => {
             dump.schema(pg_dump, &request.source, snapshot, Section::PreData)?;
             LoadMode::Fresh
         }

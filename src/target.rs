@@ -270,43 +270,87 @@ pub fn pipe_schema(
     section: Section,
     target: &Settings,
 ) -> Result<()> {
-    let mut dump = schema_dump(pg_dump, source, snapshot, section);
-    dump.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut dump_child = dump.spawn().context("failed to start `pg_dump`")?;
-    let dump_out = dump_child.stdout.take().expect("stdout is piped");
+    RunningDump::start(pg_dump, source, snapshot, section)?.load(psql, target)
+}
 
-    let mut load = psql_into(psql, target);
-    load.arg("--single-transaction")
-        .stdin(Stdio::from(dump_out))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut load_child = load.spawn().context("failed to start `psql`")?;
+/// A section's `pg_dump` started before its target exists (it reads the source's catalog
+/// meanwhile; its output waits in the pipe), loaded with `load`. Dropped unloaded, it is killed.
+#[derive(Debug)]
+pub struct RunningDump {
+    child: Option<std::process::Child>,
+    section: Section,
+}
 
-    crate::fault::point(match section {
-        Section::PreData => "pre-data-running",
-        Section::PostData => "post-data-running",
-    });
-    let dump_err = read_all(dump_child.stderr.take());
-    let load_err = read_all(load_child.stderr.take());
-    let dump_status = dump_child.wait().context("failed to wait for `pg_dump`")?;
-    let load_status = load_child.wait().context("failed to wait for `psql`")?;
-    let section_name = match section {
-        Section::PreData => "schema",
-        Section::PostData => "indexes and constraints",
-    };
-    if !dump_status.success() {
-        bail!(
-            "`pg_dump` failed to read the source {section_name}: {}",
-            first_lines(&dump_err.join())
-        );
+impl RunningDump {
+    pub fn start(
+        pg_dump: &std::path::Path,
+        source: &Settings,
+        snapshot: Option<&str>,
+        section: Section,
+    ) -> Result<RunningDump> {
+        let mut dump = schema_dump(pg_dump, source, snapshot, section);
+        dump.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let child = dump.spawn().context("failed to start `pg_dump`")?;
+        Ok(RunningDump {
+            child: Some(child),
+            section,
+        })
     }
-    if !load_status.success() {
-        bail!(
-            "the new database rejected the source {section_name}: {}",
-            first_lines(&load_err.join())
-        );
+
+    /// Pipe the dump into `psql` on `target`, in one transaction.
+    pub fn load(mut self, psql: &std::path::Path, target: &Settings) -> Result<()> {
+        let section = self.section;
+        let mut dump_child = self.child.take().expect("loaded once");
+        let dump_out = dump_child.stdout.take().expect("stdout is piped");
+        let mut load = psql_into(psql, target);
+        load.arg("--single-transaction")
+            .stdin(Stdio::from(dump_out))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let dump_err = read_all(dump_child.stderr.take());
+        let mut load_child = match load.spawn() {
+            Ok(child) => child,
+            Err(err) => {
+                let _ = dump_child.kill();
+                let _ = dump_child.wait();
+                return Err(err).context("failed to start `psql`");
+            }
+        };
+
+        crate::fault::point(match section {
+            Section::PreData => "pre-data-running",
+            Section::PostData => "post-data-running",
+        });
+        let load_err = read_all(load_child.stderr.take());
+        let dump_status = dump_child.wait().context("failed to wait for `pg_dump`")?;
+        let load_status = load_child.wait().context("failed to wait for `psql`")?;
+        let section_name = match section {
+            Section::PreData => "schema",
+            Section::PostData => "indexes and constraints",
+        };
+        if !dump_status.success() {
+            bail!(
+                "`pg_dump` failed to read the source {section_name}: {}",
+                first_lines(&dump_err.join())
+            );
+        }
+        if !load_status.success() {
+            bail!(
+                "the new database rejected the source {section_name}: {}",
+                first_lines(&load_err.join())
+            );
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+impl Drop for RunningDump {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 struct Reader(Option<std::thread::JoinHandle<String>>);
