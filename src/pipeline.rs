@@ -894,7 +894,7 @@ pub fn copy_table(
                 let stream = client.copy_out(sql.as_str()).await.data_context(
                     &plan.table,
                     &plan.columns,
-                    "failed to read the source",
+                    "failed to open COPY TO STDOUT on the source",
                 )?;
                 let mut stream = std::pin::pin!(stream);
                 let mut block = Vec::with_capacity(BLOCK);
