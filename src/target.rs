@@ -905,7 +905,12 @@ pub fn build_post_data_rest(
     // Foreign keys: adding them NOT VALID is instant; validating is the slow part and runs
     // in parallel. Partitioned tables cannot take NOT VALID keys: those are added as they are.
     let first = &mut sessions[0];
-    for statement in of_kind(&["FK CONSTRAINT"]) {
+    // Keys the source left unvalidated (`NOT VALID` in the dump) are added last, as they are:
+    // validating them could fail, and would make the dev database differ from the source.
+    let (unvalidated, keys): (Vec<String>, Vec<String>) = of_kind(&["FK CONSTRAINT"])
+        .into_iter()
+        .partition(|statement| statement.contains("NOT VALID"));
+    for statement in keys {
         let trimmed = statement.trim_end();
         let not_valid = format!("{} NOT VALID;", trimmed.trim_end_matches(';'));
         // Partitioned tables cannot take NOT VALID keys (and any other refusal is reported
@@ -942,6 +947,11 @@ pub fn build_post_data_rest(
         .map(|row| row.get(0))
         .collect();
     run_parallel(sessions, &to_validate)?;
+    for statement in unvalidated {
+        sessions[0]
+            .batch_execute(&statement)
+            .pg_context("the new database rejected a foreign key of the source")?;
+    }
 
     let roles = server_roles(&mut sessions[0])?;
     let mut rest: Vec<String> = Vec::new();
