@@ -402,8 +402,6 @@ fn into_file(
     Ok((copied, phases, Written::File(meta.file)))
 }
 
-/// The steps of every pull, in order, into either destination: schema, data (`jobs` workers in
-/// the snapshot), post-data, sequences, materialized views.
 /// The three `pg_dump` reads of a database built from pg_dump's schema, in the snapshot: the
 /// pre-data (piped into the new database), the post-data and the privileges (read into memory).
 struct SchemaReads {
@@ -430,6 +428,8 @@ impl SchemaReads {
     }
 }
 
+/// The steps of every pull, in order, into either destination: schema, data (`jobs` workers in
+/// the snapshot), post-data, sequences, materialized views.
 fn build(
     steps: &Steps,
     coordinator: &mut Client,
