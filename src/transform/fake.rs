@@ -54,6 +54,48 @@ impl Picks {
     }
 }
 
+/// Cut the text in `out` from `start` to `limit` chars, ending with `-` and the digest's
+/// suffix when `unique`.
+fn limit_with_suffix(
+    out: &mut Vec<u8>,
+    start: usize,
+    limit: usize,
+    (unique, digest): (bool, &[u8; 32]),
+) {
+    if unique {
+        truncate_chars(out, start, limit.saturating_sub(UNIQUE_CHARS + 1));
+        if out.len() > start {
+            out.push(b'-');
+        }
+        write_unique_suffix(out, digest);
+    } else {
+        truncate_chars(out, start, limit);
+    }
+}
+
+/// An email's end after its local part (in `out` from `start`): the number (or, when `unique`,
+/// the digest's suffix) and the domain, the local part cut so the whole fits `limit` chars.
+fn email_tail(
+    out: &mut Vec<u8>,
+    start: usize,
+    limit: usize,
+    (unique, digest): (bool, &[u8; 32]),
+    number: usize,
+    domain: &str,
+) {
+    if !unique {
+        value::write_int(out, number as i64);
+    }
+    let tail = domain.len() + 1 + if unique { UNIQUE_CHARS + 1 } else { 0 };
+    truncate_chars(out, start, limit.saturating_sub(tail).max(1));
+    if unique {
+        out.push(b'.');
+        write_unique_suffix(out, digest);
+    }
+    out.push(b'@');
+    out.extend_from_slice(domain.as_bytes());
+}
+
 /// Append the 16-character unique suffix taken from digest bytes 16..26.
 pub(crate) fn write_unique_suffix(out: &mut Vec<u8>, digest: &[u8; 32]) {
     let bits = u128::from_be_bytes(digest[16..32].try_into().expect("sixteen bytes")) >> 48;
@@ -182,17 +224,7 @@ impl FakeGen {
                 out.extend_from_slice(first);
                 out.push(b'.');
                 out.extend_from_slice(last);
-                if !unique {
-                    value::write_int(out, number as i64);
-                }
-                let tail = domain.len() + 1 + if unique { UNIQUE_CHARS + 1 } else { 0 };
-                truncate_chars(out, start, limit.saturating_sub(tail).max(1));
-                if unique {
-                    out.push(b'.');
-                    write_unique_suffix(out, digest);
-                }
-                out.push(b'@');
-                out.extend_from_slice(domain.as_bytes());
+                email_tail(out, start, limit, (unique, digest), number, domain);
                 return;
             }
             FakeKind::Url if unique => {
@@ -202,15 +234,7 @@ impl FakeGen {
             }
             _ => self.plain_text(digest, &mut picks, out),
         }
-        if unique {
-            truncate_chars(out, start, limit.saturating_sub(UNIQUE_CHARS + 1));
-            if out.len() > start {
-                out.push(b'-');
-            }
-            write_unique_suffix(out, digest);
-        } else {
-            truncate_chars(out, start, limit);
-        }
+        limit_with_suffix(out, start, limit, (unique, digest));
     }
 
     fn plain_text(&self, digest: &[u8; 32], picks: &mut Picks, out: &mut Vec<u8>) {
@@ -782,17 +806,7 @@ mod tests {
                 fold_ascii(first, out);
                 out.push(b'.');
                 fold_ascii(last, out);
-                if !unique {
-                    value::write_int(out, number as i64);
-                }
-                let tail = domain.len() + 1 + if unique { UNIQUE_CHARS + 1 } else { 0 };
-                truncate_chars(out, start, limit.saturating_sub(tail).max(1));
-                if unique {
-                    out.push(b'.');
-                    write_unique_suffix(out, digest);
-                }
-                out.push(b'@');
-                out.extend_from_slice(domain.as_bytes());
+                email_tail(out, start, limit, (unique, digest), number, domain);
                 return;
             }
             assert_eq!(generator.kind, FakeKind::Username);
@@ -802,45 +816,51 @@ mod tests {
             out.push(b'_');
             fold_ascii(last, out);
             value::write_int(out, picks.below(100) as i64);
-            if unique {
-                truncate_chars(out, start, limit.saturating_sub(UNIQUE_CHARS + 1));
-                if out.len() > start {
-                    out.push(b'-');
-                }
-                write_unique_suffix(out, digest);
-            } else {
-                truncate_chars(out, start, limit);
-            }
+            limit_with_suffix(out, start, limit, (unique, digest));
         }
     }
 
-    #[test]
-    fn street_addresses_and_companies_match_formatting_with_write() {
-        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
-            for kind in [FakeKind::StreetAddress, FakeKind::Company] {
-                let generator = FakeGen::new(&FakeSpec {
+    const LOCALES: [Locale; 4] = [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe];
+
+    /// A generator of each of `kinds` in every locale.
+    fn generators(kinds: &[FakeKind]) -> Vec<(FakeKind, Locale, FakeGen)> {
+        let mut all = Vec::new();
+        for locale in LOCALES {
+            for &kind in kinds {
+                let spec = FakeSpec {
                     kind,
                     locale,
                     min: None,
                     max: None,
-                })
-                .unwrap();
-                for i in 0..5000u32 {
-                    let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
-                    let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
-                    generator.plain_text(&digest, &mut Picks::new(&digest), &mut out);
-                    reference::formatted(kind, locale, &mut Picks::new(&digest), &mut expected);
-                    assert_eq!(out, expected, "{kind:?} {locale:?}");
-                }
+                };
+                all.push((kind, locale, FakeGen::new(&spec).unwrap()));
+            }
+        }
+        all
+    }
+
+    fn test_digest(i: u32) -> [u8; 32] {
+        Sha256::digest(i.to_le_bytes()).into()
+    }
+
+    #[test]
+    fn street_addresses_and_companies_match_formatting_with_write() {
+        for (kind, locale, generator) in generators(&[FakeKind::StreetAddress, FakeKind::Company]) {
+            for i in 0..5000u32 {
+                let digest = test_digest(i);
+                let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
+                generator.plain_text(&digest, &mut Picks::new(&digest), &mut out);
+                reference::formatted(kind, locale, &mut Picks::new(&digest), &mut expected);
+                assert_eq!(out, expected, "{kind:?} {locale:?}");
             }
         }
     }
 
     #[test]
     fn phones_match_formatting_with_write() {
-        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
+        for locale in LOCALES {
             for i in 0..5000u32 {
-                let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
+                let digest = test_digest(i);
                 let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
                 phone(locale, &mut Picks::new(&digest), &mut out);
                 reference::phone(locale, &mut Picks::new(&digest), &mut expected);
@@ -857,33 +877,24 @@ mod tests {
 
     #[test]
     fn emails_and_user_names_match_folding_per_value() {
-        for locale in [Locale::EnGb, Locale::EnUs, Locale::FrFr, Locale::DeDe] {
-            for kind in [FakeKind::Email, FakeKind::Username] {
-                let generator = FakeGen::new(&FakeSpec {
-                    kind,
-                    locale,
-                    min: None,
-                    max: None,
-                })
-                .unwrap();
-                for i in 0..3000u32 {
-                    let digest: [u8; 32] = Sha256::digest(i.to_le_bytes()).into();
-                    for unique in [false, true] {
-                        for limit in [None, Some(generator.min_chars(unique)), Some(24), Some(40)] {
-                            if limit.is_some_and(|n| n < generator.min_chars(unique)) {
-                                continue;
-                            }
-                            let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
-                            generator.text(&digest, unique, limit, &mut out);
-                            reference::text(&generator, &digest, unique, limit, &mut expected);
-                            assert_eq!(out, expected, "{kind:?} {locale:?} {unique} {limit:?}");
+        for (kind, locale, generator) in generators(&[FakeKind::Email, FakeKind::Username]) {
+            for i in 0..3000u32 {
+                let digest = test_digest(i);
+                for unique in [false, true] {
+                    for limit in [None, Some(generator.min_chars(unique)), Some(24), Some(40)] {
+                        if limit.is_some_and(|n| n < generator.min_chars(unique)) {
+                            continue;
                         }
+                        let (mut out, mut expected) = (b"x".to_vec(), b"x".to_vec());
+                        generator.text(&digest, unique, limit, &mut out);
+                        reference::text(&generator, &digest, unique, limit, &mut expected);
+                        assert_eq!(out, expected, "{kind:?} {locale:?} {unique} {limit:?}");
                     }
-                    let (mut out, mut expected) = (Vec::new(), Vec::new());
-                    write_unique_suffix(&mut out, &digest);
-                    reference::write_unique_suffix(&mut expected, &digest);
-                    assert_eq!(out, expected);
                 }
+                let (mut out, mut expected) = (Vec::new(), Vec::new());
+                write_unique_suffix(&mut out, &digest);
+                reference::write_unique_suffix(&mut expected, &digest);
+                assert_eq!(out, expected);
             }
         }
     }

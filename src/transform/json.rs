@@ -489,39 +489,45 @@ fn scan_string(
         if rest[at] == b'"' {
             return Ok(());
         }
-        let escape = *s.get(*pos).ok_or_else(malformed)?;
-        *pos += 1;
-        let Some(into) = into.as_deref_mut() else {
-            if escape == b'u' {
-                *pos += 4;
-            }
-            continue;
-        };
-        let simple = match escape {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 8,
-            b'f' => 12,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let mut code = read_hex4(s, pos)?;
-                if (0xD800..0xDC00).contains(&code) && s.get(*pos..*pos + 2) == Some(b"\\u") {
-                    *pos += 2;
-                    let low = read_hex4(s, pos)?;
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
-                }
-                let c = char::from_u32(code).unwrap_or('\u{FFFD}');
-                let mut utf8 = [0u8; 4];
-                into.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-                continue;
-            }
-            _ => return Err(malformed()),
-        };
-        into.push(simple);
+        unescape(s, pos, into.as_deref_mut())?;
     }
+}
+
+/// Decode the escape after a backslash at `pos` into `into` (or only move past it).
+fn unescape(s: &[u8], pos: &mut usize, into: Option<&mut Vec<u8>>) -> Result<(), TransformError> {
+    let escape = *s.get(*pos).ok_or_else(malformed)?;
+    *pos += 1;
+    let Some(into) = into else {
+        if escape == b'u' {
+            *pos += 4;
+        }
+        return Ok(());
+    };
+    let simple = match escape {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 8,
+        b'f' => 12,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'u' => {
+            let mut code = read_hex4(s, pos)?;
+            if (0xD800..0xDC00).contains(&code) && s.get(*pos..*pos + 2) == Some(b"\\u") {
+                *pos += 2;
+                let low = read_hex4(s, pos)?;
+                code = 0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+            }
+            let c = char::from_u32(code).unwrap_or('\u{FFFD}');
+            let mut utf8 = [0u8; 4];
+            into.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            return Ok(());
+        }
+        _ => return Err(malformed()),
+    };
+    into.push(simple);
+    Ok(())
 }
 
 fn read_hex4(s: &[u8], pos: &mut usize) -> Result<u32, TransformError> {
@@ -566,7 +572,7 @@ mod tests {
 
     /// The byte-at-a-time versions these functions replaced: the reference for their output.
     mod reference {
-        use super::super::{TransformError, malformed, read_hex4};
+        use super::super::{TransformError, malformed, unescape};
 
         pub fn scan_string(
             s: &[u8],
@@ -582,44 +588,7 @@ mod tests {
                 *pos += 1;
                 match b {
                     b'"' => return Ok(()),
-                    b'\\' => {
-                        let escape = *s.get(*pos).ok_or_else(malformed)?;
-                        *pos += 1;
-                        let Some(into) = into.as_deref_mut() else {
-                            if escape == b'u' {
-                                *pos += 4;
-                            }
-                            continue;
-                        };
-                        let simple = match escape {
-                            b'"' => b'"',
-                            b'\\' => b'\\',
-                            b'/' => b'/',
-                            b'b' => 8,
-                            b'f' => 12,
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'u' => {
-                                let mut code = read_hex4(s, pos)?;
-                                if (0xD800..0xDC00).contains(&code)
-                                    && s.get(*pos..*pos + 2) == Some(b"\\u")
-                                {
-                                    *pos += 2;
-                                    let low = read_hex4(s, pos)?;
-                                    code = 0x10000
-                                        + ((code - 0xD800) << 10)
-                                        + (low.wrapping_sub(0xDC00) & 0x3FF);
-                                }
-                                let c = char::from_u32(code).unwrap_or('\u{FFFD}');
-                                let mut utf8 = [0u8; 4];
-                                into.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-                                continue;
-                            }
-                            _ => return Err(malformed()),
-                        };
-                        into.push(simple);
-                    }
+                    b'\\' => unescape(s, pos, into.as_deref_mut())?,
                     _ => {
                         if let Some(into) = into.as_deref_mut() {
                             into.push(b);
