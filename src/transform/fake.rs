@@ -73,6 +73,16 @@ fn limit_with_suffix(
     }
 }
 
+/// Company name endings by locale.
+fn company_suffixes(locale: Locale) -> &'static [&'static str] {
+    match locale {
+        Locale::EnGb => &["Ltd", "PLC", "LLP", "& Co", "Group"],
+        Locale::EnUs => <EN as Data>::COMPANY_SUFFIX,
+        Locale::FrFr => &["SA", "SARL", "SAS", "et Fils"],
+        Locale::DeDe => <DE_DE as Data>::COMPANY_SUFFIX,
+    }
+}
+
 /// An email's end after its local part (in `out` from `start`): the number (or, when `unique`,
 /// the digest's suffix) and the domain, the local part cut so the whole fits `limit` chars.
 fn email_tail(
@@ -308,12 +318,7 @@ impl FakeGen {
                 }
             },
             FakeKind::Company => {
-                let suffixes: &[&str] = match locale {
-                    Locale::EnGb => &["Ltd", "PLC", "LLP", "& Co", "Group"],
-                    Locale::EnUs => <EN as Data>::COMPANY_SUFFIX,
-                    Locale::FrFr => &["SA", "SARL", "SAS", "et Fils"],
-                    Locale::DeDe => <DE_DE as Data>::COMPANY_SUFFIX,
-                };
+                let suffixes = company_suffixes(locale);
                 let name = picks.pick(last_names(locale)).as_bytes();
                 let suffix = picks.pick(suffixes).as_bytes();
                 if picks.below(3) == 0 {
@@ -713,12 +718,7 @@ mod tests {
                     }
                 }
                 FakeKind::Company => {
-                    let suffixes: &[&str] = match locale {
-                        Locale::EnGb => &["Ltd", "PLC", "LLP", "& Co", "Group"],
-                        Locale::EnUs => <EN as Data>::COMPANY_SUFFIX,
-                        Locale::FrFr => &["SA", "SARL", "SAS", "et Fils"],
-                        Locale::DeDe => <DE_DE as Data>::COMPANY_SUFFIX,
-                    };
+                    let suffixes = company_suffixes(locale);
                     let name = picks.pick(last_names(locale));
                     let suffix = picks.pick(suffixes);
                     if picks.below(3) == 0 {
