@@ -244,6 +244,10 @@ struct Job {
     exclusive: bool,
     /// Whether finishing it counts towards its table being built (not a foreign key).
     builds_table: bool,
+    /// The table a foreign key references, which it also locks (shared: keys to one table run
+    /// together, but never with a key from that table, whose locks taken in the other order
+    /// could deadlock).
+    references: Option<TableName>,
     statements: Vec<String>,
     /// A statement that becomes a job of its own (exclusive, building the table) once this one
     /// is done: a key added `USING INDEX` the job built.
@@ -251,8 +255,15 @@ struct Job {
 }
 
 impl Job {
+    /// The tables it locks, and whether exclusively.
+    fn locks(&self) -> impl Iterator<Item = (&TableName, bool)> {
+        std::iter::once((&self.table, self.exclusive))
+            .chain(self.references.iter().map(|table| (table, false)))
+    }
+
     fn conflicts(&self, running: &(TableName, bool)) -> bool {
-        self.table == running.0 && (self.exclusive || running.1)
+        self.locks()
+            .any(|(table, exclusive)| *table == running.0 && (exclusive || running.1))
     }
 }
 
@@ -298,6 +309,7 @@ impl State {
             table: table.clone(),
             exclusive,
             builds_table,
+            references: None,
             statements,
             then: None,
         });
@@ -316,18 +328,24 @@ impl State {
             }
         }
         let job = self.ready.remove(best?);
-        self.running.push((job.table.clone(), job.exclusive));
+        let locks: Vec<(TableName, bool)> = job
+            .locks()
+            .map(|(table, exclusive)| (table.clone(), exclusive))
+            .collect();
+        self.running.extend(locks);
         Some(job)
     }
 
     /// A session finished `job`.
     fn done(&mut self, job: &Job) {
-        if let Some(at) = self
-            .running
-            .iter()
-            .position(|running| running.0 == job.table && running.1 == job.exclusive)
-        {
-            self.running.remove(at);
+        for (table, exclusive) in job.locks() {
+            if let Some(at) = self
+                .running
+                .iter()
+                .position(|running| running.0 == *table && running.1 == exclusive)
+            {
+                self.running.remove(at);
+            }
         }
         if let Some(then) = &job.then {
             self.push(&job.table, true, true, vec![then.clone()]);
@@ -370,6 +388,11 @@ impl State {
         self.keys = waiting;
         for key in ready {
             self.push(&key.table, true, false, key.statements);
+            if let Some(job) = self.ready.last_mut()
+                && key.referenced != key.table
+            {
+                job.references = Some(key.referenced);
+            }
         }
     }
 }
@@ -755,6 +778,42 @@ mod tests {
         let key = state.take().unwrap();
         assert_eq!(key.statements, ["ADD", "VALIDATE"]);
         assert!(state.ready.is_empty() && state.keys.is_empty());
+    }
+
+    #[test]
+    fn keys_to_one_table_run_together_but_never_with_a_key_from_it() {
+        let t = |name: &str| table("public", name).unwrap();
+        let mut state = State::default();
+        for (name, bytes) in [("a", 30), ("b", 20), ("c", 10)] {
+            state.bytes.insert(t(name), bytes);
+            state.waiting.insert(t(name), Vec::new());
+        }
+        for (from, to) in [("a", "b"), ("b", "a"), ("c", "b")] {
+            state.keys.push(WaitingKey {
+                table: t(from),
+                referenced: t(to),
+                entry: entry("FK CONSTRAINT", from),
+                statements: vec![format!("{from} -> {to}")],
+            });
+        }
+        for name in ["a", "b", "c"] {
+            state.load(&t(name));
+        }
+        let first = state.take().unwrap();
+        assert_eq!(first.statements, ["a -> b"]);
+        // `b -> a` locks both tables the other way round: it waits; `c -> b` shares `b`.
+        let second = state.take().unwrap();
+        assert_eq!(second.statements, ["c -> b"]);
+        assert_eq!(state.take(), None);
+        state.done(&first);
+        assert_eq!(
+            state.take(),
+            None,
+            "`c -> b` still shares `b`, which `b -> a` locks whole"
+        );
+        state.done(&second);
+        assert_eq!(state.take().unwrap().statements, ["b -> a"]);
+        assert!(state.running.len() == 2 && state.ready.is_empty());
     }
 
     #[test]
