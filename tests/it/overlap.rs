@@ -1,7 +1,8 @@
 //! Post-data overlapped with the copy: a table's indexes and keys are built while other tables
 //! still copy, the finished database has every index, key, sequence and materialized view of
 //! the source, a failing index build keeps the old dev database, and the replaced database is
-//! dropped off the critical path (a crash there leaves a leftover the next run removes).
+//! dropped off the critical path (a crash there leaves a leftover the next run removes), and
+//! every corpus schema gets its indexes and keys from the pool as the source has them.
 
 use std::time::{Duration, Instant};
 
@@ -384,4 +385,132 @@ fn the_old_database_goes_after_the_swap_and_a_crash_there_leaves_a_leftover() {
     }
     assert_eq!(leftovers(&target), Vec::<String>::new());
     assert_eq!(target.count("SELECT count(*) FROM people"), 50);
+}
+
+/// Every schema of the corpus (real applications' schemas: partitions with their own keys,
+/// run-together names, xml, grants…), with synthetic rows, gets its post-data from the index
+/// pool exactly as the source has it: keys built as unique indexes then added, foreign keys
+/// validated as soon as both tables are built, the rest after the last table.
+#[test]
+fn every_corpus_schema_gets_the_sources_indexes_and_keys_from_the_pool() {
+    use pullprod::postdata::{IndexSettings, Pool, Table};
+    use pullprod::seed::{self, SchemaSource, SeedOptions, SeedRequest};
+    use pullprod::target::{self, Section};
+
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let mut apps: Vec<String> = std::fs::read_dir(&corpus)
+        .expect("corpus/")
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join("schema.sql").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    apps.sort();
+    assert!(apps.len() >= 8, "{apps:?}");
+    let pg_dump = target::find_tool("pg_dump", 15).expect("pg_dump");
+    let psql = target::find_tool("psql", 0).expect("psql");
+    for app in &apps {
+        let source = TestDb::new(&format!("ov_corpus_{app}_src"));
+        let migrations = tempfile::TempDir::new().expect("temporary folder");
+        std::fs::copy(
+            corpus.join(app).join("schema.sql"),
+            migrations.path().join("schema.sql"),
+        )
+        .expect("copy the schema");
+        let source_settings = pullprod::conn::Settings::parse(source.url()).expect("settings");
+        seed::run(&SeedRequest {
+            target: source_settings.clone(),
+            policy: Default::default(),
+            salt: pullprod::transform::Salt::new(b"corpus".to_vec()),
+            schema: Some(SchemaSource::Migrations(migrations.path().to_path_buf())),
+            protected: Vec::new(),
+            dumps: None,
+            options: SeedOptions {
+                synthetic: true,
+                rows: Some(200),
+                quiet: true,
+                force: true,
+                ..SeedOptions::default()
+            },
+        })
+        .unwrap_or_else(|err| panic!("seeding `{app}`: {err:#}"));
+
+        let target_db = TestDb::new(&format!("ov_corpus_{app}_dst"));
+        let target_settings = pullprod::conn::Settings::parse(target_db.url()).expect("settings");
+        target::pipe_schema(
+            &pg_dump,
+            &psql,
+            &source_settings,
+            None,
+            Section::PreData,
+            &target_settings,
+        )
+        .unwrap_or_else(|err| panic!("`{app}` pre-data: {err:#}"));
+        let data = std::process::Command::new(&pg_dump)
+            .args([
+                "--data-only",
+                "--no-owner",
+                "--no-privileges",
+                "--dbname",
+                source.url(),
+            ])
+            .output()
+            .expect("pg_dump --data-only");
+        assert!(
+            data.status.success(),
+            "{}",
+            String::from_utf8_lossy(&data.stderr)
+        );
+        let mut load = std::process::Command::new(&psql)
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-o",
+                "/dev/null",
+                "--dbname",
+                target_db.url(),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("psql");
+        std::io::Write::write_all(&mut load.stdin.take().expect("stdin"), &data.stdout)
+            .expect("rows into psql");
+        assert!(load.wait().expect("psql").success(), "`{app}` rows");
+
+        let catalog = pullprod::schema::load(&mut source.client()).expect("catalog");
+        let tables: Vec<Table> = catalog
+            .tables
+            .iter()
+            .filter(|table| table.kind != pullprod::schema::TableKind::Partitioned)
+            .map(|table| Table {
+                name: table.name.clone(),
+                bytes: table.total_bytes.max(0) as u64,
+                partition: table.parent.is_some(),
+            })
+            .collect();
+        let (preamble, entries) =
+            target::read_post_data(&pg_dump, &source_settings, None).expect("post-data");
+        let pool = Pool::start(
+            &preamble,
+            entries,
+            &tables,
+            &target_settings,
+            2,
+            &IndexSettings::sized(64),
+        )
+        .expect("index sessions");
+        for table in &tables {
+            pool.loaded(&table.name).expect("loaded");
+        }
+        pool.finish(&mut Default::default())
+            .unwrap_or_else(|err| panic!("`{app}` post-data: {err:#}"));
+        // As the pull does after the post-data.
+        target::refresh_matviews(&mut target_db.client(), &catalog.matviews).expect("refresh");
+        assert_eq!(
+            schema_objects(&target_db),
+            schema_objects(&source),
+            "`{app}`"
+        );
+    }
 }
