@@ -637,6 +637,19 @@ pub fn open_source(source: &Settings, source_name: &str) -> Result<Client> {
     Ok(client)
 }
 
+/// Start the one consistent read of a pull on `client`: a READ ONLY REPEATABLE READ
+/// transaction whose snapshot is exported for the workers and pg_dump to join (hot standbys
+/// export snapshots too, PostgreSQL 10+). Returns the snapshot's name.
+pub fn export_snapshot(client: &mut Client) -> Result<String> {
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .pg_context("failed to start the source snapshot")?;
+    Ok(client
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .pg_context("failed to export the source snapshot")?
+        .get(0))
+}
+
 /// Make a session read-only for good: every transaction it starts is READ ONLY, and
 /// row-level security errors out instead of hiding rows.
 pub fn make_read_only(client: &mut Client) -> Result<()> {

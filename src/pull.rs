@@ -162,14 +162,7 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         }
         progress.line(&format!("warning: {message}"));
     }
-    coordinator
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .pg_context("failed to start the source snapshot")?;
-    // Hot standbys export snapshots too (PostgreSQL 10+): replicas need no special path.
-    let snapshot: String = coordinator
-        .query_one("SELECT pg_export_snapshot()", &[])
-        .pg_context("failed to export the source snapshot")?
-        .get(0);
+    let snapshot = conn::export_snapshot(&mut coordinator)?;
     let catalog = schema::load(&mut coordinator)?;
     crate::condition::refuse_unsafe(
         &mut coordinator,

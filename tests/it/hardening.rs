@@ -986,13 +986,8 @@ fn pull_from_a_hot_standby() {
     }
     // pg_export_snapshot works during recovery since PostgreSQL 10, so workers still share
     // one snapshot; this is the path the pull takes.
-    replica
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .expect("begin");
-    let snapshot: String = replica
-        .query_one("SELECT pg_export_snapshot()", &[])
-        .expect("export a snapshot on a standby")
-        .get(0);
+    let snapshot =
+        pullprod::conn::export_snapshot(&mut replica).expect("export a snapshot on a standby");
     assert!(!snapshot.is_empty());
     replica.batch_execute("COMMIT").expect("commit");
 

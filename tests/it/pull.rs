@@ -124,13 +124,7 @@ fn source_sessions_cannot_write() {
         .unwrap_err();
     let err = pullprod::pgerror::message(&err);
     assert!(err.contains("read-only transaction"), "{err}");
-    coordinator
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .unwrap();
-    let snapshot: String = coordinator
-        .query_one("SELECT pg_export_snapshot()", &[])
-        .unwrap()
-        .get(0);
+    let snapshot = pullprod::conn::export_snapshot(&mut coordinator).unwrap();
     let mut worker =
         pullprod::pipeline::open_source_worker(&settings, &snapshot).expect("worker joins");
     let err = worker.batch_execute("CREATE TABLE u (x int)").unwrap_err();

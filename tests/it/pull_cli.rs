@@ -211,15 +211,17 @@ fn killed_at_any_moment_leaves_the_old_database_intact() {
         }
     }
     let mut admin = crate::support::connect(&crate::support::admin_url());
-    let leftovers: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
-            &[&format!("{}\\_\\_pp\\_%", setup.target.name())],
-        )
-        .unwrap()
-        .get(0);
+    let mut leftovers = || -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+                &[&format!("{}\\_\\_pp\\_%", setup.target.name())],
+            )
+            .unwrap()
+            .get(0)
+    };
     assert!(
-        leftovers > 0,
+        leftovers() > 0,
         "kills leave temporary databases behind for the next run to clean"
     );
     let (code, output) = setup.pull(&["--from", "staging"]);
@@ -230,20 +232,14 @@ fn killed_at_any_moment_leaves_the_old_database_intact() {
     );
     // The replaced copy is dropped in the background, after the success line.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let leftovers = loop {
-        let leftovers: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
-                &[&format!("{}\\_\\_pp\\_%", setup.target.name())],
-            )
-            .unwrap()
-            .get(0);
-        if leftovers == 0 || std::time::Instant::now() > deadline {
-            break leftovers;
+    let left = loop {
+        let left = leftovers();
+        if left == 0 || std::time::Instant::now() > deadline {
+            break left;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    assert_eq!(leftovers, 0, "the next run cleaned up");
+    assert_eq!(left, 0, "the next run cleaned up");
     assert_eq!(setup.people_in_target(), 50);
 }
 

@@ -386,13 +386,7 @@ fn loaded_is_called_once_per_table_after_its_last_range() {
     target.exec(&SCHEMA.replace(" REFERENCES big (id)", ""));
     let settings = Settings::parse(source.url()).unwrap();
     let mut coordinator = pullprod::conn::open_source(&settings, "the source").unwrap();
-    coordinator
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .unwrap();
-    let snapshot: String = coordinator
-        .query_one("SELECT pg_export_snapshot()", &[])
-        .unwrap()
-        .get(0);
+    let snapshot = pullprod::conn::export_snapshot(&mut coordinator).unwrap();
     let catalog = pullprod::schema::load(&mut coordinator).unwrap();
     let plans = pipeline::plan_tables(
         &catalog,
