@@ -441,12 +441,8 @@ fn build(
     let mut phases = Vec::new();
     let started = Instant::now();
     // A database built from pg_dump's schema also needs the post-data and the privileges: read
-    // while the pre-data loads (started before the database was created, `into_database`).
-    let reads = match (output, &request.schema, reads) {
-        (Output::Database(_), SchemaMode::PgDump, Some(reads)) => Some(reads),
-        (Output::Database(_), SchemaMode::PgDump, None) => Some(SchemaReads::start(steps)?),
-        _ => None,
-    };
+    // while the pre-data loads (all three started before the database was created,
+    // `into_database`).
     let (pre_data, post_data, privileges_sql) = match reads {
         Some(reads) => (
             Some(reads.pre_data),
@@ -456,19 +452,12 @@ fn build(
         None => (None, None, None),
     };
     let load = match (output, &request.schema, pre_data) {
-        (Output::Database(new_settings), SchemaMode::PgDump, pre_data) => {
-            let psql = target::find_tool("psql", 0)?;
-            let pre_data = match pre_data {
-                Some(running) => running,
-                None => target::RunningDump::start(
-                    pg_dump,
-                    &request.source,
-                    Some(snapshot),
-                    Section::PreData,
-                )?,
-            };
-            pre_data.load(&psql, new_settings)?;
+        (Output::Database(new_settings), SchemaMode::PgDump, Some(pre_data)) => {
+            pre_data.load(&target::find_tool("psql", 0)?, new_settings)?;
             LoadMode::Fresh
+        }
+        (Output::Database(_), SchemaMode::PgDump, None) => {
+            bail!("the schema's pg_dump reads were not started before the new database")
         }
         (Output::Database(new_settings), SchemaMode::Migrations { command, dir }, _) => {
             crate::seed::run_migrations_command(command, dir, new_settings)?;
