@@ -254,9 +254,14 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The host is a directory holding a Unix socket: never TLS (as libpq, the server refuses it).
+    pub fn is_socket(&self) -> bool {
+        self.host.starts_with('/')
+    }
+
     /// The host is this machine: a Unix socket or a loopback address.
     pub fn is_local(&self) -> bool {
-        self.host.starts_with('/')
+        self.is_socket()
             || self.host == "localhost"
             || self
                 .host
@@ -318,7 +323,7 @@ impl Settings {
 
     fn tokio_config(&self) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
-        if self.host.starts_with('/') {
+        if self.is_socket() {
             config.host_path(&self.host);
         } else {
             config.host(&self.host);
@@ -330,7 +335,7 @@ impl Settings {
         }
         config.ssl_mode(match self.sslmode {
             // libpq never uses TLS on a Unix socket, whatever the mode.
-            _ if self.host.starts_with('/') => TokioSslMode::Disable,
+            _ if self.is_socket() => TokioSslMode::Disable,
             SslMode::Disable => TokioSslMode::Disable,
             SslMode::Allow | SslMode::Prefer => TokioSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => TokioSslMode::Require,
@@ -406,7 +411,7 @@ impl Settings {
     /// `~/.postgresql/postgresql.crt` and `.key` when they exist. As libpq, a key readable by
     /// group or others is refused (a root-owned key may be group-readable).
     fn load_client_cert(&self, builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<()> {
-        if self.host.starts_with('/') || self.sslmode == SslMode::Disable {
+        if self.is_socket() || self.sslmode == SslMode::Disable {
             return Ok(());
         }
         let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -464,7 +469,51 @@ impl Settings {
         Ok(())
     }
 
+    /// Building an OpenSSL connector reads the system's CA bundle (25–120 ms here); a pull opens
+    /// about ten sessions, so one is built per TLS configuration and kept for the process.
     fn tls_connector(&self) -> Result<MakeTlsConnector> {
+        type Built = Vec<(TlsKey, SslConnector)>;
+        static BUILT: std::sync::Mutex<Built> = std::sync::Mutex::new(Vec::new());
+        let key = self.tls_key();
+        let found = BUILT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .find(|(built, _)| *built == key)
+            .map(|(_, connector)| connector.clone());
+        let connector = match found {
+            Some(connector) => connector,
+            None => {
+                let connector = self.ssl_connector()?;
+                BUILT
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push((key, connector.clone()));
+                connector
+            }
+        };
+        let mut connector = MakeTlsConnector::new(connector);
+        let verify_host = self.sslmode == SslMode::VerifyFull;
+        connector.set_callback(move |config, _| {
+            config.set_verify_hostname(verify_host);
+            Ok(())
+        });
+        Ok(connector)
+    }
+
+    /// Everything `ssl_connector` reads: settings, and the `HOME` its default paths come from.
+    fn tls_key(&self) -> TlsKey {
+        (
+            self.sslmode,
+            self.is_socket(),
+            self.root_cert(),
+            self.sslcert.clone(),
+            self.sslkey.clone(),
+            std::env::var_os("HOME"),
+        )
+    }
+
+    fn ssl_connector(&self) -> Result<SslConnector> {
         let mut builder =
             SslConnector::builder(SslMethod::tls_client()).context("failed to set up TLS")?;
         // As libpq: `require` with a root certificate present behaves as `verify-ca`.
@@ -489,15 +538,19 @@ impl Settings {
             builder.set_verify(SslVerifyMode::NONE);
         }
         self.load_client_cert(&mut builder)?;
-        let mut connector = MakeTlsConnector::new(builder.build());
-        let verify_host = self.sslmode == SslMode::VerifyFull;
-        connector.set_callback(move |config, _| {
-            config.set_verify_hostname(verify_host);
-            Ok(())
-        });
-        Ok(connector)
+        Ok(builder.build())
     }
 }
+
+/// What a built TLS connector depends on (`Settings::tls_key`).
+type TlsKey = (
+    SslMode,
+    bool,
+    Option<PathBuf>,
+    Option<PathBuf>,
+    Option<PathBuf>,
+    Option<std::ffi::OsString>,
+);
 
 /// Production is reached over TLS: for a source named `production` (or `prod`) on another
 /// machine, an sslmode left at libpq's default `prefer` is raised to `require`, and an explicit
@@ -534,14 +587,16 @@ pub fn connect(conninfo: &str, purpose: &str) -> Result<Client> {
 /// Open a connection from parsed settings. Sessions use ISO dates, UTC and hex bytea so
 /// values travel in one canonical text form.
 pub fn connect_settings(settings: &Settings, purpose: &str) -> Result<Client> {
-    let connector = settings
-        .tls_connector()
-        .with_context(|| format!("failed to connect to {purpose} `{settings}`"))?;
-    let mut client = settings
-        .pg_config()
-        .connect(connector)
+    let failed = || format!("failed to connect to {purpose} `{settings}`");
+    let connected = if settings.is_socket() {
+        settings.pg_config().connect(postgres::NoTls)
+    } else {
+        let connector = settings.tls_connector().with_context(failed)?;
+        settings.pg_config().connect(connector)
+    };
+    let mut client = connected
         .map_err(|err| anyhow::anyhow!("{}", settings.explain_connect_error(&err)))
-        .with_context(|| format!("failed to connect to {purpose} `{settings}`"))?;
+        .with_context(failed)?;
     // A SQL_ASCII database holds bytes in no known encoding: they can only travel unconverted
     // (the server refuses to convert them to UTF8), into a new database that is SQL_ASCII too.
     let server_encoding: String = client
@@ -594,23 +649,41 @@ impl AsyncSession {
     }
 }
 
+/// Connect, and drive the connection on the runtime the call runs on (its own error reaches
+/// the client's next call).
+async fn connect_spawned<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
 /// Open a read-only source session on its own runtime (see `AsyncSession`).
 pub fn connect_read_only_async(settings: &Settings, purpose: &str) -> Result<AsyncSession> {
     let failed = || format!("failed to connect to {purpose} `{settings}`");
-    let connector = settings.tls_connector().with_context(failed)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()
         .context("failed to start a runtime for the source session")?;
-    let (client, connection) = runtime
-        .block_on(settings.tokio_config().connect(connector))
+    let config = settings.tokio_config();
+    let connected = if settings.is_socket() {
+        runtime.block_on(connect_spawned(&config, postgres::NoTls))
+    } else {
+        let connector = settings.tls_connector().with_context(failed)?;
+        runtime.block_on(connect_spawned(&config, connector))
+    };
+    let client = connected
         .map_err(|err| anyhow::anyhow!("{}", settings.explain_connect_error(&err)))
         .with_context(failed)?;
-    runtime.spawn(async move {
-        // The connection's own error reaches the client's next call.
-        let _ = connection.await;
-    });
     let mut session = AsyncSession { runtime, client };
     let server_encoding: String = session
         .runtime
