@@ -163,6 +163,10 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         progress.line(&format!("warning: {message}"));
     }
     let snapshot = conn::export_snapshot(&mut coordinator)?;
+    let source_major = target::server_major(&mut coordinator)?;
+    if !request.options.plan_only {
+        target::find_tools_early(source_major);
+    }
     let catalog = schema::load(&mut coordinator)?;
     crate::condition::refuse_unsafe(
         &mut coordinator,
@@ -177,7 +181,6 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         refuse_sensitive_values(&mut coordinator, request, &catalog)?;
         early_phases.push(("sample", started.elapsed().as_secs_f64()));
     }
-    let source_major = target::server_major(&mut coordinator)?;
 
     let (admin, binary) = match &request.destination {
         Destination::Database(target) => {

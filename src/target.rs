@@ -134,23 +134,26 @@ pub fn create_database(admin: &mut Client, name: &str, locale: &DatabaseLocale) 
 /// servers). Found once per process.
 pub fn find_tool(tool: &str, server_major: u32) -> Result<PathBuf> {
     type Found = Vec<((String, u32, Option<std::ffi::OsString>), PathBuf)>;
+    // Held through the search: a second caller waits for the first's answer (`find_tools_early`).
     static FOUND: std::sync::Mutex<Found> = std::sync::Mutex::new(Vec::new());
     let key = (tool.to_string(), server_major, std::env::var_os("PATH"));
-    let found = |found: &Found| {
-        found
-            .iter()
-            .find(|(at, _)| *at == key)
-            .map(|(_, path)| path.clone())
-    };
-    if let Some(path) = found(&FOUND.lock().unwrap_or_else(|e| e.into_inner())) {
-        return Ok(path);
+    let mut found = FOUND.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = found.iter().find(|(at, _)| *at == key) {
+        return Ok(path.clone());
     }
     let path = search_tool(tool, server_major)?;
-    FOUND
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((key, path.clone()));
+    found.push((key, path.clone()));
     Ok(path)
+}
+
+/// Find `pg_dump` (for a `source_major` server) and `psql` on a thread of their own, while the
+/// caller goes on (each probe runs the tool's `--version`, 10–15 ms): the pull's later
+/// `find_tool` calls then only read the answer. An error is the later call's to report.
+pub fn find_tools_early(source_major: u32) {
+    std::thread::spawn(move || {
+        let _ = find_tool("pg_dump", source_major);
+        let _ = find_tool("psql", 0);
+    });
 }
 
 /// Whether `tool` as PATH finds it is Debian's `pg_wrapper`.
