@@ -560,10 +560,6 @@ impl Pool {
             std::mem::take(&mut state.keys)
         };
         // Keys whose tables never got built (none once every table is) go the ordinary way.
-        #[allow(clippy::print_stderr)]
-        if std::env::var_os("PP_DEBUG").is_some() {
-            eprintln!("UNRELEASED {:?}", unreleased);
-        }
         let mut rest = std::mem::take(&mut self.rest);
         rest.extend(unreleased.into_iter().map(|key| key.entry));
         target::build_post_data_rest(&mut sessions, &rest, privileges)
@@ -603,10 +599,6 @@ fn build(shared: &Shared, mut client: Client) -> Option<Client> {
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
         };
-        #[allow(clippy::print_stderr)]
-        if std::env::var_os("PP_DEBUG").is_some() {
-            eprintln!("JOB {:?}", job.statements);
-        }
         let outcome = job
             .statements
             .iter()
