@@ -246,7 +246,9 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
                 .unwrap_or(2),
             jobs => jobs,
         }
-        .clamp(1, plan.len().max(1)),
+        // Not capped at the number of tables: a large table is copied as ranges by several
+        // workers (`pipeline::copy_tables` starts no more workers than there are units).
+        .max(1),
     };
     let (copied, phases, written) = match (&request.destination, admin) {
         (Destination::Database(target), Some(admin)) => {
@@ -258,7 +260,8 @@ pub fn run(request: &PullRequest) -> Result<PullSummary> {
         }
     };
     write_local_audit(request, &written, &copied)?;
-    let workers = steps.jobs;
+    let units: usize = copied.iter().map(|table| table.units).sum();
+    let workers = steps.jobs.min(units.max(1));
     Ok(PullSummary {
         plan,
         copied,
@@ -506,7 +509,8 @@ fn build(
                 entries,
                 &tables,
                 new_settings,
-                jobs,
+                // No more index sessions than tables.
+                jobs.min(plan.len().max(1)),
                 &settings,
             )?)
         }

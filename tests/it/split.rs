@@ -1,6 +1,7 @@
 //! Large tables copied as block ranges by several workers in one snapshot: the same rows as an
 //! unsplit copy (with `where` filters, partitions, into a migrated schema and into a dump
-//! file), subsets never split, and `Sink::loaded` once per table after its last range.
+//! file, a source that is one table), subsets never split, and `Sink::loaded` once per table
+//! after its last range.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -135,6 +136,28 @@ fn split_tables_copy_the_same_rows_as_unsplit_ones() {
 }
 
 /// A range is read with a TID Range Scan (PostgreSQL 14+), the `where` filter applied to it.
+#[test]
+fn a_source_that_is_one_table_is_split_across_the_workers() {
+    // The pull once capped its workers at the number of tables: a database that is one large
+    // table was copied by one worker, however many `--jobs` asked for.
+    let source = TestDb::new("split_one_table_src");
+    source.exec(
+        "CREATE TABLE big (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, note text, n int NOT NULL);",
+    );
+    source.exec(DATA.split(';').next().expect("big's rows come first"));
+    source.exec("VACUUM ANALYZE");
+    let policy = policy_from_toml(POLICY.split("[small]").next().expect("big's rules"));
+    let whole = TestDb::new("split_one_table_whole");
+    let split = TestDb::new("split_one_table_split");
+    let one = pull::run(&request(&source, &whole, policy.clone(), 1)).expect("one worker");
+    let two = pull::run(&request(&source, &split, policy, 2)).expect("two workers");
+    assert_eq!((one.workers, copied(&one, "big").units), (1, 1));
+    assert_eq!(two.workers, 2, "both workers ran");
+    let units = copied(&two, "big").units;
+    assert!(units >= 2, "the one table is split: {units} ranges");
+    assert_eq!(fingerprint(&split), fingerprint(&whole));
+}
+
 #[test]
 fn a_range_is_a_tid_range_scan_with_the_filter() {
     let source = source("split_explain_src");
