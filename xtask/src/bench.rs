@@ -105,6 +105,18 @@ pub struct Run {
     pub pull: Option<PullRun>,
 }
 
+impl Run {
+    /// Cores kept busy on average: the servers' and the client processes' CPU over the wall
+    /// time. On a machine with `n` cores, a run at `n` can only get faster by doing less work.
+    pub fn cores_busy(&self) -> f64 {
+        if self.seconds > 0.0 {
+            (self.server.total_cpu() + self.client_cpu) / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
 /// One contender's runs.
 #[derive(Debug, Clone)]
 pub struct Measurement {
@@ -890,6 +902,9 @@ fn server_table(measurements: &[Measurement]) -> String {
         }
     });
     row(&mut out, "wall s", &|m| format!("{:.2}", m.median()));
+    row(&mut out, "cores busy on average (CPU / wall)", &|m| {
+        format!("{:.2}", m.median_of(Run::cores_busy))
+    });
     row(&mut out, "WAL written, MB", &|m| {
         format!("{:.1}", m.median_of(|run| run.server.wal_bytes) / 1e6)
     });
@@ -1391,6 +1406,22 @@ mod tests {
                 "rows": 1, "bytes": 1,
             })).collect::<Vec<_>>(),
         })
+    }
+
+    #[test]
+    fn cores_busy_is_all_cpu_over_the_wall_time() {
+        let mut server = ServerTime::default();
+        server.cpu.insert(Phase::TargetCopyIn, 20.0);
+        server.cpu.insert(Phase::IndexBuilds, 10.0);
+        let run = |seconds| Run {
+            seconds,
+            server: server.clone(),
+            client_cpu: 6.0,
+            parts: Vec::new(),
+            pull: None,
+        };
+        assert!((run(20.0).cores_busy() - 1.8).abs() < 1e-9);
+        assert_eq!(run(0.0).cores_busy(), 0.0);
     }
 
     #[test]
