@@ -332,11 +332,10 @@ fn builtin_oid(base: &BaseType) -> u32 {
 pub(crate) struct Keyed {
     /// The inner hash's state after `K ⊕ ipad` and the whole blocks of the prefix.
     inner: [u32; 8],
-    /// The prefix's bytes after its last whole block, and how many.
+    /// The prefix's bytes after its last whole block, at the start of an otherwise zero block.
     tail: [u8; 64],
-    tail_len: usize,
-    /// Bytes compressed into `inner` (whole blocks).
-    absorbed: u64,
+    /// Bytes before the value: the key block and the prefix (`tail` holds `prefixed % 64`).
+    prefixed: u64,
     /// The outer hash's state after `K ⊕ opad`.
     outer: [u32; 8],
 }
@@ -362,25 +361,18 @@ impl Keyed {
             compress256(&mut state, &[key.map(|byte| byte ^ pad)]);
             state
         };
-        let mut keyed = Keyed {
-            inner: keyed(0x36),
-            tail: [0; 64],
-            tail_len: 0,
-            absorbed: 64,
-            outer: keyed(0x5c),
-        };
         let prefix = [b"pullprod/".as_slice(), tag, &[0]].concat();
-        let whole = prefix.len() / 64 * 64;
-        for block in prefix[..whole].chunks_exact(64) {
-            compress256(
-                &mut keyed.inner,
-                &[block.try_into().expect("64-byte chunk")],
-            );
+        let (blocks, rest) = prefix.as_chunks::<64>();
+        let mut inner = keyed(0x36);
+        compress256(&mut inner, blocks);
+        let mut tail = [0u8; 64];
+        tail[..rest.len()].copy_from_slice(rest);
+        Keyed {
+            inner,
+            tail,
+            prefixed: 64 + prefix.len() as u64,
+            outer: keyed(0x5c),
         }
-        keyed.absorbed += whole as u64;
-        keyed.tail_len = prefix.len() - whole;
-        keyed.tail[..keyed.tail_len].copy_from_slice(&prefix[whole..]);
-        keyed
     }
 
     /// HMAC(salt, "pullprod/" tag 0x00 canonical-value).
@@ -392,7 +384,7 @@ impl Keyed {
     pub fn digest_parts(&self, first: &[u8], second: &[u8]) -> [u8; 32] {
         let mut state = self.inner;
         let mut block = self.tail;
-        let mut filled = self.tail_len;
+        let mut filled = (self.prefixed % 64) as usize;
         for mut part in [first, second] {
             while !part.is_empty() {
                 let take = (64 - filled).min(part.len());
@@ -405,7 +397,7 @@ impl Keyed {
                 }
             }
         }
-        let length = self.absorbed + (self.tail_len + first.len() + second.len()) as u64;
+        let length = self.prefixed + (first.len() + second.len()) as u64;
         // SHA-256 padding: 0x80, zeros, the message's length in bits (big-endian) at the end.
         block[filled] = 0x80;
         filled += 1;
