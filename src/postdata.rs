@@ -3,9 +3,11 @@
 //! table's own indexes and keys are built by a pool of index sessions as soon as that table's
 //! rows are committed (`Pool::loaded`), while other tables still copy, the largest table's
 //! first; a foreign key between two loaded tables is added (`NOT VALID`, then validated) as soon
-//! as both tables' own indexes and keys are built. `Pool::finish` then runs the rest in order
-//! (`target::build_post_data_rest`): the other indexes, partition index attachments, the other
-//! foreign keys, triggers, rules, policies.
+//! as both tables' own indexes and keys are built, and a partitioned table's key (added as
+//! written) once every partition's are. Two statements run at once only when the locks
+//! PostgreSQL takes for them do not conflict (`Lock`), so no session waits for another.
+//! `Pool::finish` then runs the rest in order (`target::build_post_data_rest`): the other
+//! indexes, partition index attachments, the other foreign keys, triggers, rules, policies.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -185,9 +187,12 @@ impl Words<'_> {
 /// Session settings for building indexes on the target. Measured (two 2 M-row text index
 /// builds at once on the shared 2-core machine, medians): `maintenance_work_mem` 256 MiB vs
 /// 1 GiB made no difference (14–18 s vs 14–15 s; 64 MiB and 1 GiB without parallel workers
-/// 21–34 s), and turning parallel maintenance workers off made the builds 1.6–2× slower, so the
-/// server's own `max_parallel_maintenance_workers` stays and memory is a fixed 256 MiB (never
-/// below the server's setting).
+/// 21–34 s), and turning parallel maintenance workers off made the builds 1.6–2× slower, so
+/// memory is a fixed 256 MiB (never below the server's setting) and the server's own
+/// `max_parallel_maintenance_workers` is used once the copy is over. While rows still copy the
+/// copy keeps every core busy, and starting parallel workers for each build only adds their
+/// start-up and merge: the sessions build without them (`SERIAL_WHILE_COPYING`; demo scale
+/// 200000, 7 alternating pulls each: 13.05 s vs 13.75 s median).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexSettings {
     /// `maintenance_work_mem` in MiB for each index session.
@@ -218,11 +223,16 @@ impl IndexSettings {
     /// last commit is synchronous, `pull::write_target_audit`).
     pub fn sql(&self) -> String {
         format!(
-            "SET maintenance_work_mem = '{}MB'; SET synchronous_commit = off;",
+            "SET maintenance_work_mem = '{}MB'; SET synchronous_commit = off; {SERIAL_WHILE_COPYING}",
             self.maintenance_work_mem_mb
         )
     }
 }
+
+/// An index session's setting while rows still copy (see `IndexSettings`)…
+const SERIAL_WHILE_COPYING: &str = "SET max_parallel_maintenance_workers = 0;";
+/// … and once the copy is over.
+const PARALLEL_AFTER_COPY: &str = "RESET max_parallel_maintenance_workers;";
 
 /// The pool's failure signal, returned by `Pool::loaded` so the copy stops; the real error is
 /// the pool's own (`Pool::abort`).
@@ -230,50 +240,138 @@ impl IndexSettings {
 #[error("stopped because building an index or key failed")]
 pub struct PoolFailed;
 
-/// Statements a session runs one after the other (each its own transaction): one of a table's
-/// own indexes or keys, or a foreign key.
+/// The table locks the pool's statements take (PostgreSQL's lock modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// `VALIDATE CONSTRAINT` on the table a foreign key references.
+    RowShare,
+    /// `VALIDATE CONSTRAINT` on the key's own table.
+    ShareUpdateExclusive,
+    /// `CREATE INDEX`.
+    Share,
+    /// `ADD CONSTRAINT … FOREIGN KEY … NOT VALID`, on both of the key's tables.
+    ShareRowExclusive,
+    /// Every other `ALTER TABLE` (a key added `USING INDEX`, an exclusion constraint…).
+    AccessExclusive,
+}
+
+impl Lock {
+    pub const ALL: [Lock; 5] = [
+        Lock::RowShare,
+        Lock::ShareUpdateExclusive,
+        Lock::Share,
+        Lock::ShareRowExclusive,
+        Lock::AccessExclusive,
+    ];
+
+    /// The mode as `LOCK TABLE … IN … MODE` names it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Lock::RowShare => "ROW SHARE",
+            Lock::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+            Lock::Share => "SHARE",
+            Lock::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
+            Lock::AccessExclusive => "ACCESS EXCLUSIVE",
+        }
+    }
+
+    /// The mode as `pg_locks.mode` names it.
+    pub fn pg_locks_mode(self) -> &'static str {
+        match self {
+            Lock::RowShare => "RowShareLock",
+            Lock::ShareUpdateExclusive => "ShareUpdateExclusiveLock",
+            Lock::Share => "ShareLock",
+            Lock::ShareRowExclusive => "ShareRowExclusiveLock",
+            Lock::AccessExclusive => "AccessExclusiveLock",
+        }
+    }
+
+    /// PostgreSQL's table of conflicting lock modes ("Explicit Locking"), for these five.
+    pub fn conflicts(self, other: Lock) -> bool {
+        use Lock::*;
+        match (self, other) {
+            (AccessExclusive, _) | (_, AccessExclusive) => true,
+            (RowShare, _) | (_, RowShare) => false,
+            (Share, Share) => false,
+            _ => true,
+        }
+    }
+}
+
+/// A statement a session runs (its own transaction): one of a table's own indexes or keys, or a
+/// step of a foreign key.
 #[derive(Debug, PartialEq, Eq)]
 struct Job {
     /// Bytes of the table it reads: the largest job first, so the last to finish is small.
     cost: u64,
-    /// The table it locks.
+    /// The table it builds on (a foreign key's own table).
     table: TableName,
-    /// Whether its lock excludes every other job on the table: `ALTER TABLE … ADD CONSTRAINT`
-    /// (primary keys, unique constraints: ACCESS EXCLUSIVE) and foreign keys (validation's
-    /// SHARE UPDATE EXCLUSIVE); `CREATE INDEX`es (SHARE) share the table with each other.
-    exclusive: bool,
+    /// The tables it locks and how (a foreign key's also the table it references). No two jobs
+    /// whose locks conflict run at once: a session never waits for another's lock (it would
+    /// hold a session idle, and two jobs taking each other's tables could deadlock).
+    locks: Vec<(TableName, Lock)>,
     /// Whether finishing it counts towards its table being built (not a foreign key).
     builds_table: bool,
-    /// The table a foreign key references, which it also locks (shared: keys to one table run
-    /// together, but never with a key from that table, whose locks taken in the other order
-    /// could deadlock).
-    references: Option<TableName>,
-    statements: Vec<String>,
-    /// A statement that becomes a job of its own (exclusive, building the table) once this one
-    /// is done: a key added `USING INDEX` the job built.
-    then: Option<String>,
+    statement: String,
+    /// The job that becomes ready once this one is done: a key added `USING INDEX` the job
+    /// built, a foreign key's validation once it is added `NOT VALID`.
+    then: Option<Box<Job>>,
 }
 
 impl Job {
-    /// The tables it locks, and whether exclusively.
-    fn locks(&self) -> impl Iterator<Item = (&TableName, bool)> {
-        std::iter::once((&self.table, self.exclusive))
-            .chain(self.references.iter().map(|table| (table, false)))
+    fn new(cost: u64, table: &TableName, lock: Lock, builds_table: bool, statement: String) -> Job {
+        Job {
+            cost,
+            table: table.clone(),
+            locks: vec![(table.clone(), lock)],
+            builds_table,
+            statement,
+            then: None,
+        }
     }
 
-    fn conflicts(&self, running: &(TableName, bool)) -> bool {
-        self.locks()
-            .any(|(table, exclusive)| *table == running.0 && (exclusive || running.1))
+    fn conflicts(&self, running: &(TableName, Lock)) -> bool {
+        self.locks
+            .iter()
+            .any(|(table, lock)| *table == running.0 && lock.conflicts(running.1))
     }
 }
 
-/// A foreign key between two tables that get rows, waiting for both to be built.
+/// A foreign key between two tables that get rows (or from a partitioned table whose every
+/// partition gets rows), waiting for both to be built.
 #[derive(Debug)]
 struct WaitingKey {
     table: TableName,
     referenced: TableName,
+    /// When `table` is partitioned: its partitions (leaves). PostgreSQL 15 cannot add such a key
+    /// `NOT VALID`: it is added as written (`entry`), validating every partition, and locks them
+    /// all SHARE ROW EXCLUSIVE.
+    partitions: Vec<TableName>,
     entry: DumpEntry,
-    statements: Vec<String>,
+    /// `ADD CONSTRAINT … NOT VALID`, then `VALIDATE CONSTRAINT`.
+    add: String,
+    validate: String,
+}
+
+impl WaitingKey {
+    /// `entry` as the pool adds it, when it is a foreign key it can add (`foreign_key`).
+    fn of(entry: &DumpEntry) -> Option<WaitingKey> {
+        let (table, name, referenced) = foreign_key(entry)?;
+        let add = format!("{} NOT VALID;", entry.sql.trim_end().trim_end_matches(';'));
+        let validate = format!(
+            "ALTER TABLE ONLY {} VALIDATE CONSTRAINT {};",
+            table.quoted(),
+            quote_ident(&name)
+        );
+        Some(WaitingKey {
+            table,
+            referenced,
+            partitions: Vec::new(),
+            entry: entry.clone(),
+            add,
+            validate,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -287,8 +385,8 @@ struct State {
     keys: Vec<WaitingKey>,
     /// Jobs to run, in the order they became ready.
     ready: Vec<Job>,
-    /// The table and exclusivity of each job a session is running.
-    running: Vec<(TableName, bool)>,
+    /// The locks of each job a session is running.
+    running: Vec<(TableName, Lock)>,
     /// No more tables will be loaded: the sessions stop when nothing is ready or running.
     closed: bool,
     /// The sessions stop at once (a failure, or the pull is abandoned).
@@ -297,26 +395,12 @@ struct State {
 }
 
 impl State {
-    fn push(
-        &mut self,
-        table: &TableName,
-        exclusive: bool,
-        builds_table: bool,
-        statements: Vec<String>,
-    ) {
-        self.ready.push(Job {
-            cost: self.bytes.get(table).copied().unwrap_or(0),
-            table: table.clone(),
-            exclusive,
-            builds_table,
-            references: None,
-            statements,
-            then: None,
-        });
+    fn cost(&self, table: &TableName) -> u64 {
+        self.bytes.get(table).copied().unwrap_or(0)
     }
 
-    /// The largest ready job whose lock does not conflict with a running one (a conflicting
-    /// job would only wait for the lock, holding a session); the earliest among equals.
+    /// The largest ready job whose locks conflict with no running job's; the earliest among
+    /// equals.
     fn take(&mut self) -> Option<Job> {
         let mut best: Option<usize> = None;
         for (at, job) in self.ready.iter().enumerate() {
@@ -328,27 +412,19 @@ impl State {
             }
         }
         let job = self.ready.remove(best?);
-        let locks: Vec<(TableName, bool)> = job
-            .locks()
-            .map(|(table, exclusive)| (table.clone(), exclusive))
-            .collect();
-        self.running.extend(locks);
+        self.running.extend(job.locks.iter().cloned());
         Some(job)
     }
 
     /// A session finished `job`.
-    fn done(&mut self, job: &Job) {
-        for (table, exclusive) in job.locks() {
-            if let Some(at) = self
-                .running
-                .iter()
-                .position(|running| running.0 == *table && running.1 == exclusive)
-            {
+    fn done(&mut self, job: Job) {
+        for lock in &job.locks {
+            if let Some(at) = self.running.iter().position(|running| running == lock) {
                 self.running.remove(at);
             }
         }
-        if let Some(then) = &job.then {
-            self.push(&job.table, true, true, vec![then.clone()]);
+        if let Some(then) = job.then {
+            self.ready.push(*then);
         } else if job.builds_table {
             if let Some(left) = self.unbuilt.get_mut(&job.table) {
                 *left = left.saturating_sub(1);
@@ -363,38 +439,107 @@ impl State {
             return;
         };
         self.unbuilt.insert(table.clone(), statements.len());
+        let cost = self.cost(table);
         for statement in statements {
-            if let Some((create, add)) = index_then_key(&statement) {
-                self.push(table, false, true, vec![create]);
-                if let Some(job) = self.ready.last_mut() {
-                    job.then = Some(add);
+            let job = match index_then_key(&statement) {
+                Some((create, add)) => Job {
+                    then: Some(Box::new(Job::new(
+                        cost,
+                        table,
+                        Lock::AccessExclusive,
+                        true,
+                        add,
+                    ))),
+                    ..Job::new(cost, table, Lock::Share, true, create)
+                },
+                None if statement.trim_start().starts_with("CREATE") => {
+                    Job::new(cost, table, Lock::Share, true, statement)
                 }
-                continue;
-            }
-            let exclusive = !statement.trim_start().starts_with("CREATE");
-            self.push(table, exclusive, true, vec![statement]);
+                None => Job::new(cost, table, Lock::AccessExclusive, true, statement),
+            };
+            self.ready.push(job);
         }
         self.release_keys();
     }
 
-    /// Foreign keys whose two tables are built become ready.
+    /// Foreign keys whose two tables are built become ready: added `NOT VALID` (both tables
+    /// SHARE ROW EXCLUSIVE, an instant), then validated (its table SHARE UPDATE EXCLUSIVE, the
+    /// referenced one ROW SHARE), so keys into a table validate while keys from it are added
+    /// or validated too.
     fn release_keys(&mut self) {
         let is_built =
             |unbuilt: &HashMap<TableName, usize>, table: &TableName| unbuilt.get(table) == Some(&0);
         let (ready, waiting): (Vec<WaitingKey>, Vec<WaitingKey>) =
             std::mem::take(&mut self.keys).into_iter().partition(|key| {
-                is_built(&self.unbuilt, &key.table) && is_built(&self.unbuilt, &key.referenced)
+                let own = match key.partitions.as_slice() {
+                    [] => is_built(&self.unbuilt, &key.table),
+                    partitions => partitions.iter().all(|p| is_built(&self.unbuilt, p)),
+                };
+                own && is_built(&self.unbuilt, &key.referenced)
             });
         self.keys = waiting;
         for key in ready {
-            self.push(&key.table, true, false, key.statements);
-            if let Some(job) = self.ready.last_mut()
-                && key.referenced != key.table
-            {
-                job.references = Some(key.referenced);
+            if !key.partitions.is_empty() {
+                let cost = key.partitions.iter().map(|p| self.cost(p)).sum();
+                let mut job = Job::new(
+                    cost,
+                    &key.table,
+                    Lock::ShareRowExclusive,
+                    false,
+                    key.entry.sql,
+                );
+                for table in key.partitions.into_iter().chain([key.referenced]) {
+                    if !job.locks.iter().any(|(locked, _)| *locked == table) {
+                        job.locks.push((table, Lock::ShareRowExclusive));
+                    }
+                }
+                self.ready.push(job);
+                continue;
             }
+            let cost = self.cost(&key.table);
+            let step = |statement: String, own: Lock, referenced: Lock| {
+                let mut job = Job::new(cost, &key.table, own, false, statement);
+                if key.referenced != key.table {
+                    job.locks.push((key.referenced.clone(), referenced));
+                }
+                job
+            };
+            let validate = step(key.validate, Lock::ShareUpdateExclusive, Lock::RowShare);
+            self.ready.push(Job {
+                then: Some(Box::new(validate)),
+                ..step(key.add, Lock::ShareRowExclusive, Lock::ShareRowExclusive)
+            });
         }
     }
+}
+
+/// The statements the pool runs for `entry` (one of a table's own indexes or keys, or a foreign
+/// key between two tables that get rows; `partitions`: the partitions of its table when that
+/// is partitioned), in order, each with the table locks it is scheduled under. Empty for an
+/// entry the pool leaves to `finish`. (The model the tests hold against the server's
+/// `pg_locks`.)
+pub fn pool_steps(
+    entry: &DumpEntry,
+    partitions: &[TableName],
+) -> Vec<(String, Vec<(TableName, Lock)>)> {
+    let mut state = State::default();
+    if let Some(mut key) = WaitingKey::of(entry) {
+        key.partitions = partitions.to_vec();
+        for table in partitions.iter().chain([&key.table, &key.referenced]) {
+            state.unbuilt.insert(table.clone(), 0);
+        }
+        state.keys.push(key);
+        state.release_keys();
+    } else if let Some(table) = entry_table(entry) {
+        state.waiting.insert(table.clone(), vec![entry.sql.clone()]);
+        state.load(&table);
+    }
+    let mut steps = Vec::new();
+    while let Some(job) = state.take() {
+        steps.push((job.statement.clone(), job.locks.clone()));
+        state.done(job);
+    }
+    steps
 }
 
 struct Shared {
@@ -416,9 +561,10 @@ pub struct Table {
     pub name: TableName,
     /// Its size on the source: the larger, the earlier its indexes and keys are built.
     pub bytes: u64,
-    /// A partition: its own foreign keys wait for `finish` (pg_dump's order there attaches
-    /// them to the keys their parent declares).
-    pub partition: bool,
+    /// For a partition, the partitioned table at the root of its tree. A partition's own
+    /// foreign keys wait for `finish` (pg_dump's order there attaches them to the keys their
+    /// parent declares); a key of the root is added once all its partitions are built.
+    pub root: Option<TableName>,
 }
 
 /// The index sessions building each table's own indexes and keys while the copy runs.
@@ -456,7 +602,14 @@ impl Pool {
             state.waiting.insert(table.name.clone(), Vec::new());
             state.bytes.insert(table.name.clone(), table.bytes);
         }
-        let whole = |name: &TableName| tables.iter().any(|t| t.name == *name && !t.partition);
+        let whole = |name: &TableName| tables.iter().any(|t| t.name == *name && t.root.is_none());
+        let partitions_of = |root: &TableName| -> Vec<TableName> {
+            tables
+                .iter()
+                .filter(|t| t.root.as_ref() == Some(root))
+                .map(|t| t.name.clone())
+                .collect()
+        };
         // An index or key whose table cannot be read from its SQL might be the one a foreign
         // key needs: then every key waits for `finish`.
         let all_read = entries.iter().all(|entry| {
@@ -464,24 +617,19 @@ impl Pool {
         });
         let mut rest = Vec::new();
         for entry in entries {
-            if let Some((table, name, referenced)) = foreign_key(&entry)
+            if let Some(mut key) = WaitingKey::of(&entry)
                 && all_read
-                && whole(&table)
-                && state.waiting.contains_key(&referenced)
+                && state.waiting.contains_key(&key.referenced)
             {
-                let add = format!("{} NOT VALID;", entry.sql.trim_end().trim_end_matches(';'));
-                let validate = format!(
-                    "ALTER TABLE ONLY {} VALIDATE CONSTRAINT {};",
-                    table.quoted(),
-                    quote_ident(&name)
-                );
-                state.keys.push(WaitingKey {
-                    table,
-                    referenced,
-                    entry,
-                    statements: vec![add, validate],
-                });
-                continue;
+                if whole(&key.table) {
+                    state.keys.push(key);
+                    continue;
+                }
+                key.partitions = partitions_of(&key.table);
+                if !key.partitions.is_empty() && !state.waiting.contains_key(&key.table) {
+                    state.keys.push(key);
+                    continue;
+                }
             }
             match entry_table(&entry).and_then(|table| state.waiting.get_mut(&table)) {
                 Some(statements) => statements.push(entry.sql),
@@ -559,6 +707,11 @@ impl Pool {
             }
             std::mem::take(&mut state.keys)
         };
+        for session in &mut sessions {
+            session
+                .batch_execute(PARALLEL_AFTER_COPY)
+                .context("failed to set up a session for indexes and constraints")?;
+        }
         // Keys whose tables never got built (none once every table is) go the ordinary way.
         let mut rest = std::mem::take(&mut self.rest);
         rest.extend(unreleased.into_iter().map(|key| key.entry));
@@ -579,15 +732,16 @@ impl Drop for Pool {
 /// or running (a running job may release foreign keys), or stopped. Returns the session for the
 /// steps after the copy (`None` once it failed).
 fn build(shared: &Shared, mut client: Client) -> Option<Client> {
+    let mut serial = true;
     loop {
-        let job = {
+        let (job, copied) = {
             let mut state = shared.lock();
             loop {
                 if state.stopped || state.failure.is_some() {
                     return Some(client);
                 }
                 if let Some(job) = state.take() {
-                    break job;
+                    break (job, state.closed);
                 }
                 if state.closed && state.ready.is_empty() && state.running.is_empty() {
                     shared.wake.notify_all();
@@ -599,12 +753,16 @@ fn build(shared: &Shared, mut client: Client) -> Option<Client> {
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
         };
-        let outcome = job
-            .statements
-            .iter()
-            .try_for_each(|statement| client.batch_execute(statement));
+        let outcome = if serial && copied {
+            serial = false;
+            client
+                .batch_execute(PARALLEL_AFTER_COPY)
+                .and_then(|()| client.batch_execute(&job.statement))
+        } else {
+            client.batch_execute(&job.statement)
+        };
         let mut state = shared.lock();
-        state.done(&job);
+        state.done(job);
         if let Err(err) = outcome {
             if !state.stopped {
                 state
@@ -720,7 +878,36 @@ mod tests {
     }
 
     fn job_sql(job: &Job) -> &str {
-        job.statements[0].as_str()
+        job.statement.as_str()
+    }
+
+    fn key(from: &TableName, to: &TableName) -> WaitingKey {
+        WaitingKey {
+            table: from.clone(),
+            referenced: to.clone(),
+            partitions: Vec::new(),
+            entry: entry("FK CONSTRAINT", &from.name),
+            add: format!("add {} -> {}", from.name, to.name),
+            validate: format!("validate {} -> {}", from.name, to.name),
+        }
+    }
+
+    #[test]
+    fn lock_modes_conflict_as_postgres_documents() {
+        use Lock::*;
+        // "Conflicting Lock Modes" (PostgreSQL 15 docs, 13.3.1), rows and columns in this order.
+        let table = [
+            (RowShare, [false, false, false, false, true]),
+            (ShareUpdateExclusive, [false, true, true, true, true]),
+            (Share, [false, true, false, true, true]),
+            (ShareRowExclusive, [false, true, true, true, true]),
+            (AccessExclusive, [true, true, true, true, true]),
+        ];
+        for (mode, row) in table {
+            for (other, conflicts) in Lock::ALL.into_iter().zip(row) {
+                assert_eq!(mode.conflicts(other), conflicts, "{mode:?} vs {other:?}");
+            }
+        }
     }
 
     #[test]
@@ -743,12 +930,7 @@ mod tests {
             t("small"),
             vec!["CREATE INDEX small_a ON public.small (a);".into()],
         );
-        state.keys.push(WaitingKey {
-            table: t("small"),
-            referenced: t("big"),
-            entry: entry("FK CONSTRAINT", "fk"),
-            statements: vec!["ADD".into(), "VALIDATE".into()],
-        });
+        state.keys.push(key(&t("small"), &t("big")));
         state.load(&t("small"));
         state.load(&t("big"));
         // The exclusion constraint locks `big` whole: the next session takes `small`, not `big_a`.
@@ -757,23 +939,28 @@ mod tests {
         let small = state.take().unwrap();
         assert!(job_sql(&small).contains("small_a"));
         assert_eq!(state.take(), None, "every other job would wait for a lock");
-        state.done(&small);
+        state.done(small);
         assert_eq!(state.take(), None, "the key waits for `big` to be built");
-        state.done(&pkey);
+        state.done(pkey);
         // Index builds share their table.
         let first = state.take().unwrap();
         let second = state.take().unwrap();
         assert!(job_sql(&first).contains("big_a") && job_sql(&second).contains("big_b"));
-        state.done(&first);
+        state.done(first);
         assert_eq!(state.take(), None);
-        state.done(&second);
-        let key = state.take().unwrap();
-        assert_eq!(key.statements, ["ADD", "VALIDATE"]);
-        assert!(state.ready.is_empty() && state.keys.is_empty());
+        state.done(second);
+        let add = state.take().unwrap();
+        assert_eq!(job_sql(&add), "add small -> big");
+        assert_eq!(state.take(), None, "validated once added");
+        state.done(add);
+        let validate = state.take().unwrap();
+        assert_eq!(job_sql(&validate), "validate small -> big");
+        state.done(validate);
+        assert!(state.ready.is_empty() && state.keys.is_empty() && state.running.is_empty());
     }
 
     #[test]
-    fn keys_to_one_table_run_together_but_never_with_a_key_from_it() {
+    fn foreign_keys_are_added_and_validated_under_the_locks_postgres_takes() {
         let t = |name: &str| table("public", name).unwrap();
         let mut state = State::default();
         for (name, bytes) in [("a", 30), ("b", 20), ("c", 10)] {
@@ -781,31 +968,42 @@ mod tests {
             state.waiting.insert(t(name), Vec::new());
         }
         for (from, to) in [("a", "b"), ("b", "a"), ("c", "b")] {
-            state.keys.push(WaitingKey {
-                table: t(from),
-                referenced: t(to),
-                entry: entry("FK CONSTRAINT", from),
-                statements: vec![format!("{from} -> {to}")],
-            });
+            state.keys.push(key(&t(from), &t(to)));
         }
         for name in ["a", "b", "c"] {
             state.load(&t(name));
         }
-        let first = state.take().unwrap();
-        assert_eq!(first.statements, ["a -> b"]);
-        // `b -> a` locks both tables the other way round: it waits; `c -> b` shares `b`.
-        let second = state.take().unwrap();
-        assert_eq!(second.statements, ["c -> b"]);
+        // Adding takes SHARE ROW EXCLUSIVE on both tables: one add into `b` at a time.
+        let add_ab = state.take().unwrap();
+        assert_eq!(job_sql(&add_ab), "add a -> b");
+        assert_eq!(state.take(), None, "`b -> a` and `c -> b` lock `b` too");
+        state.done(add_ab);
+        let validate_ab = state.take().unwrap();
+        assert_eq!(job_sql(&validate_ab), "validate a -> b");
+        // Validating `a -> b` holds `a` SHARE UPDATE EXCLUSIVE and `b` ROW SHARE: `c -> b` is
+        // added and validated meanwhile; `b -> a`, whose add locks `a`, waits.
+        let add_cb = state.take().unwrap();
+        assert_eq!(job_sql(&add_cb), "add c -> b");
         assert_eq!(state.take(), None);
-        state.done(&first);
+        state.done(add_cb);
+        let validate_cb = state.take().unwrap();
+        assert_eq!(job_sql(&validate_cb), "validate c -> b");
+        assert_eq!(state.take(), None, "`b -> a` still waits for `a`");
+        state.done(validate_ab);
+        // Keys into `b` being validated (ROW SHARE) do not stop a key from `b` (both ways).
+        let add_ba = state.take().unwrap();
+        assert_eq!(job_sql(&add_ba), "add b -> a");
+        state.done(add_ba);
+        let validate_ba = state.take().unwrap();
+        assert_eq!(job_sql(&validate_ba), "validate b -> a");
         assert_eq!(
-            state.take(),
-            None,
-            "`c -> b` still shares `b`, which `b -> a` locks whole"
+            state.running.len(),
+            4,
+            "`c -> b` and `b -> a` validate at once"
         );
-        state.done(&second);
-        assert_eq!(state.take().unwrap().statements, ["b -> a"]);
-        assert!(state.running.len() == 2 && state.ready.is_empty());
+        state.done(validate_cb);
+        state.done(validate_ba);
+        assert!(state.ready.is_empty() && state.running.is_empty());
     }
 
     #[test]
@@ -858,13 +1056,13 @@ mod tests {
         assert!(job_sql(&pkey).starts_with("CREATE UNIQUE INDEX \"big_pkey\""));
         let index = state.take().unwrap();
         assert!(job_sql(&index).contains("big_a"), "both build at once");
-        state.done(&pkey);
+        state.done(pkey);
         assert_eq!(state.take(), None, "the key waits for the other build");
-        state.done(&index);
+        state.done(index);
         assert_eq!(state.unbuilt.get(&t("big")), Some(&1));
         let add = state.take().unwrap();
         assert!(job_sql(&add).contains("PRIMARY KEY USING INDEX \"big_pkey\""));
-        state.done(&add);
+        state.done(add);
         assert_eq!(state.unbuilt.get(&t("big")), Some(&0));
     }
 
@@ -873,5 +1071,11 @@ mod tests {
         assert_eq!(IndexSettings::sized(64).maintenance_work_mem_mb, 256);
         assert_eq!(IndexSettings::sized(512).maintenance_work_mem_mb, 512);
         assert!(IndexSettings::sized(64).sql().contains("'256MB'"));
+        // No parallel workers while the copy keeps the cores busy; the server's after it.
+        assert!(
+            IndexSettings::sized(64)
+                .sql()
+                .contains("max_parallel_maintenance_workers = 0")
+        );
     }
 }

@@ -499,9 +499,7 @@ fn build(
                 .map(|table| postdata::Table {
                     name: table.table.clone(),
                     bytes: table.estimated_bytes.max(0) as u64,
-                    partition: catalog
-                        .table(&table.table)
-                        .is_some_and(|t| t.parent.is_some()),
+                    root: catalog.table(&table.table).and_then(|t| t.parent.clone()),
                 })
                 .collect();
             Some(postdata::Pool::start(

@@ -10,9 +10,9 @@ use pullprod::pull;
 
 use crate::support::{self, Project, TestDb};
 
-/// `big` (whose copy sleeps 4 s on its first row, through its `where` condition), `small` and
-/// `kinds`, whose rows are in long before: `small`'s indexes and its key to `kinds` should not
-/// wait for `big`.
+/// `big` (whose copy sleeps 4 s on its first row, through its `where` condition), `small`,
+/// `kinds` and the partitioned `notes`, whose rows are in long before: `small`'s indexes, its
+/// key to `kinds` and `notes`' key to `kinds` should not wait for `big`.
 const OVERLAP_SQL: &str = r#"
 CREATE FUNCTION slow_gate(id int) RETURNS boolean IMMUTABLE LANGUAGE plpgsql AS $$
 BEGIN
@@ -28,6 +28,11 @@ CREATE UNIQUE INDEX small_code_idx ON small (code);
 INSERT INTO big SELECT i, 'lorem ipsum dolor sit amet ' || i FROM generate_series(1, 40000) i;
 INSERT INTO kinds SELECT i, 'kind ' || i FROM generate_series(1, 5) i;
 INSERT INTO small SELECT i, 1 + i % 40000, 'c' || i, 1 + i % 5 FROM generate_series(1, 500) i;
+CREATE TABLE notes (id int NOT NULL, kind_id int NOT NULL REFERENCES kinds (id), at date NOT NULL)
+    PARTITION BY RANGE (at);
+CREATE TABLE notes_old PARTITION OF notes FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');
+CREATE TABLE notes_new PARTITION OF notes FOR VALUES FROM ('2020-01-01') TO ('2040-01-01');
+INSERT INTO notes SELECT i, 1 + i % 5, DATE '2010-01-01' + i * 7 FROM generate_series(1, 1000) i;
 ANALYZE;
 "#;
 
@@ -45,6 +50,9 @@ kind_id = "keep"
 
 [kinds]
 keep = { reason = "test fixture" }
+
+[notes]
+keep = { reason = "test fixture" }
 "#;
 
 /// The name of the database the pull is building for `target`, once it exists.
@@ -58,9 +66,9 @@ fn new_database(target: &TestDb) -> Option<String> {
         .map(|row| row.get(0))
 }
 
-/// Poll the database being built until `small_code_idx` exists and `small`'s key to `kinds` is
-/// validated while `big` is still being copied into it (pg_stat_progress_copy), and `small`'s
-/// key to `big` is not there yet. True when that was seen.
+/// Poll the database being built until `small_code_idx` exists and `small`'s and `notes`' keys to
+/// `kinds` are validated while `big` is still being copied into it (pg_stat_progress_copy), and
+/// `small`'s key to `big` is not there yet. True when that was seen.
 fn saw_index_during_copy(target: &TestDb, pull: &std::thread::JoinHandle<impl Send>) -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !pull.is_finished() && Instant::now() < deadline {
@@ -84,6 +92,8 @@ fn saw_index_during_copy(target: &TestDb, pull: &std::thread::JoinHandle<impl Se
                    AND indexrelid = to_regclass('public.small_code_idx')) \
                  AND EXISTS (SELECT 1 FROM pg_constraint WHERE convalidated \
                    AND conname = 'small_kind_id_fkey') \
+                 AND EXISTS (SELECT 1 FROM pg_constraint WHERE convalidated \
+                   AND conname = 'notes_kind_id_fkey' AND conrelid = to_regclass('public.notes')) \
                  AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'small_big_id_fkey')",
                 &[],
             );
@@ -158,9 +168,10 @@ fn a_loaded_tables_indexes_and_keys_are_built_while_a_larger_table_still_copies(
         .expect("the pull succeeds");
     assert!(
         overlapped,
-        "`small_code_idx` and the key `small` -> `kinds` existed while `big` was still being copied"
+        "`small_code_idx` and the keys `small` -> `kinds`, `notes` -> `kinds` existed while `big` \
+         was still being copied"
     );
-    assert_eq!(summary.copied.len(), 3);
+    assert_eq!(summary.copied.len(), 5);
     assert_eq!(schema_objects(&target), schema_objects(&source));
     assert_eq!(
         crate::pull::fingerprint(&target),
@@ -486,7 +497,7 @@ fn every_corpus_schema_gets_the_sources_indexes_and_keys_from_the_pool() {
             .map(|table| Table {
                 name: table.name.clone(),
                 bytes: table.total_bytes.max(0) as u64,
-                partition: table.parent.is_some(),
+                root: table.parent.clone(),
             })
             .collect();
         let (preamble, entries) =
@@ -512,5 +523,156 @@ fn every_corpus_schema_gets_the_sources_indexes_and_keys_from_the_pool() {
             schema_objects(&source),
             "`{app}`"
         );
+    }
+}
+
+/// The pool runs two jobs at once only when their locks do not conflict, so its sessions never
+/// wait for each other. Its model must be the server's: each lock mode conflicts (a second
+/// session's `LOCK … NOWAIT` fails) exactly when `Lock::conflicts` says, and each step takes on
+/// each table the mode the pool schedules it under (`pg_locks`, read inside the step's
+/// transaction).
+#[test]
+fn the_pools_lock_model_is_the_servers() {
+    use pullprod::policy::model::TableName;
+    use pullprod::postdata::{Lock, pool_steps};
+    use pullprod::target::DumpEntry;
+
+    let db = TestDb::new("pool_locks");
+    db.exec(
+        "CREATE EXTENSION IF NOT EXISTS btree_gist;
+         CREATE TABLE people (id int NOT NULL, name text);
+         CREATE TABLE orders (id int NOT NULL, person_id int, during tstzrange);
+         CREATE TABLE visits (id int NOT NULL, person_id int, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE visits_old PARTITION OF visits FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');
+         CREATE TABLE visits_new PARTITION OF visits FOR VALUES FROM ('2020-01-01') TO ('2040-01-01');
+         INSERT INTO visits VALUES (1, 1, '2010-01-01'), (2, 1, '2030-01-01');
+         CREATE UNIQUE INDEX people_pkey_idx ON people (id);
+         ALTER TABLE people ADD CONSTRAINT people_pkey PRIMARY KEY USING INDEX people_pkey_idx;
+         INSERT INTO people VALUES (1, 'a'); INSERT INTO orders VALUES (1, 1, NULL);",
+    );
+    let mut first = db.client();
+    let mut second = db.client();
+    for held in Lock::ALL {
+        for asked in Lock::ALL {
+            first.batch_execute("BEGIN").unwrap();
+            first
+                .batch_execute(&format!("LOCK TABLE people IN {} MODE", held.sql()))
+                .unwrap();
+            second.batch_execute("BEGIN").unwrap();
+            let waited = second
+                .batch_execute(&format!("LOCK TABLE people IN {} MODE NOWAIT", asked.sql()))
+                .is_err();
+            second.batch_execute("ROLLBACK").unwrap();
+            first.batch_execute("ROLLBACK").unwrap();
+            assert_eq!(
+                held.conflicts(asked),
+                waited,
+                "{held:?} held, {asked:?} asked"
+            );
+        }
+    }
+
+    let entry = |kind: &str, sql: &str| DumpEntry {
+        kind: kind.into(),
+        sql: sql.into(),
+    };
+    let partitions = ["visits_old", "visits_new"].map(|name| TableName {
+        schema: "public".into(),
+        name: name.into(),
+    });
+    for (entry, partitions, steps) in [
+        (
+            entry(
+                "FK CONSTRAINT",
+                "ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.people(id);\n",
+            ),
+            &[][..],
+            2,
+        ),
+        // A partitioned table's key: added as written, every partition validated.
+        (
+            entry(
+                "FK CONSTRAINT",
+                "ALTER TABLE public.visits\n    ADD CONSTRAINT visits_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.people(id);\n",
+            ),
+            &partitions[..],
+            1,
+        ),
+        (
+            entry(
+                "CONSTRAINT",
+                "ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_pkey PRIMARY KEY (id);\n",
+            ),
+            &[],
+            2,
+        ),
+        (
+            entry(
+                "INDEX",
+                "CREATE INDEX orders_person_id_idx ON public.orders USING btree (person_id);\n",
+            ),
+            &[],
+            1,
+        ),
+        (
+            entry(
+                "CONSTRAINT",
+                "ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_during_excl EXCLUDE USING gist (during WITH &&);\n",
+            ),
+            &[],
+            1,
+        ),
+    ] {
+        let planned = pool_steps(&entry, partitions);
+        assert_eq!(planned.len(), steps, "{}", entry.sql);
+        // Steps run in order, each committed (the validation needs the key added).
+        for (statement, locks) in planned {
+            first.batch_execute("BEGIN").unwrap();
+            first.batch_execute(&statement).unwrap();
+            let taken: Vec<(String, Vec<String>)> = first
+                .query(
+                    "SELECT relation::regclass::text, array_agg(mode::text) FROM pg_locks \
+                     WHERE pid = pg_backend_pid() AND locktype = 'relation' \
+                       AND relation IN (SELECT oid FROM pg_class WHERE relkind IN ('r', 'p') \
+                                        AND relnamespace = 'public'::regnamespace) \
+                     GROUP BY 1 ORDER BY 1",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
+            first.batch_execute("COMMIT").unwrap();
+            let mut modelled: Vec<(String, Vec<String>)> = locks
+                .iter()
+                .map(|(table, lock)| (table.name.clone(), vec![lock.pg_locks_mode().to_string()]))
+                .collect();
+            modelled.sort();
+            // The strongest mode the server took on each table (a plain read, ACCESS SHARE,
+            // aside: only ACCESS EXCLUSIVE conflicts with it) is the one the pool scheduled.
+            let level = |mode: &String| {
+                [
+                    "AccessShareLock",
+                    "RowShareLock",
+                    "RowExclusiveLock",
+                    "ShareUpdateExclusiveLock",
+                    "ShareLock",
+                    "ShareRowExclusiveLock",
+                    "ExclusiveLock",
+                    "AccessExclusiveLock",
+                ]
+                .iter()
+                .position(|known| known == mode)
+                .unwrap_or_else(|| panic!("unknown lock mode {mode}"))
+            };
+            let taken: Vec<(String, Vec<String>)> = taken
+                .into_iter()
+                .filter_map(|(table, modes)| {
+                    let strongest = modes.into_iter().max_by_key(level)?;
+                    (strongest != "AccessShareLock").then(|| (table, vec![strongest]))
+                })
+                .collect();
+            assert_eq!(taken, modelled, "{statement}");
+        }
     }
 }
