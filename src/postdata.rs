@@ -480,7 +480,12 @@ impl State {
         self.keys = waiting;
         for key in ready {
             if !key.partitions.is_empty() {
-                let cost = key.partitions.iter().map(|p| self.cost(p)).sum();
+                let cost = key
+                    .partitions
+                    .iter()
+                    .map(|p| self.cost(p))
+                    .max()
+                    .unwrap_or(0);
                 let mut job = Job::new(
                     cost,
                     &key.table,
@@ -567,6 +572,29 @@ pub struct Table {
     pub root: Option<TableName>,
 }
 
+/// The size each table's jobs are ordered by (`Job::cost`): its own, or for a partition its whole
+/// tree's, since its indexes hold up its root's keys (added once every partition is built).
+fn job_bytes(tables: &[Table]) -> HashMap<TableName, u64> {
+    let mut tree_bytes: HashMap<&TableName, u64> = HashMap::new();
+    for table in tables {
+        if let Some(root) = &table.root {
+            *tree_bytes.entry(root).or_default() += table.bytes;
+        }
+    }
+    tables
+        .iter()
+        .map(|table| {
+            let bytes = table
+                .root
+                .as_ref()
+                .and_then(|root| tree_bytes.get(root))
+                .copied()
+                .unwrap_or(table.bytes);
+            (table.name.clone(), bytes)
+        })
+        .collect()
+}
+
 /// The index sessions building each table's own indexes and keys while the copy runs.
 pub struct Pool {
     shared: Arc<Shared>,
@@ -600,8 +628,8 @@ impl Pool {
         let mut state = State::default();
         for table in tables {
             state.waiting.insert(table.name.clone(), Vec::new());
-            state.bytes.insert(table.name.clone(), table.bytes);
         }
+        state.bytes = job_bytes(tables);
         let whole = |name: &TableName| tables.iter().any(|t| t.name == *name && t.root.is_none());
         let partitions_of = |root: &TableName| -> Vec<TableName> {
             tables
@@ -1064,6 +1092,26 @@ mod tests {
         assert!(job_sql(&add).contains("PRIMARY KEY USING INDEX \"big_pkey\""));
         state.done(add);
         assert_eq!(state.unbuilt.get(&t("big")), Some(&0));
+    }
+
+    #[test]
+    fn a_partitions_jobs_go_as_early_as_its_whole_tree() {
+        let t = |name: &str| table("public", name).unwrap();
+        let of = |name: &str, bytes: u64, root: Option<&str>| Table {
+            name: t(name),
+            bytes,
+            root: root.map(t),
+        };
+        let bytes = job_bytes(&[
+            of("big", 100, None),
+            of("events_a", 60, Some("events")),
+            of("events_b", 50, Some("events")),
+            of("small", 5, None),
+        ]);
+        assert_eq!(bytes[&t("big")], 100);
+        assert_eq!(bytes[&t("events_a")], 110);
+        assert_eq!(bytes[&t("events_b")], 110);
+        assert_eq!(bytes[&t("small")], 5);
     }
 
     #[test]
