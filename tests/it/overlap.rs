@@ -676,3 +676,133 @@ fn the_pools_lock_model_is_the_servers() {
         }
     }
 }
+
+/// A foreign key is validated with hash joins off (so the check is a merge join of two index
+/// scans) exactly when every relation it checks (the table, or each leaf partition) has a plain
+/// btree index leading with the key's columns, in any order; otherwise the planner's own choice
+/// stands. The key is still checked: a row without its referenced key fails the validation.
+#[test]
+fn a_key_is_validated_in_key_order_only_when_its_columns_lead_an_index() {
+    use pullprod::policy::model::TableName;
+    use pullprod::postdata::pool_steps;
+    use pullprod::target::DumpEntry;
+
+    let db = TestDb::new("key_order");
+    db.exec(
+        "CREATE TABLE people (id int PRIMARY KEY, team int NOT NULL, UNIQUE (id, team));
+         INSERT INTO people SELECT i, i % 3 FROM generate_series(1, 100) i;
+         CREATE TABLE indexed (person_id int, team int);
+         CREATE INDEX indexed_person_idx ON indexed (person_id, team);
+         CREATE TABLE unindexed (person_id int, team int);
+         CREATE INDEX unindexed_team_idx ON unindexed (team, person_id) WHERE team > 0;
+         CREATE TABLE pair (person_id int, team int);
+         CREATE INDEX pair_idx ON pair (team, person_id);
+         CREATE TABLE wrong_pair (person_id int, team int, other int);
+         CREATE INDEX wrong_pair_idx ON wrong_pair (person_id, other, team);
+         CREATE TABLE visits (person_id int, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE visits_old PARTITION OF visits FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');
+         CREATE TABLE visits_new PARTITION OF visits FOR VALUES FROM ('2020-01-01') TO ('2040-01-01');
+         CREATE INDEX visits_old_idx ON visits_old (person_id);
+         CREATE INDEX visits_new_idx ON visits_new (person_id, at);
+         CREATE TABLE calls (person_id int, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE calls_old PARTITION OF calls FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');
+         CREATE TABLE calls_new PARTITION OF calls FOR VALUES FROM ('2020-01-01') TO ('2040-01-01');
+         CREATE INDEX calls_old_idx ON calls_old (person_id);
+         INSERT INTO indexed SELECT i, i % 3 FROM generate_series(1, 100) i;
+         INSERT INTO unindexed SELECT i, i % 3 FROM generate_series(1, 100) i;
+         INSERT INTO pair SELECT i, i % 3 FROM generate_series(1, 100) i;
+         INSERT INTO wrong_pair SELECT i, i % 3, 0 FROM generate_series(1, 100) i;
+         INSERT INTO visits SELECT 1 + i % 100, DATE '2010-01-01' + i * 30 FROM generate_series(1, 300) i;
+         INSERT INTO calls SELECT 1 + i % 100, DATE '2010-01-01' + i * 30 FROM generate_series(1, 300) i;",
+    );
+    let leaves = |names: &[&str]| -> Vec<TableName> {
+        names
+            .iter()
+            .map(|name| TableName {
+                schema: "public".into(),
+                name: (*name).into(),
+            })
+            .collect()
+    };
+    let mut client = db.client();
+    for (table, columns, partitions, in_key_order) in [
+        ("indexed", "person_id", leaves(&[]), true),
+        ("unindexed", "person_id", leaves(&[]), false),
+        ("pair", "person_id, team", leaves(&[]), true),
+        ("wrong_pair", "person_id, team", leaves(&[]), false),
+        (
+            "visits",
+            "person_id",
+            leaves(&["visits_old", "visits_new"]),
+            true,
+        ),
+        (
+            "calls",
+            "person_id",
+            leaves(&["calls_old", "calls_new"]),
+            false,
+        ),
+    ] {
+        let referenced = if columns.contains(',') {
+            "id, team"
+        } else {
+            "id"
+        };
+        let only = if partitions.is_empty() { "ONLY " } else { "" };
+        let entry = DumpEntry {
+            kind: "FK CONSTRAINT".into(),
+            sql: format!(
+                "ALTER TABLE {only}public.{table}\n    ADD CONSTRAINT {table}_fkey FOREIGN KEY ({columns}) REFERENCES public.people({referenced});\n"
+            ),
+        };
+        let steps = pool_steps(&entry, &partitions);
+        let (validate, _) = steps.last().expect("a step that validates");
+        for (statement, _) in &steps[..steps.len() - 1] {
+            client.batch_execute(statement).unwrap();
+        }
+        client.batch_execute("BEGIN").unwrap();
+        client
+            .batch_execute(validate)
+            .unwrap_or_else(|err| panic!("{table}: {err:?}"));
+        let hash_joins: String = client
+            .query_one("SELECT current_setting('enable_hashjoin')", &[])
+            .unwrap()
+            .get(0);
+        client.batch_execute("COMMIT").unwrap();
+        assert_eq!(
+            hash_joins,
+            if in_key_order { "off" } else { "on" },
+            "{table}"
+        );
+        // Only for that transaction.
+        let after: String = client
+            .query_one("SELECT current_setting('enable_hashjoin')", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(after, "on", "{table}");
+    }
+    let validated = db.count(
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated AND conparentid = 0",
+    );
+    assert_eq!(validated, 6);
+
+    // Still a check: a row whose key is missing fails the validation, in key order too.
+    db.exec(
+        "ALTER TABLE indexed DROP CONSTRAINT indexed_fkey;
+         INSERT INTO indexed VALUES (1000, 1);",
+    );
+    let entry = DumpEntry {
+        kind: "FK CONSTRAINT".into(),
+        sql: "ALTER TABLE ONLY public.indexed\n    ADD CONSTRAINT indexed_fkey FOREIGN KEY (person_id) REFERENCES public.people(id);\n".into(),
+    };
+    let steps = pool_steps(&entry, &[]);
+    client.batch_execute(&steps[0].0).unwrap();
+    let err = client
+        .batch_execute(&steps[1].0)
+        .expect_err("the missing key is found");
+    assert!(
+        err.to_string().contains("violates foreign key constraint")
+            || format!("{err:?}").contains("23503"),
+        "{err:?}"
+    );
+}
