@@ -480,8 +480,9 @@ pub trait Sink: Sync {
     fn open(&self) -> Result<Box<dyn SinkWorker + '_>>;
     /// Every row of `table` is in (committed, for a database): its indexes and constraints
     /// may start while other tables still copy. Called once per table, from any worker, after
-    /// its last unit (of a split table: the last range to commit, whichever it is).
-    fn loaded(&self, _table: &TableName) -> Result<()> {
+    /// its last unit (of a split table: the last range to commit, whichever it is); `whole`:
+    /// it was one unit (not split).
+    fn loaded(&self, _table: &TableName, _whole: bool) -> Result<()> {
         Ok(())
     }
     /// Large tables may be split into ranges loaded by several workers (`split_units`); a
@@ -637,7 +638,7 @@ pub fn copy_tables(
                                 if *remaining == 0 { merged.take() } else { None }
                             };
                             if let Some(copied) = done {
-                                sink.loaded(&plan.table)?;
+                                sink.loaded(&plan.table, copied.units == 1)?;
                                 progress.finished(&copied);
                                 crate::fault::point("data-table-done");
                                 results
@@ -688,8 +689,9 @@ pub fn copy_tables(
     Ok(results)
 }
 
-/// Told that a table's rows are committed (`postdata::Pool::loaded` starts its indexes).
-pub type OnLoaded<'a> = &'a (dyn Fn(&TableName) -> Result<()> + Sync);
+/// Told that a table's rows are committed (`postdata::Pool::loaded` starts its indexes), and
+/// whether they were loaded frozen (`COPY … FREEZE`, which also sets the visibility map).
+pub type OnLoaded<'a> = &'a (dyn Fn(&TableName, bool) -> Result<()> + Sync);
 
 /// One table's units as they come in.
 struct TableState {
@@ -754,9 +756,10 @@ impl Sink for DatabaseSink<'_> {
         "the new database"
     }
 
-    fn loaded(&self, table: &TableName) -> Result<()> {
+    fn loaded(&self, table: &TableName, whole: bool) -> Result<()> {
         match self.on_loaded {
-            Some(on_loaded) => on_loaded(table),
+            // As `DatabaseWorker::table` loads it: a whole table into a fresh database frozen.
+            Some(on_loaded) => on_loaded(table, whole && self.load == LoadMode::Fresh),
             None => Ok(()),
         }
     }

@@ -526,8 +526,8 @@ fn build(
     };
     let copied = match output {
         Output::Database(new_settings) => {
-            let on_loaded = |table: &TableName| match &pool {
-                Some(pool) => pool.loaded(table),
+            let on_loaded = |table: &TableName, frozen: bool| match &pool {
+                Some(pool) => pool.loaded(table, frozen),
                 None => Ok(()),
             };
             let sink = pipeline::DatabaseSink {

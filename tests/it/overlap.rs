@@ -512,7 +512,7 @@ fn every_corpus_schema_gets_the_sources_indexes_and_keys_from_the_pool() {
         )
         .expect("index sessions");
         for table in &tables {
-            pool.loaded(&table.name).expect("loaded");
+            pool.loaded(&table.name, true).expect("loaded");
         }
         pool.finish(&mut Default::default())
             .unwrap_or_else(|err| panic!("`{app}` post-data: {err:#}"));

@@ -336,7 +336,7 @@ impl Sink for RecordingSink {
         }))
     }
 
-    fn loaded(&self, table: &TableName) -> anyhow::Result<()> {
+    fn loaded(&self, table: &TableName, _whole: bool) -> anyhow::Result<()> {
         let committed: i64 = self
             .observer
             .lock()

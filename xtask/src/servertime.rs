@@ -97,7 +97,12 @@ pub fn classify(backend_type: &str, query: &str, datname: &str, source_db: &str)
         "autovacuum worker" | "autovacuum launcher" => return Phase::Autovacuum,
         _ => return Phase::OtherProcesses,
     }
-    let words = statement_words(query);
+    // Several statements sent as one (a key validated after a `set_config`): the last decides.
+    let all = statement_words(query);
+    let words = all
+        .split(|word| word == ";")
+        .rfind(|statement| !statement.is_empty())
+        .unwrap_or_default();
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     let has = |w: &str| words.iter().any(|x| x == w);
     let has_pair = |a: &str, b: &str| words.windows(2).any(|p| p[0] == a && p[1] == b);
@@ -626,6 +631,13 @@ mod tests {
         );
         assert_eq!(
             phase("ALTER TABLE public.orders VALIDATE CONSTRAINT orders_user_id_fkey"),
+            Phase::FkValidation
+        );
+        // The pool's validation in key order: a `set_config`, then the key.
+        assert_eq!(
+            phase(
+                "SELECT set_config('enable_hashjoin', 'off', true) WHERE NOT EXISTS (SELECT 1);\nALTER TABLE ONLY \"public\".\"orders\" VALIDATE CONSTRAINT \"orders_user_id_fkey\";"
+            ),
             Phase::FkValidation
         );
         // A quoted constraint name is not a keyword.
