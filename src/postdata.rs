@@ -237,8 +237,11 @@ impl Words<'_> {
 /// memory is a fixed 256 MiB (never below the server's setting) and the server's own
 /// `max_parallel_maintenance_workers` is used once the copy is over. While rows still copy the
 /// copy keeps every core busy, and starting parallel workers for each build only adds their
-/// start-up and merge: the sessions build without them (`SERIAL_WHILE_COPYING`; demo scale
-/// 200000, 7 alternating pulls each: 13.05 s vs 13.75 s median).
+/// start-up and merge: a build starts without them (`SERIAL_WHILE_COPYING`; demo scale 200000,
+/// 7 alternating pulls each: 13.05 s vs 13.75 s median) while more bytes remain to be copied
+/// than its table holds (`State::serial`); a larger build would outlast the copy on one core
+/// (the skewed database's 3.6 M-row table, loaded just before the last small ones: post-data
+/// 3.3 → 3.8 s with `--jobs 1` when every build during the copy was serial).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexSettings {
     /// `maintenance_work_mem` in MiB for each index session.
@@ -266,7 +269,7 @@ impl IndexSettings {
     }
 
     /// The `SET`s for an index session (its few commits need not wait for the disk: the pull's
-    /// last commit is synchronous, `pull::write_target_audit`).
+    /// last commit is synchronous, `pull::write_target_audit`); it starts serial.
     pub fn sql(&self) -> String {
         format!(
             "SET maintenance_work_mem = '{}MB'; SET synchronous_commit = off; SET jit = off; \
@@ -276,9 +279,10 @@ impl IndexSettings {
     }
 }
 
-/// An index session's setting while rows still copy (see `IndexSettings`)…
+/// An index session's setting for a build while the copy keeps the cores busy (see
+/// `IndexSettings`)…
 const SERIAL_WHILE_COPYING: &str = "SET max_parallel_maintenance_workers = 0;";
-/// … and once the copy is over.
+/// … and otherwise (the server's own).
 const PARALLEL_AFTER_COPY: &str = "RESET max_parallel_maintenance_workers;";
 
 /// The pool's failure signal, returned by `Pool::loaded` so the copy stops; the real error is
@@ -430,8 +434,10 @@ impl WaitingKey {
 struct State {
     /// Per-table statements whose table is not loaded yet.
     waiting: HashMap<TableName, Vec<String>>,
-    /// Each table's size on the source, for `Job::cost`.
+    /// Each table's size on the source, for `Job::cost` (a partition's: its tree's).
     bytes: HashMap<TableName, u64>,
+    /// Each table's own size on the source.
+    own_bytes: HashMap<TableName, u64>,
     /// For each loaded table, how many of its own statements are not done yet (0: built).
     unbuilt: HashMap<TableName, usize>,
     /// Loaded tables whose rows were loaded frozen (`COPY … FREEZE`: the visibility map set).
@@ -451,6 +457,18 @@ struct State {
 impl State {
     fn cost(&self, table: &TableName) -> u64 {
         self.bytes.get(table).copied().unwrap_or(0)
+    }
+
+    /// Whether `job` should run without parallel workers: the copy is still going and has more
+    /// bytes left (tables not loaded yet, the ones being copied among them) than the job's
+    /// table, so it keeps the cores busy for at least as long as the build.
+    fn serial(&self, job: &Job) -> bool {
+        let left: u64 = self
+            .waiting
+            .keys()
+            .map(|table| self.own_bytes.get(table).copied().unwrap_or(0))
+            .sum();
+        !self.closed && left >= self.own_bytes.get(&job.table).copied().unwrap_or(0)
     }
 
     /// The largest ready job whose locks conflict with no running job's; the earliest among
@@ -697,6 +715,7 @@ impl Pool {
         let mut state = State::default();
         for table in tables {
             state.waiting.insert(table.name.clone(), Vec::new());
+            state.own_bytes.insert(table.name.clone(), table.bytes);
         }
         state.bytes = job_bytes(tables);
         let whole = |name: &TableName| tables.iter().any(|t| t.name == *name && t.root.is_none());
@@ -833,16 +852,18 @@ impl Drop for Pool {
 /// or running (a running job may release foreign keys), or stopped. Returns the session for the
 /// steps after the copy (`None` once it failed).
 fn build(shared: &Shared, mut client: Client) -> Option<Client> {
+    // As `IndexSettings::sql` left the session.
     let mut serial = true;
     loop {
-        let (job, copied) = {
+        let (job, wanted) = {
             let mut state = shared.lock();
             loop {
                 if state.stopped || state.failure.is_some() {
                     return Some(client);
                 }
                 if let Some(job) = state.take() {
-                    break (job, state.closed);
+                    let wanted = state.serial(&job);
+                    break (job, wanted);
                 }
                 if state.closed && state.ready.is_empty() && state.running.is_empty() {
                     shared.wake.notify_all();
@@ -854,10 +875,15 @@ fn build(shared: &Shared, mut client: Client) -> Option<Client> {
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
         };
-        let outcome = if serial && copied {
-            serial = false;
+        let outcome = if serial != wanted {
+            serial = wanted;
+            let setting = if wanted {
+                SERIAL_WHILE_COPYING
+            } else {
+                PARALLEL_AFTER_COPY
+            };
             client
-                .batch_execute(PARALLEL_AFTER_COPY)
+                .batch_execute(setting)
                 .and_then(|()| client.batch_execute(&job.statement))
         } else {
             client.batch_execute(&job.statement)
@@ -1197,6 +1223,27 @@ mod tests {
         assert!(job_sql(&add).contains("PRIMARY KEY USING INDEX \"big_pkey\""));
         state.done(add);
         assert_eq!(state.unbuilt.get(&t("big")), Some(&0));
+    }
+
+    #[test]
+    fn builds_are_serial_while_more_is_left_to_copy_than_their_table() {
+        let t = |name: &str| table("public", name).unwrap();
+        let mut state = State::default();
+        for (name, bytes) in [("big", 100), ("mid", 40), ("small", 30), ("tiny", 5)] {
+            state.own_bytes.insert(t(name), bytes);
+            state.waiting.insert(t(name), Vec::new());
+        }
+        let job = |name: &str| Job::new(0, &t(name), Lock::Share, true, String::new());
+        // Left: big, mid, small, tiny (175).
+        assert!(state.serial(&job("big")));
+        state.waiting.remove(&t("big"));
+        // Left: mid, small, tiny (75).
+        assert!(!state.serial(&job("big")) && state.serial(&job("mid")));
+        state.waiting.remove(&t("mid"));
+        // Left: small, tiny (35): `mid`'s 40 would outlast the copy.
+        assert!(!state.serial(&job("mid")) && state.serial(&job("small")));
+        state.closed = true;
+        assert!(!state.serial(&job("tiny")), "the copy is over");
     }
 
     #[test]
