@@ -237,11 +237,12 @@ impl Words<'_> {
 /// memory is a fixed 256 MiB (never below the server's setting) and the server's own
 /// `max_parallel_maintenance_workers` is used once the copy is over. While rows still copy the
 /// copy keeps every core busy, and starting parallel workers for each build only adds their
-/// start-up and merge: a build starts without them (`SERIAL_WHILE_COPYING`; demo scale 200000,
-/// 7 alternating pulls each: 13.05 s vs 13.75 s median) while more bytes remain to be copied
-/// than its table holds (`State::serial`); a larger build would outlast the copy on one core
-/// (the skewed database's 3.6 M-row table, loaded just before the last small ones: post-data
-/// 3.3 → 3.8 s with `--jobs 1` when every build during the copy was serial).
+/// start-up and merge (demo scale 200000, the server's setting at 0 for whole pulls, 7
+/// alternating pulls each: 13.05 s vs 13.75 s median). So a build starts without them
+/// (`SERIAL_WHILE_COPYING`) while more bytes remain to be copied than its table holds
+/// (`State::serial`); a larger one would outlast the copy on one core (the skewed database's
+/// 3.6 M-row table, loaded just before the last small ones: `--jobs 2` post-data 4.4 s when
+/// every build during the copy was serial, 3.3 s with this rule).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexSettings {
     /// `maintenance_work_mem` in MiB for each index session.
