@@ -314,11 +314,12 @@ fn a_split_dump_is_the_unsplit_dump_and_loads_with_psql() {
 }
 
 /// A sink that loads each unit with plain COPY in its own transaction and records, when
-/// `loaded` is called, how many rows of the table were committed by then.
+/// `loaded` is called, how many rows of the table were committed by then and whether it was
+/// said to be whole.
 struct RecordingSink {
     target: String,
     observer: Mutex<Client>,
-    loaded: Mutex<Vec<(TableName, i64)>>,
+    loaded: Mutex<Vec<(TableName, i64, bool)>>,
 }
 
 struct RecordingWorker {
@@ -336,7 +337,7 @@ impl Sink for RecordingSink {
         }))
     }
 
-    fn loaded(&self, table: &TableName, _whole: bool) -> anyhow::Result<()> {
+    fn loaded(&self, table: &TableName, whole: bool) -> anyhow::Result<()> {
         let committed: i64 = self
             .observer
             .lock()
@@ -346,7 +347,10 @@ impl Sink for RecordingSink {
                 &[],
             )?
             .get(0);
-        self.loaded.lock().unwrap().push((table.clone(), committed));
+        self.loaded
+            .lock()
+            .unwrap()
+            .push((table.clone(), committed, whole));
         Ok(())
     }
 }
@@ -439,15 +443,17 @@ fn loaded_is_called_once_per_table_after_its_last_range() {
     let mut loaded = sink.loaded.into_inner().unwrap();
     loaded.sort();
     assert_eq!(
-        loaded.iter().map(|(table, _)| table).collect::<Vec<_>>(),
+        loaded.iter().map(|(table, _, _)| table).collect::<Vec<_>>(),
         copied.iter().map(|table| &table.table).collect::<Vec<_>>(),
         "once per table"
     );
-    for ((table, committed), copied) in loaded.iter().zip(&copied) {
+    for ((table, committed, whole), copied) in loaded.iter().zip(&copied) {
         assert_eq!(
             *committed as u64, copied.rows,
             "every range of `{table}` was committed when `loaded` came"
         );
+        // Whole: loaded by one `COPY … FREEZE` into a fresh database (the pool's key order).
+        assert_eq!(*whole, copied.units == 1, "`{table}` whole");
         assert_eq!(
             target.count(&format!("SELECT count(*) FROM ONLY {}", table.quoted())) as u64,
             copied.rows
