@@ -821,12 +821,15 @@ impl Pool {
                 }
             }
         }
-        let unreleased = {
+        let (unreleased, frozen) = {
             let mut state = self.shared.lock();
             if let Some(err) = state.failure.take() {
                 return Err(err);
             }
-            std::mem::take(&mut state.keys)
+            (
+                std::mem::take(&mut state.keys),
+                std::mem::take(&mut state.frozen),
+            )
         };
         for session in &mut sessions {
             session
@@ -836,7 +839,7 @@ impl Pool {
         // Keys whose tables never got built (none once every table is) go the ordinary way.
         let mut rest = std::mem::take(&mut self.rest);
         rest.extend(unreleased.into_iter().map(|key| key.entry));
-        target::build_post_data_rest(&mut sessions, &rest, privileges)
+        target::build_post_data_rest(&mut sessions, &rest, &frozen, privileges)
     }
 }
 

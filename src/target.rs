@@ -889,10 +889,13 @@ const STEPPED_KINDS: [&str; 4] = ["CONSTRAINT", "INDEX", "INDEX ATTACH", "FK CON
 /// What is left of the post-data once every table's own indexes and keys are built (`entries`
 /// holds everything but those): the remaining indexes and keys in parallel (tables without
 /// rows, partitioned parents, materialized views), partition index attachments, foreign keys
-/// added `NOT VALID` and validated in parallel, then the rest in order, over `sessions`.
+/// added `NOT VALID` and validated in parallel (in key order between tables in `frozen`, those
+/// loaded by `COPY … FREEZE`: `postdata::validate_in_key_order`), then the rest in order, over
+/// `sessions`.
 pub fn build_post_data_rest(
     sessions: &mut [Client],
     entries: &[DumpEntry],
+    frozen: &std::collections::HashSet<TableName>,
     privileges: &mut Privileges,
 ) -> Result<()> {
     let of_kind = |kinds: &[&str]| -> Vec<String> {
@@ -941,13 +944,38 @@ pub fn build_post_data_rest(
     }
     let to_validate: Vec<String> = first
         .query(
-            "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname) \
-             FROM pg_constraint WHERE contype = 'f' AND NOT convalidated AND conparentid = 0",
+            "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', k.conrelid::regclass, k.conname), \
+                    n.nspname, c.relname, rn.nspname, r.relname, \
+                    ARRAY(SELECT a.attname::text FROM unnest(k.conkey) AS u(attnum) \
+                          JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum) \
+             FROM pg_constraint k \
+             JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+             WHERE k.contype = 'f' AND NOT k.convalidated AND k.conparentid = 0",
             &[],
         )
         .pg_context("failed to list foreign keys to validate")?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| {
+            let validate: String = row.get(0);
+            let table = TableName {
+                schema: row.get(1),
+                name: row.get(2),
+            };
+            let referenced = TableName {
+                schema: row.get(3),
+                name: row.get(4),
+            };
+            if frozen.contains(&table) && frozen.contains(&referenced) {
+                let columns: Vec<String> = row.get(5);
+                format!(
+                    "{}\n{validate};",
+                    crate::postdata::validate_in_key_order(&table, &columns)
+                )
+            } else {
+                validate
+            }
+        })
         .collect();
     run_parallel(sessions, &to_validate)?;
     for statement in unvalidated {
