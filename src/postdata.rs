@@ -703,8 +703,9 @@ impl std::fmt::Debug for Pool {
 impl Pool {
     /// Open `jobs` index sessions on `target` (each with `preamble` and `settings`), waiting for
     /// the per-table entries of `tables` (the tables that get rows). Entries on other tables
-    /// (schema only, partitioned parents, materialized views), foreign keys that involve one and
-    /// those of partitions wait for `finish`, with the rest.
+    /// (schema only, partitioned parents, materialized views), foreign keys that involve one
+    /// (but a partitioned root's key to a table that gets rows, added once its partitions are
+    /// built) and those of partitions wait for `finish`, with the rest.
     pub fn start(
         preamble: &str,
         entries: Vec<DumpEntry>,
