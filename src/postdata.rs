@@ -78,7 +78,8 @@ fn key_columns(entry: &DumpEntry) -> Option<Vec<String>> {
 
 /// A statement to run just before a foreign key of `table` on `columns` is validated, in the same
 /// transaction: when every relation whose rows the check reads (`table`, or each of its leaf
-/// partitions) has a valid plain btree index leading with exactly those columns, it turns hash
+/// partitions) has a valid plain btree index leading with exactly those columns (in their
+/// types' default orderings, as a primary key's or unique constraint's index has them), it turns hash
 /// joins off for the transaction, so the check (an anti join of the rows to the referenced key)
 /// reads both keys in order, a merge join of two index-only scans, rather than hashing the
 /// referenced table. Without statistics the planner takes the hash join; on tables loaded by
@@ -105,6 +106,8 @@ pub fn validate_in_key_order(table: &TableName, columns: &[String]) -> String {
              JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam \
              WHERE i.indrelid = r.relid AND am.amname = 'btree' AND i.indisvalid \
                AND i.indpred IS NULL AND i.indexprs IS NULL \
+               AND NOT EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) WITH ORDINALITY AS o(opclass, n) \
+                 JOIN pg_opclass oc ON oc.oid = o.opclass WHERE o.n <= {count} AND NOT oc.opcdefault) \
                AND ARRAY(SELECT a.attname::text \
                  FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) \
                  JOIN pg_attribute a ON a.attrelid = r.relid AND a.attnum = k.attnum \
@@ -439,6 +442,8 @@ struct State {
     bytes: HashMap<TableName, u64>,
     /// Each table's own size on the source.
     own_bytes: HashMap<TableName, u64>,
+    /// The own sizes of the tables not loaded yet (`waiting`), summed.
+    left_bytes: u64,
     /// For each loaded table, how many of its own statements are not done yet (0: built).
     unbuilt: HashMap<TableName, usize>,
     /// Loaded tables whose rows were loaded frozen (`COPY … FREEZE`: the visibility map set).
@@ -464,12 +469,7 @@ impl State {
     /// bytes left (tables not loaded yet, the ones being copied among them) than the job's
     /// table, so it keeps the cores busy for at least as long as the build.
     fn serial(&self, job: &Job) -> bool {
-        let left: u64 = self
-            .waiting
-            .keys()
-            .map(|table| self.own_bytes.get(table).copied().unwrap_or(0))
-            .sum();
-        !self.closed && left >= self.own_bytes.get(&job.table).copied().unwrap_or(0)
+        !self.closed && self.left_bytes >= self.own_bytes.get(&job.table).copied().unwrap_or(0)
     }
 
     /// The largest ready job whose locks conflict with no running job's; the earliest among
@@ -511,6 +511,8 @@ impl State {
         let Some(statements) = self.waiting.remove(table) else {
             return;
         };
+        let own = self.own_bytes.get(table).copied().unwrap_or(0);
+        self.left_bytes = self.left_bytes.saturating_sub(own);
         self.unbuilt.insert(table.clone(), statements.len());
         let cost = self.cost(table);
         for statement in statements {
@@ -718,16 +720,24 @@ impl Pool {
         for table in tables {
             state.waiting.insert(table.name.clone(), Vec::new());
             state.own_bytes.insert(table.name.clone(), table.bytes);
+            state.left_bytes += table.bytes;
         }
         state.bytes = job_bytes(tables);
-        let whole = |name: &TableName| tables.iter().any(|t| t.name == *name && t.root.is_none());
-        let partitions_of = |root: &TableName| -> Vec<TableName> {
-            tables
-                .iter()
-                .filter(|t| t.root.as_ref() == Some(root))
-                .map(|t| t.name.clone())
-                .collect()
-        };
+        // Looked up once per foreign key: a catalog may hold 100,000 tables.
+        let whole: std::collections::HashSet<&TableName> = tables
+            .iter()
+            .filter(|t| t.root.is_none())
+            .map(|t| &t.name)
+            .collect();
+        let mut partitions_of: HashMap<&TableName, Vec<TableName>> = HashMap::new();
+        for table in tables {
+            if let Some(root) = &table.root {
+                partitions_of
+                    .entry(root)
+                    .or_default()
+                    .push(table.name.clone());
+            }
+        }
         // An index or key whose table cannot be read from its SQL might be the one a foreign
         // key needs: then every key waits for `finish`.
         let all_read = entries.iter().all(|entry| {
@@ -739,11 +749,11 @@ impl Pool {
                 && all_read
                 && state.waiting.contains_key(&key.referenced)
             {
-                if whole(&key.table) {
+                if whole.contains(&key.table) {
                     state.keys.push(key);
                     continue;
                 }
-                key.partitions = partitions_of(&key.table);
+                key.partitions = partitions_of.get(&key.table).cloned().unwrap_or_default();
                 if !key.partitions.is_empty() && !state.waiting.contains_key(&key.table) {
                     state.keys.push(key);
                     continue;
@@ -1237,14 +1247,15 @@ mod tests {
         for (name, bytes) in [("big", 100), ("mid", 40), ("small", 30), ("tiny", 5)] {
             state.own_bytes.insert(t(name), bytes);
             state.waiting.insert(t(name), Vec::new());
+            state.left_bytes += bytes;
         }
         let job = |name: &str| Job::new(0, &t(name), Lock::Share, true, String::new());
         // Left: big, mid, small, tiny (175).
         assert!(state.serial(&job("big")));
-        state.waiting.remove(&t("big"));
+        state.load(&t("big"));
         // Left: mid, small, tiny (75).
         assert!(!state.serial(&job("big")) && state.serial(&job("mid")));
-        state.waiting.remove(&t("mid"));
+        state.load(&t("mid"));
         // Left: small, tiny (35): `mid`'s 40 would outlast the copy.
         assert!(!state.serial(&job("mid")) && state.serial(&job("small")));
         state.closed = true;
